@@ -1,0 +1,26 @@
+import { Command } from "commander";
+import { registerDemo } from "./commands/demo";
+import { registerLab } from "./commands/lab";
+import { registerTest } from "./commands/test";
+import { exitCodeFor, printError } from "./output";
+
+const program = new Command("taster")
+  .description("CI for Co-op Cloud recipes: deploy a PR's recipe once, run the lifecycle tiers, report.")
+  .showHelpAfterError()
+  .exitOverride();
+
+registerDemo(program);
+registerLab(program);
+registerTest(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // commander's own exits (help, version, usage errors) carry their exit code.
+  const code = (error as { exitCode?: number }).exitCode;
+  if (typeof code === "number" && (error as { code?: string }).code?.startsWith("commander.")) {
+    process.exit(code === 1 ? 2 : code);
+  }
+  printError(error);
+  process.exit(exitCodeFor(error));
+}

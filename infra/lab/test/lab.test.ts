@@ -1,0 +1,60 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "@jest/globals";
+import { ensureLab, LAB_SCRIPT, type LabInfo } from "../src/index";
+
+const run = promisify(execFile);
+let lab: LabInfo;
+
+beforeAll(async () => {
+  lab = await ensureLab();
+});
+
+describe("the lab", () => {
+  it("reports every part up", async () => {
+    const { stdout } = await run(LAB_SCRIPT, ["status"]);
+    for (const part of ["engine", "proxy", "images", "redis", "sshd", "recipes"]) {
+      expect(stdout).toMatch(new RegExp(`^${part}\\s+up\\s`, "m"));
+    }
+    expect(stdout).toMatch(/manager=true/);
+  });
+
+  it("changes nothing on a second `up`", async () => {
+    const { stderr } = await run(LAB_SCRIPT, ["up"]);
+    expect(stderr.trim().split("\n")).toEqual([`lab: up (${lab.stateDir}/lab.json)`]);
+  });
+
+  it("deploys and removes a small stack on the swarm, leaving nothing behind", async () => {
+    const stack = `labtest${process.pid}`;
+    const compose = [
+      'version: "3.8"',
+      "services:",
+      "  web:",
+      `    image: ${lab.images.web[0]}`,
+      "    networks: [proxy]",
+      "networks:",
+      "  proxy:",
+      "    external: true",
+    ].join("\n");
+    const docker = (...args: string[]) =>
+      run("docker", args, { env: { ...process.env, DOCKER_HOST: lab.dockerHost } });
+    const deploy = docker("stack", "deploy", "--resolve-image", "never", "--detach=true", "-c", "-", stack);
+    deploy.child.stdin?.end(compose);
+    await deploy;
+    const ls = async () =>
+      (await docker("ps", "-q", "--filter", `label=com.docker.stack.namespace=${stack}`)).stdout.trim();
+    const until = async (check: () => Promise<boolean>) => {
+      for (let i = 0; i < 120 && !(await check()); i++) await new Promise((r) => setTimeout(r, 250));
+    };
+    await until(async () => (await ls()) !== "");
+    expect(await ls()).not.toBe("");
+
+    await docker("stack", "rm", stack);
+    await until(async () => (await ls()) === "");
+    expect(await ls()).toBe("");
+    const services = (
+      await docker("service", "ls", "-q", "--filter", `label=com.docker.stack.namespace=${stack}`)
+    ).stdout;
+    expect(services.trim()).toBe("");
+  });
+});

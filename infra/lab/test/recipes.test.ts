@@ -1,0 +1,47 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "@jest/globals";
+import { ensureLab, type LabInfo, recipeRepo } from "../src/index";
+
+const git = async (repo: string, ...args: string[]) =>
+  (await promisify(execFile)("git", ["--git-dir", repo, ...args])).stdout.trim();
+
+let lab: LabInfo;
+beforeAll(async () => {
+  lab = await ensureLab();
+});
+
+const expected: Record<string, { tags: string[]; pull: number }> = {
+  "hello-web": { tags: ["1.0.0+1.0", "1.1.0+1.1"], pull: 1 },
+  notes: { tags: ["0.1.0+2.0", "0.2.0+2.1"], pull: 2 },
+  broken: { tags: ["0.1.0+1.0"], pull: 3 },
+};
+
+describe.each(Object.entries(expected))("sample recipe %s", (name, { tags, pull }) => {
+  it("has annotated release tags, oldest first on main", async () => {
+    const repo = recipeRepo(lab, name);
+    const listed = (await git(repo, "tag", "--list", "--sort=creatordate")).split("\n");
+    expect(listed).toEqual(tags);
+    for (const tag of tags) expect(await git(repo, "cat-file", "-t", tag)).toBe("tag");
+    // Each release is an ancestor of the next, and the newest is main.
+    for (let i = 1; i < tags.length; i++) {
+      await expect(
+        git(repo, "merge-base", "--is-ancestor", `${tags[i - 1]}^{}`, `${tags[i]}^{}`),
+      ).resolves.toBe("");
+    }
+    expect(await git(repo, "rev-parse", `${tags.at(-1)}^{}`)).toBe(await git(repo, "rev-parse", "main"));
+  });
+
+  it("has a pull request ref exactly one commit ahead of main", async () => {
+    const repo = recipeRepo(lab, name);
+    const ahead = await git(repo, "rev-list", "--count", `main..refs/pull/${pull}/head`);
+    const behind = await git(repo, "rev-list", "--count", `refs/pull/${pull}/head..main`);
+    expect([ahead, behind]).toEqual(["1", "0"]);
+  });
+
+  it("is a Co-op Cloud layout: compose.yml, .env.sample and release notes per tag", async () => {
+    const files = (await git(recipeRepo(lab, name), "ls-tree", "-r", "--name-only", "main")).split("\n");
+    expect(files).toEqual(expect.arrayContaining(["compose.yml", ".env.sample"]));
+    for (const tag of tags) expect(files).toContain(`release/${tag}`);
+  });
+});
