@@ -1,7 +1,11 @@
 import { Command } from "commander";
+import { registerBridge } from "./commands/bridge";
 import { registerDemo } from "./commands/demo";
 import { registerLab } from "./commands/lab";
+import { registerPlan } from "./commands/plan";
+import { registerRun } from "./commands/run";
 import { registerTest } from "./commands/test";
+import { registerWorker } from "./commands/worker";
 import { exitCodeFor, printError } from "./output";
 
 const program = new Command("taster")
@@ -11,6 +15,10 @@ const program = new Command("taster")
 
 registerDemo(program);
 registerLab(program);
+registerPlan(program);
+registerRun(program);
+registerBridge(program);
+registerWorker(program);
 registerTest(program);
 
 try {
