@@ -1,0 +1,160 @@
+import { TIERS, type Tier, type TierStatus } from "@taster/core";
+import { z } from "zod";
+
+/** Bump when a field changes meaning; readers (worker, bridge) refuse versions they do not know. */
+export const RESULTS_SCHEMA_VERSION = 1;
+
+export const testRowSchema = z.object({
+  file: z.string(),
+  name: z.string(),
+  status: z.enum(["pass", "fail", "skip"]),
+  durationMs: z.number().nonnegative(),
+  failure: z.string().optional(),
+});
+export type TestRow = z.infer<typeof testRowSchema>;
+
+/**
+ * Why a tier was not run, when it was not. Only `declared` (taster.yml `na`) and `not-applicable`
+ * (e.g. no upgrade base, not backup-capable, no custom tests) are neutral for the level ladder;
+ * `not-requested` (--stages) is neutral for the verdict but stops the ladder, so a partial run
+ * never shows a higher level than it proved.
+ */
+export const naKindSchema = z.enum(["declared", "not-applicable", "not-requested"]);
+export type NaKind = z.infer<typeof naKindSchema>;
+
+export const tierResultSchema = z.object({
+  status: z.enum(["pass", "fail", "skip", "na"]),
+  naKind: naKindSchema.optional(),
+  reason: z.string().optional(),
+  tests: z.array(testRowSchema),
+  timings: z.object({
+    hookMs: z.number().nonnegative(),
+    opMs: z.number().nonnegative(),
+    assertMs: z.number().nonnegative(),
+    totalMs: z.number().nonnegative(),
+  }),
+});
+export type TierResult = z.infer<typeof tierResultSchema>;
+
+export const manifestEntrySchema = z.object({
+  kind: z.enum(["assertion", "custom", "hook"]),
+  tier: z.string(),
+  source: z.enum(["generic", "overlay", "repo-local"]),
+  path: z.string(),
+  allowed: z.boolean(),
+  why: z.string(),
+});
+export type ManifestEntry = z.infer<typeof manifestEntrySchema>;
+
+export const manifestSchema = z.object({
+  recipe: z.string(),
+  settingsFile: z.string().nullable(),
+  upgradeBase: z.object({ base: z.string().nullable(), reason: z.string() }),
+  backupCapable: z.boolean(),
+  repoLocal: z.object({ allowed: z.boolean(), why: z.string(), treeHash: z.string().nullable() }),
+  files: z.array(manifestEntrySchema),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
+
+const tiersShape = Object.fromEntries(TIERS.map((t) => [t, tierResultSchema])) as Record<
+  Tier,
+  typeof tierResultSchema
+>;
+
+export const resultsSchema = z.object({
+  schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
+  recipe: z.string(),
+  repo: z.string(),
+  pr: z.number().int().nonnegative(),
+  sha: z.string(),
+  stack: z.string(),
+  domain: z.string(),
+  host: z.string(),
+  level: z.number().int().min(0).max(4),
+  outcome: z.enum(["pass", "fail", "error"]),
+  error: z.string().optional(),
+  versions: z.object({
+    base: z.string().nullable(),
+    head: z.string(),
+    baseReason: z.string(),
+  }),
+  tiers: z.object(tiersShape),
+  timings: z.object({
+    startedAt: z.string(),
+    finishedAt: z.string(),
+    totalMs: z.number().nonnegative(),
+    deployMs: z.number().nonnegative(),
+    teardownMs: z.number().nonnegative(),
+  }),
+  manifest: manifestSchema.nullable(),
+  residue: z.array(z.string()),
+  flags: z.object({
+    deployCount: z.number().int().nonnegative(),
+    cleanTeardown: z.boolean(),
+    noSecretLeak: z.boolean(),
+  }),
+});
+export type Results = z.infer<typeof resultsSchema>;
+
+/** The rung each tier belongs to: L1 install, L2 upgrade, L3 backup+restore, L4 custom. */
+const RUNGS: { level: number; tiers: Tier[] }[] = [
+  { level: 1, tiers: ["install"] },
+  { level: 2, tiers: ["upgrade"] },
+  { level: 3, tiers: ["backup", "restore"] },
+  { level: 4, tiers: ["custom"] },
+];
+
+function countsForLadder(tier: TierResult): boolean {
+  if (tier.status === "pass") return true;
+  return tier.status === "na" && tier.naKind !== "not-requested";
+}
+
+/**
+ * The highest rung reached without a gap: install must pass; a neutral N/A carries the ladder on,
+ * a failure, a skip or an unrequested tier stops it.
+ */
+export function levelOf(tiers: Record<Tier, TierResult>): number {
+  if (tiers.install.status !== "pass") return 0;
+  let level = 0;
+  for (const rung of RUNGS) {
+    if (!rung.tiers.every((t) => countsForLadder(tiers[t]))) break;
+    level = rung.level;
+  }
+  return level;
+}
+
+/** pass only when every tier passed or is N/A; any fail or unintended skip fails the run. */
+export function verdictOf(tiers: Record<Tier, TierResult>): "pass" | "fail" {
+  const bad: TierStatus[] = ["fail", "skip"];
+  return TIERS.some((t) => bad.includes(tiers[t].status)) ? "fail" : "pass";
+}
+
+/**
+ * A tier's status from its rows: any failed row fails it, and so does any skipped/todo row
+ * (an unintended skip once counted as green) or a tier that ran no test at all.
+ */
+export function tierStatusFromRows(rows: TestRow[]): { status: "pass" | "fail"; reason?: string } {
+  const failed = rows.filter((r) => r.status === "fail");
+  if (failed.length > 0) return { status: "fail", reason: `${failed.length} assertion(s) failed` };
+  const skipped = rows.filter((r) => r.status === "skip");
+  if (skipped.length > 0) {
+    return { status: "fail", reason: `unintended skip: ${skipped.map((r) => r.name).join(", ")}` };
+  }
+  if (rows.length === 0) return { status: "fail", reason: "no assertion ran" };
+  return { status: "pass" };
+}
+
+export const emptyTimings = () => ({ hookMs: 0, opMs: 0, assertMs: 0, totalMs: 0 });
+
+export function naTier(naKind: NaKind, reason: string): TierResult {
+  return { status: "na", naKind, reason, tests: [], timings: emptyTimings() };
+}
+
+export function skippedTier(reason: string): TierResult {
+  return { status: "skip", reason, tests: [], timings: emptyTimings() };
+}
+
+/** Validates before writing, so a results.json on disk always parses for its readers. */
+export function validateResults(results: unknown): Results {
+  return resultsSchema.parse(results);
+}
