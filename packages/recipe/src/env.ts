@@ -1,0 +1,207 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { recipeError } from "@taster/core";
+
+/**
+ * The app env the way abra assembles it: `.env.sample` (shell-like, with `$VAR` expansion and the
+ * `COMPOSE_FILE` chain), `abra.sh` `export` lines (parsed, never executed), `STACK_NAME`, `DOMAIN`,
+ * then the caller's overrides, which win.
+ */
+export interface AppEnv {
+  env: Record<string, string>;
+  /** Compose files in `COMPOSE_FILE` order, relative to the recipe dir. */
+  composeFiles: string[];
+  /** Secret name (lower case, as in compose) → generated length from a `# length=N` hint. */
+  secretLengths: Record<string, number>;
+}
+
+export interface LoadAppEnvOptions {
+  stackName: string;
+  domain: string;
+  overrides?: Record<string, string>;
+}
+
+/** One `KEY=value` line, as parsed. */
+export interface EnvLine {
+  key: string;
+  value: string;
+  line: number;
+  /** The trailing `# …` comment, if any (where `length=N` hints live). */
+  comment?: string;
+}
+
+const ENV_FILE = ".env.sample";
+const ABRA_SH = "abra.sh";
+const DEFAULT_COMPOSE_FILE = "compose.yml";
+const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SECRET_VERSION = /^SECRET_(.+)_VERSION$/;
+const LENGTH_HINT = /(?:^|\s)length=(\d+)\b/;
+
+export async function loadAppEnv(dir: string, options: LoadAppEnvOptions): Promise<AppEnv> {
+  const overrides = options.overrides ?? {};
+  const fixed: Record<string, string> = {
+    STACK_NAME: options.stackName,
+    DOMAIN: options.domain,
+    ...overrides,
+  };
+  const env: Record<string, string> = { STACK_NAME: options.stackName };
+  const composeOrigin = new Map<string, string>();
+  const secretLengths: Record<string, number> = {};
+
+  // A value may refer to STACK_NAME, DOMAIN or an override even where the file does not set them.
+  const lookup = (name: string) => env[name] ?? fixed[name];
+  const sample = await readOptional(join(dir, ENV_FILE));
+  for (const entry of parseEnvFile(sample ?? "", ENV_FILE, lookup)) {
+    env[entry.key] = fixed[entry.key] ?? entry.value;
+    if (entry.key === "COMPOSE_FILE")
+      noteComposeOrigins(env.COMPOSE_FILE ?? "", `${ENV_FILE}:${entry.line}`, composeOrigin);
+    const hint = secretLengthHint(entry);
+    if (hint) secretLengths[hint.name] = hint.length;
+  }
+
+  const abraSh = await readOptional(join(dir, ABRA_SH));
+  for (const entry of parseAbraShExports(abraSh ?? "", lookup)) {
+    env[entry.key] = fixed[entry.key] ?? entry.value;
+  }
+
+  Object.assign(env, fixed);
+  env.COMPOSE_FILE ??= DEFAULT_COMPOSE_FILE;
+  if (overrides.COMPOSE_FILE !== undefined)
+    noteComposeOrigins(env.COMPOSE_FILE, "the COMPOSE_FILE override", composeOrigin);
+  if (!composeOrigin.size) noteComposeOrigins(env.COMPOSE_FILE, "the default COMPOSE_FILE", composeOrigin);
+  const composeFiles = composeFileList(env.COMPOSE_FILE);
+  for (const file of composeFiles) {
+    if (!existsSync(join(dir, file))) {
+      const origin = composeOrigin.get(file) ?? ENV_FILE;
+      throw recipeError(`COMPOSE_FILE entry "${file}" (from ${origin}) does not exist in the recipe`);
+    }
+  }
+  return { env, composeFiles, secretLengths };
+}
+
+/**
+ * Parses a shell-like env file. `lookup` resolves `$VAR` for keys defined earlier; keys defined in
+ * this file are visible to later lines through the caller updating what `lookup` sees.
+ */
+export function* parseEnvFile(
+  text: string,
+  fileName: string,
+  lookup: (name: string) => string | undefined,
+): Generator<EnvLine> {
+  const lines = text.split(/\r?\n/);
+  for (const [index, raw] of lines.entries()) {
+    const trimmed = raw.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    yield parseAssignment(trimmed.replace(/^export\s+/, ""), `${fileName}:${index + 1}`, index + 1, lookup);
+  }
+}
+
+/** `abra.sh` is a shell script: only its top-level `export NAME=value` lines join the env. */
+export function* parseAbraShExports(
+  text: string,
+  lookup: (name: string) => string | undefined,
+): Generator<EnvLine> {
+  for (const [index, raw] of text.split(/\r?\n/).entries()) {
+    // Unindented only: an indented export sits inside a function body abra would not run at load.
+    const match = /^export\s+([A-Za-z_][A-Za-z0-9_]*=.*)$/.exec(raw.trimEnd());
+    if (match?.[1]) yield parseAssignment(match[1], `${ABRA_SH}:${index + 1}`, index + 1, lookup);
+  }
+}
+
+function parseAssignment(
+  text: string,
+  where: string,
+  line: number,
+  lookup: (name: string) => string | undefined,
+): EnvLine {
+  const eq = text.indexOf("=");
+  const key = eq < 0 ? text : text.slice(0, eq).trim();
+  if (eq < 0 || !KEY.test(key)) throw recipeError(`${where}: expected KEY=value, got "${text}"`);
+  const { value, comment } = parseValue(text.slice(eq + 1), where, lookup);
+  return comment === undefined ? { key, value, line } : { key, value, line, comment };
+}
+
+function parseValue(
+  rest: string,
+  where: string,
+  lookup: (name: string) => string | undefined,
+): { value: string; comment?: string } {
+  const quote = rest[0];
+  if (quote === "'" || quote === '"') {
+    const end = closingQuote(rest, quote);
+    if (end < 0) throw recipeError(`${where}: unterminated ${quote} quote`);
+    const inner = rest.slice(1, end);
+    const after = rest.slice(end + 1).trim();
+    if (after !== "" && !after.startsWith("#"))
+      throw recipeError(`${where}: unexpected text after closing quote: "${after}"`);
+    const value = quote === "'" ? inner : expand(unescapeDoubleQuoted(inner), where, lookup);
+    return withComment(value, after);
+  }
+  // Unquoted: a `#` starts a comment only after whitespace (`a#b` is a value), as in the shell.
+  const hash = /(^|\s)#/.exec(rest);
+  const raw = hash ? rest.slice(0, hash.index) : rest;
+  return withComment(expand(raw.trim(), where, lookup), hash ? rest.slice(hash.index).trim() : "");
+}
+
+function withComment(value: string, comment: string): { value: string; comment?: string } {
+  return comment ? { value, comment: comment.replace(/^#\s*/, "") } : { value };
+}
+
+function closingQuote(text: string, quote: string): number {
+  for (let i = 1; i < text.length; i++) {
+    if (quote === '"' && text[i] === "\\") i++;
+    else if (text[i] === quote) return i;
+  }
+  return -1;
+}
+
+function unescapeDoubleQuoted(text: string): string {
+  // `\$` stays escaped until expansion has run, so it can survive as a literal dollar.
+  return text.replace(/\\(["\\n])/g, (_, c: string) => (c === "n" ? "\n" : c));
+}
+
+/** `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`; unknown names expand to "" as in the shell. */
+function expand(text: string, where: string, lookup: (name: string) => string | undefined): string {
+  return text.replace(
+    /\\\$|\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)|\$\{/g,
+    (match, braced: string | undefined, bare: string | undefined) => {
+      if (match === "\\$") return "$";
+      if (bare !== undefined) return lookup(bare) ?? "";
+      if (braced === undefined) throw recipeError(`${where}: unterminated \${ in value`);
+      const parts = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)(.*))?$/.exec(braced);
+      if (!parts?.[1]) throw recipeError(`${where}: bad substitution \${${braced}}`);
+      const current = lookup(parts[1]);
+      if (parts[2] === ":-") return current ? current : expand(parts[3] ?? "", where, lookup);
+      if (parts[2] === "-") return current ?? expand(parts[3] ?? "", where, lookup);
+      return current ?? "";
+    },
+  );
+}
+
+function secretLengthHint(entry: EnvLine): { name: string; length: number } | undefined {
+  const secret = SECRET_VERSION.exec(entry.key);
+  const length = entry.comment ? LENGTH_HINT.exec(entry.comment) : null;
+  if (!secret?.[1] || !length?.[1]) return undefined;
+  return { name: secret[1].toLowerCase(), length: Number(length[1]) };
+}
+
+export function composeFileList(value: string): string[] {
+  return value
+    .split(":")
+    .map((file) => file.trim())
+    .filter((file) => file !== "");
+}
+
+function noteComposeOrigins(value: string, origin: string, origins: Map<string, string>): void {
+  for (const file of composeFileList(value)) if (!origins.has(file)) origins.set(file, origin);
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+}
