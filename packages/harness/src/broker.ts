@@ -1,0 +1,144 @@
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { OpName, Ops, RunContext } from "@taster/testkit";
+
+/** What the broker may do on the run's one stack; implemented over @taster/swarm by the orchestrator. */
+export interface BrokerBackend {
+  exec(service: string, argv: string[], timeoutMs?: number): Promise<Ops["exec"]["res"]>;
+  http(req: Ops["http"]["req"]): Promise<Ops["http"]["res"]>;
+  services(): Promise<Ops["services"]["res"]>;
+  labels(service: string): Promise<Ops["labels"]["res"]>;
+  backupArtifact(): Ops["backupArtifact"]["res"];
+}
+
+export interface Broker {
+  url: string;
+  token: string;
+  /** Run-wide JSON state shared by hooks and assertions (also readable by the orchestrator). */
+  state: Map<string, unknown>;
+  /** Every operation asked of the broker, for the run log. */
+  onCall?: (op: string, detail: string) => void;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 1024 * 1024;
+
+class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(new Refusal(413, "request too large"));
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on("end", () => {
+      try {
+        resolve(chunks.length ? JSON.parse(Buffer.concat(chunks).toString("utf8")) : {});
+      } catch {
+        reject(new Refusal(400, "body is not JSON"));
+      }
+    });
+    req.on("error", reject);
+  });
+}
+
+const isStringArray = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === "string");
+
+/**
+ * A per-run HTTP broker on loopback: the only door from the sandboxed tests to the deployment.
+ * It checks a random bearer token and only names services of this run's stack; there is no
+ * operation that deploys, removes, or reaches another stack or the host.
+ */
+export async function startBroker(context: () => RunContext, backend: BrokerBackend): Promise<Broker> {
+  const token = randomBytes(32).toString("hex");
+  const expected = Buffer.from(`Bearer ${token}`);
+  const state = new Map<string, unknown>();
+  const broker: Broker = { url: "", token, state, close: async () => {} };
+
+  const ownService = (name: unknown): string => {
+    const services = context().services;
+    if (typeof name !== "string" || !services.includes(name)) {
+      throw new Refusal(
+        403,
+        `service '${String(name)}' is not part of this run's stack (${services.join(", ")})`,
+      );
+    }
+    return name;
+  };
+
+  const handlers: { [K in OpName]: (body: Record<string, unknown>) => Promise<Ops[K]["res"]> } = {
+    exec: async (b) => {
+      if (!isStringArray(b.argv)) throw new Refusal(400, "argv must be a non-empty array of strings");
+      const timeout = typeof b.timeoutMs === "number" ? b.timeoutMs : undefined;
+      return backend.exec(ownService(b.service), b.argv, timeout);
+    },
+    http: async (b) => {
+      if (typeof b.path !== "string" || !b.path.startsWith("/"))
+        throw new Refusal(400, "path must start with /");
+      const service = b.service === undefined ? context().settings.healthService : ownService(b.service);
+      const port = typeof b.port === "number" ? b.port : context().settings.healthPort;
+      const timeoutMs = typeof b.timeoutMs === "number" ? b.timeoutMs : context().settings.httpTimeoutMs;
+      return backend.http({ path: b.path, service, port, timeoutMs });
+    },
+    services: async () => backend.services(),
+    labels: async (b) =>
+      backend.labels(b.service === undefined ? context().appService : ownService(b.service)),
+    backupArtifact: async () => backend.backupArtifact(),
+    stateGet: async (b) => {
+      if (typeof b.key !== "string") throw new Refusal(400, "key must be a string");
+      return { value: state.get(b.key) ?? null };
+    },
+    stateSet: async (b) => {
+      if (typeof b.key !== "string") throw new Refusal(400, "key must be a string");
+      state.set(b.key, JSON.parse(JSON.stringify(b.value ?? null)));
+      return { ok: true as const };
+    },
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      const auth = Buffer.from(req.headers.authorization ?? "");
+      if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) {
+        throw new Refusal(401, "bad or missing broker token");
+      }
+      const op = /^\/v1\/([A-Za-z]+)$/.exec(req.url ?? "")?.[1];
+      if (req.method !== "POST" || !op || !Object.hasOwn(handlers, op)) {
+        throw new Refusal(404, `no such operation: ${req.method} ${req.url}`);
+      }
+      const body = (await readBody(req)) as Record<string, unknown>;
+      broker.onCall?.(op, op === "exec" ? `${String(body.service)}: ${JSON.stringify(body.argv)}` : "");
+      send(200, await handlers[op as OpName](body));
+    } catch (error) {
+      const status = error instanceof Refusal ? error.status : 500;
+      send(status, { error: (error as Error).message });
+    }
+  };
+
+  const server: Server = createServer((req, res) => void handle(req, res));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  broker.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  broker.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return broker;
+}

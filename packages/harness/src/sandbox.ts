@@ -1,0 +1,239 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { chmod, chown, lstat, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { ENV_BROKER_TOKEN, ENV_BROKER_URL, ENV_CONTEXT, type RunContext } from "@taster/testkit";
+import type { TestRow } from "./results";
+
+/** The uid/gid sandboxed tests run as: `nobody` cannot open the Docker socket nor read our environ. */
+export const SANDBOX_UID = 65534;
+export const SANDBOX_GID = 65534;
+
+const REPO_ROOT = resolve(import.meta.dirname, "../../..");
+const rootRequire = createRequire(join(REPO_ROOT, "package.json"));
+
+/** Absolute paths the generated jest config needs: nothing is resolved relative to the sandbox. */
+export const toolPaths = {
+  repoRoot: REPO_ROOT,
+  nodeModules: join(REPO_ROOT, "node_modules"),
+  jestBin: join(dirname(rootRequire.resolve("jest/package.json")), "bin", "jest.js"),
+  swcJest: rootRequire.resolve("@swc/jest"),
+  testkit: join(REPO_ROOT, "packages", "testkit", "src", "index.ts"),
+  recipesTests: join(REPO_ROOT, "recipes-tests"),
+};
+
+export interface SandboxRun {
+  /** Test files to run, all in ONE jest process. */
+  files: string[];
+  /** Directories jest may look in (recipes-tests, the checkout's tests/taster, the work dir). */
+  roots: string[];
+  /** A fresh per-tier directory; made and handed to the sandbox uid. */
+  workDir: string;
+  broker: { url: string; token: string };
+  context: RunContext;
+  timeoutMs: number;
+  /** Each line of jest's own output, as it comes (the caller redacts and logs). */
+  onOutput?: (line: string) => void;
+}
+
+export interface SandboxResult {
+  rows: TestRow[];
+  timedOut: boolean;
+  exitCode: number | null;
+  /** Set when jest produced no usable report (crash, bad config, killed). */
+  error?: string;
+}
+
+/** Makes a path's ancestors traversable and the tree readable for the sandbox uid. */
+export async function exposeToSandbox(path: string, stopAt = "/"): Promise<void> {
+  for (let dir = dirname(path); dir.startsWith(stopAt) && dir !== dirname(dir); dir = dirname(dir)) {
+    const mode = (await lstat(dir)).mode & 0o7777;
+    if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
+  }
+  await walkReadable(path);
+}
+
+async function walkReadable(path: string): Promise<void> {
+  const info = await lstat(path);
+  if (info.isSymbolicLink()) return;
+  const mode = info.mode & 0o7777;
+  if (info.isDirectory()) {
+    if ((mode & 0o005) !== 0o005) await chmod(path, mode | 0o005);
+    for (const name of await readdir(path)) await walkReadable(join(path, name));
+  } else if ((mode & 0o004) === 0) {
+    await chmod(path, mode | 0o004);
+  }
+}
+
+function jestConfig(run: SandboxRun) {
+  return {
+    rootDir: run.workDir,
+    roots: run.roots,
+    testEnvironment: "node",
+    extensionsToTreatAsEsm: [".ts"],
+    moduleFileExtensions: ["ts", "js", "mjs", "json"],
+    transform: {
+      "^.+\\.ts$": [toolPaths.swcJest, { jsc: { target: "es2022", parser: { syntax: "typescript" } } }],
+    },
+    // Recipe checkouts have no node_modules: map what tests import to the workspace's copies.
+    moduleNameMapper: { "^@taster/testkit$": toolPaths.testkit },
+    modulePaths: [toolPaths.nodeModules],
+    cacheDirectory: join(run.workDir, "jest-cache"),
+    testMatch: ["**/*.test.ts"],
+    testPathIgnorePatterns: ["/node_modules/"],
+    watchman: false,
+    haste: { enableSymlinks: false },
+  };
+}
+
+/** Only what a test needs: no tokens of ours, no Redis URL, no DOCKER_HOST. */
+function scrubbedEnv(run: SandboxRun): Record<string, string> {
+  return {
+    PATH: "/usr/local/bin:/usr/bin:/bin",
+    HOME: join(run.workDir, "home"),
+    TMPDIR: join(run.workDir, "tmp"),
+    NODE_OPTIONS: "--experimental-vm-modules --no-warnings",
+    [ENV_BROKER_URL]: run.broker.url,
+    [ENV_BROKER_TOKEN]: run.broker.token,
+    [ENV_CONTEXT]: JSON.stringify(run.context),
+  };
+}
+
+async function prepareWorkDir(run: SandboxRun): Promise<string> {
+  for (const sub of ["", "home", "tmp", "jest-cache"]) {
+    await mkdir(join(run.workDir, sub), { recursive: true, mode: 0o700 });
+    await chown(join(run.workDir, sub), SANDBOX_UID, SANDBOX_GID);
+  }
+  await exposeToSandbox(run.workDir);
+  const configPath = join(run.workDir, "jest.config.json");
+  await writeFile(configPath, JSON.stringify(jestConfig(run), null, 2), { mode: 0o644 });
+  return configPath;
+}
+
+interface JestJson {
+  testResults?: {
+    name: string;
+    status: string;
+    message?: string;
+    assertionResults?: {
+      fullName: string;
+      status: string;
+      duration?: number | null;
+      failureMessages?: string[];
+    }[];
+  }[];
+}
+
+const ROW_STATUS: Record<string, TestRow["status"]> = { passed: "pass", failed: "fail" };
+
+/** One row per test; a file that failed to load becomes one failing row with jest's message. */
+export function rowsFromJestJson(report: JestJson, baseDirs: string[]): TestRow[] {
+  const short = (file: string) => {
+    for (const base of baseDirs) if (file.startsWith(base + sep)) return relative(base, file);
+    return file;
+  };
+  const rows: TestRow[] = [];
+  for (const file of report.testResults ?? []) {
+    const assertions = file.assertionResults ?? [];
+    if (assertions.length === 0 && file.status === "failed") {
+      rows.push({
+        file: short(file.name),
+        name: "(file failed to run)",
+        status: "fail",
+        durationMs: 0,
+        failure: file.message,
+      });
+    }
+    for (const a of assertions) {
+      const failure = a.failureMessages?.join("\n").trim();
+      rows.push({
+        file: short(file.name),
+        name: a.fullName,
+        status: ROW_STATUS[a.status] ?? "skip",
+        durationMs: a.duration ?? 0,
+        ...(failure ? { failure } : {}),
+      });
+    }
+  }
+  return rows;
+}
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+function streamLines(stream: NodeJS.ReadableStream | null, onLine?: (line: string) => void): void {
+  let pending = "";
+  stream?.on("data", (chunk: Buffer) => {
+    pending += chunk.toString("utf8");
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) onLine?.(line);
+  });
+  stream?.on("end", () => pending && onLine?.(pending));
+}
+
+/**
+ * Runs the files in ONE jest child process, as the sandbox uid, in its own process group, with a
+ * scrubbed environment. A hang is killed (the whole group) at timeoutMs.
+ */
+export async function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
+  const configPath = await prepareWorkDir(run);
+  const outputFile = join(run.workDir, "jest-results.json");
+  const args = [
+    toolPaths.jestBin,
+    "--config",
+    configPath,
+    "--ci",
+    "--runInBand",
+    "--forceExit",
+    "--json",
+    "--outputFile",
+    outputFile,
+    "--runTestsByPath",
+    ...run.files,
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: run.workDir,
+    env: scrubbedEnv(run),
+    uid: SANDBOX_UID,
+    gid: SANDBOX_GID,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  streamLines(child.stdout, run.onOutput);
+  streamLines(child.stderr, run.onOutput);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child);
+  }, run.timeoutMs);
+  const exitCode = await new Promise<number | null>((done) => {
+    child.on("error", () => done(null));
+    child.on("close", (code) => done(code));
+  });
+  clearTimeout(timer);
+  killGroup(child); // nothing a test started may outlive its tier
+  if (timedOut) {
+    const seconds = Math.round(run.timeoutMs / 1000);
+    return {
+      rows: [
+        { file: "(tier)", name: `timed out after ${seconds}s`, status: "fail", durationMs: run.timeoutMs },
+      ],
+      timedOut,
+      exitCode,
+      error: `timed out after ${seconds}s`,
+    };
+  }
+  const report = await readFile(outputFile, "utf8").then(
+    (text) => JSON.parse(text) as JestJson,
+    () => undefined,
+  );
+  if (!report) return { rows: [], timedOut, exitCode, error: `jest exited ${exitCode} without a report` };
+  return { rows: rowsFromJestJson(report, [toolPaths.recipesTests, ...run.roots]), timedOut, exitCode };
+}

@@ -1,0 +1,74 @@
+/**
+ * The wire contract between @taster/testkit (inside the sandbox) and the harness's per-run broker.
+ * Plain JSON over loopback HTTP: POST /v1/<op> with `Authorization: Bearer <token>`.
+ * No dependencies here: the sandboxed jest process loads this file.
+ */
+
+/** What a test knows about the run it belongs to. */
+export interface RunContext {
+  recipe: string;
+  stack: string;
+  domain: string;
+  sha: string;
+  /** The release deployed first (null when there was no upgrade base). */
+  baseVersion: string | null;
+  headVersion: string;
+  /** The chaos-version label the head deploy must carry. */
+  chaosVersion: string;
+  tier: string;
+  appService: string;
+  services: string[];
+  settings: {
+    healthPath: string;
+    healthService: string;
+    healthPort: number;
+    acceptableStatuses: number[];
+    httpTimeoutMs: number;
+  };
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface ServiceStatus {
+  name: string;
+  fullName: string;
+  image: string;
+  desired: number;
+  running: number;
+  /** Per running task: "healthy" | "unhealthy" | "starting" | "none" (no healthcheck). */
+  health: string[];
+  hasHealthcheck: boolean;
+  /** Swarm's UpdateStatus.State, e.g. "completed", "rollback_completed"; undefined if never updated. */
+  updateState?: string;
+}
+
+export interface BackupArtifact {
+  size: number;
+  sha256: string;
+  entries: { service: string; paths: string[] }[];
+}
+
+export interface Ops {
+  exec: { req: { service: string; argv: string[]; timeoutMs?: number }; res: ExecResult };
+  http: { req: { path: string; service?: string; port?: number; timeoutMs?: number }; res: HttpResult };
+  services: { req: Record<string, never>; res: ServiceStatus[] };
+  labels: { req: { service?: string }; res: Record<string, string> };
+  backupArtifact: { req: Record<string, never>; res: BackupArtifact | null };
+  stateGet: { req: { key: string }; res: { value: unknown } };
+  stateSet: { req: { key: string; value: unknown }; res: { ok: true } };
+}
+export type OpName = keyof Ops;
+
+export const ENV_BROKER_URL = "TASTER_BROKER_URL";
+export const ENV_BROKER_TOKEN = "TASTER_BROKER_TOKEN";
+export const ENV_CONTEXT = "TASTER_CONTEXT";
