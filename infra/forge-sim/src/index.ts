@@ -1,0 +1,118 @@
+/**
+ * forge-sim: a small local GitHub + Gitea REST simulator for Taster's tests and demos.
+ *
+ *   const sim = await startForgeSim();           // { url, giteaUrl, state, calls, failNext, close }
+ *   sim.state.addPull("coop-cloud/hello-web", { number: 1, headSha: "abc…" });
+ *   sim.state.setPermission("coop-cloud/hello-web", "alice", "write");
+ *   sim.state.addOrgMember("coop-cloud", "bob");
+ *   const c = sim.state.addComment("coop-cloud/hello-web", 1, "alice", "!testme");
+ *   await sendGithubWebhook(bridgeUrl, secret, "issue_comment",
+ *     githubCommentPayload({ repo, pr: 1, body: c.body, user: "alice", commentId: c.id }), "delivery-1");
+ *   sim.failNext({ status: 502, count: 2 });      // or 403/429 rate limits, or { forMs }
+ *   sim.calls                                     // every REST call: api, method, path, body, status
+ *
+ * GitHub API at `sim.url` (Octokit baseUrl), Gitea API at `sim.giteaUrl` (= url + "/api/v1").
+ * Implements exactly the calls Taster makes: get/list PRs, list/create/update issue comments,
+ * recent repo comments (`since`), comment reactions, commit statuses, org membership and
+ * collaborator permission. Comments, reactions and statuses Taster writes land in `sim.state`.
+ * Requests must carry an Authorization header (any token unless `token` is given).
+ */
+import type { AddressInfo } from "node:net";
+import express from "express";
+import { FailureInjector, type FailureSpec } from "./failures";
+import { giteaRouter } from "./gitea-api";
+import { githubRouter } from "./github-api";
+import { ForgeSimState } from "./state";
+
+export * from "./state";
+export * from "./webhooks";
+export type { FailureSpec };
+
+export interface RecordedCall {
+  api: "github" | "gitea";
+  method: string;
+  /** Path without the query string; the Gitea prefix /api/v1 is kept. */
+  path: string;
+  query: Record<string, unknown>;
+  body: unknown;
+  status: number;
+}
+
+export interface ForgeSim {
+  url: string;
+  giteaUrl: string;
+  state: ForgeSimState;
+  calls: RecordedCall[];
+  failNext(spec: FailureSpec): void;
+  clearFailures(): void;
+  close(): Promise<void>;
+}
+
+export interface ForgeSimOptions {
+  port?: number;
+  /** When set, requests must send `Authorization: token <token>` or `Bearer <token>`. */
+  token?: string;
+  botLogin?: string;
+}
+
+export async function startForgeSim(options: ForgeSimOptions = {}): Promise<ForgeSim> {
+  const state = new ForgeSimState();
+  if (options.botLogin) state.botLogin = options.botLogin;
+  const calls: RecordedCall[] = [];
+  const failures = new FailureInjector();
+  let url = "";
+
+  const app = express();
+  app.use(express.json({ limit: "1mb" }));
+  app.use((req, res, next) => {
+    const api = req.path.startsWith("/api/v1/") ? "gitea" : "github";
+    res.on("finish", () => {
+      calls.push({
+        api,
+        method: req.method,
+        path: req.path,
+        query: { ...req.query },
+        body: req.body,
+        status: res.statusCode,
+      });
+    });
+    if (!authorized(req.get("authorization"), options.token)) {
+      res.status(401).json({ message: "Bad credentials" });
+      return;
+    }
+    if (failures.intercept(req, res)) return;
+    next();
+  });
+  app.use("/api/v1", giteaRouter(state));
+  app.use(githubRouter(state, () => url));
+  app.use((_req, res) => {
+    res.status(404).json({ message: "Not Found (forge-sim does not implement this call)" });
+  });
+
+  const server = app.listen(options.port ?? 0, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    giteaUrl: `${url}/api/v1`,
+    state,
+    calls,
+    failNext: (spec) => failures.add(spec),
+    clearFailures: () => failures.clear(),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function authorized(header: string | undefined, token: string | undefined): boolean {
+  if (!header) return false;
+  if (!token) return true;
+  return header === `token ${token}` || header === `Bearer ${token}`;
+}

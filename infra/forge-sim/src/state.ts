@@ -1,0 +1,111 @@
+/** The simulated forge's world: repos, pull requests, users, comments and what Taster wrote. */
+
+export type Permission = "admin" | "maintain" | "write" | "triage" | "read" | "none";
+
+export interface SimPull {
+  number: number;
+  state: "open" | "closed";
+  headSha: string;
+  headRef: string;
+  title: string;
+}
+
+export interface SimRepo {
+  fullName: string;
+  pulls: Map<number, SimPull>;
+  permissions: Map<string, Permission>;
+}
+
+export interface SimComment {
+  id: number;
+  repo: string;
+  issueNumber: number;
+  body: string;
+  user: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SimReaction {
+  repo: string;
+  commentId: number;
+  content: string;
+  user: string;
+}
+
+export interface SimStatus {
+  repo: string;
+  sha: string;
+  state: string;
+  context: string;
+  description?: string;
+  targetUrl?: string;
+}
+
+export class ForgeSimState {
+  readonly repos = new Map<string, SimRepo>();
+  readonly orgMembers = new Map<string, Set<string>>();
+  readonly comments: SimComment[] = [];
+  readonly reactions: SimReaction[] = [];
+  readonly statuses: SimStatus[] = [];
+  /** Who the API token belongs to: authored comments, reactions and statuses are theirs. */
+  botLogin = "taster-bot";
+  private nextId = 1_000_000;
+
+  addRepo(fullName: string): SimRepo {
+    const existing = this.repos.get(fullName);
+    if (existing) return existing;
+    const repo: SimRepo = { fullName, pulls: new Map(), permissions: new Map() };
+    this.repos.set(fullName, repo);
+    return repo;
+  }
+
+  addPull(fullName: string, pull: Partial<SimPull> & { number: number; headSha: string }): SimPull {
+    const full: SimPull = {
+      state: "open",
+      headRef: `pr-${pull.number}`,
+      title: `PR ${pull.number}`,
+      ...pull,
+    };
+    this.addRepo(fullName).pulls.set(full.number, full);
+    return full;
+  }
+
+  setPermission(fullName: string, login: string, permission: Permission): void {
+    this.addRepo(fullName).permissions.set(login, permission);
+  }
+
+  addOrgMember(org: string, login: string): void {
+    const members = this.orgMembers.get(org) ?? new Set<string>();
+    members.add(login);
+    this.orgMembers.set(org, members);
+  }
+
+  /** A comment as if a human wrote it on the forge (e.g. one whose webhook got lost). */
+  addComment(fullName: string, issueNumber: number, user: string, body: string): SimComment {
+    const now = new Date().toISOString();
+    const comment: SimComment = {
+      id: this.nextId++,
+      repo: fullName,
+      issueNumber,
+      body,
+      user,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.comments.push(comment);
+    return comment;
+  }
+
+  commentsOn(fullName: string, issueNumber: number): SimComment[] {
+    return this.comments.filter((c) => c.repo === fullName && c.issueNumber === issueNumber);
+  }
+
+  findComment(fullName: string, id: number): SimComment | undefined {
+    return this.comments.find((c) => c.repo === fullName && c.id === id);
+  }
+
+  permissionOf(fullName: string, login: string): Permission {
+    return this.repos.get(fullName)?.permissions.get(login) ?? "none";
+  }
+}

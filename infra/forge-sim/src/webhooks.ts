@@ -1,0 +1,173 @@
+import { createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { idOf } from "./github-api";
+
+const require = createRequire(import.meta.url);
+
+interface ExampleGroup {
+  name: string;
+  examples: Array<Record<string, unknown> & { action?: string }>;
+}
+
+let examples: ExampleGroup[] | undefined;
+
+/** GitHub's own example payload (from @octokit/webhooks-examples) for an event and action. */
+export function githubExample(event: string, action: string): Record<string, unknown> {
+  examples ??= JSON.parse(
+    readFileSync(require.resolve("@octokit/webhooks-examples/api.github.com/index.json"), "utf8"),
+  ) as ExampleGroup[];
+  const found = examples.find((group) => group.name === event)?.examples.find((e) => e.action === action);
+  if (!found) throw new Error(`no @octokit/webhooks-examples payload for ${event}.${action}`);
+  return structuredClone(found);
+}
+
+export interface CommentPayloadInput {
+  repo: string;
+  pr: number;
+  body: string;
+  user: string;
+  commentId: number;
+  action?: "created" | "edited" | "deleted";
+  /** false = a comment on a plain issue, not a pull request. */
+  onPullRequest?: boolean;
+  prState?: "open" | "closed";
+}
+
+/**
+ * GitHub's example `issue_comment` payload, moved onto the given repo/PR/user with the given body.
+ * GitHub marks an issue that is a pull request with `issue.pull_request`.
+ */
+export function githubCommentPayload(input: CommentPayloadInput): Record<string, unknown> {
+  const payload = githubExample("issue_comment", input.action ?? "created") as {
+    issue: Record<string, unknown>;
+    comment: Record<string, unknown>;
+    repository: Record<string, unknown>;
+    sender: Record<string, unknown>;
+  };
+  const [owner = "", name = ""] = input.repo.split("/");
+  const api = `https://api.github.com/repos/${input.repo}`;
+  const user = { ...(payload.comment.user as object), login: input.user, id: idOf(input.user), type: "User" };
+  Object.assign(payload.repository, {
+    name,
+    full_name: input.repo,
+    owner: { ...(payload.repository.owner as object), login: owner },
+  });
+  Object.assign(payload.issue, {
+    number: input.pr,
+    state: input.prState ?? "open",
+    url: `${api}/issues/${input.pr}`,
+    pull_request:
+      input.onPullRequest === false
+        ? undefined
+        : {
+            url: `${api}/pulls/${input.pr}`,
+            html_url: `https://github.com/${input.repo}/pull/${input.pr}`,
+            diff_url: `https://github.com/${input.repo}/pull/${input.pr}.diff`,
+            patch_url: `https://github.com/${input.repo}/pull/${input.pr}.patch`,
+          },
+  });
+  Object.assign(payload.comment, {
+    id: input.commentId,
+    body: input.body,
+    user,
+    issue_url: `${api}/issues/${input.pr}`,
+    html_url: `https://github.com/${input.repo}/pull/${input.pr}#issuecomment-${input.commentId}`,
+  });
+  payload.sender = user;
+  return payload;
+}
+
+/** The payload Gitea/Forgejo send for a comment on a pull request (`issue_comment`, `is_pull`). */
+export function giteaCommentPayload(input: CommentPayloadInput): Record<string, unknown> {
+  const [owner = "", name = ""] = input.repo.split("/");
+  const user = { id: idOf(input.user), login: input.user, username: input.user };
+  const onPull = input.onPullRequest !== false;
+  return {
+    action: input.action ?? "created",
+    issue: {
+      id: input.pr + 10_000,
+      number: input.pr,
+      title: `PR ${input.pr}`,
+      state: input.prState ?? "open",
+      user,
+      pull_request: onPull ? { merged: false, merged_at: null } : null,
+    },
+    comment: {
+      id: input.commentId,
+      body: input.body,
+      user,
+      html_url: `https://gitea.test/${input.repo}/pulls/${input.pr}#issuecomment-${input.commentId}`,
+      created_at: new Date().toISOString(),
+      updated_at: new Date().toISOString(),
+    },
+    repository: {
+      id: idOf(input.repo),
+      name,
+      full_name: input.repo,
+      owner: { id: idOf(owner), login: owner, username: owner },
+    },
+    sender: user,
+    is_pull: onPull,
+  };
+}
+
+export const signGithub = (secret: string, body: string) =>
+  `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+export const signGitea = (secret: string, body: string) =>
+  createHmac("sha256", secret).update(body).digest("hex");
+
+export interface DeliveryResult {
+  status: number;
+  body: string;
+}
+
+const endpoint = (bridgeUrl: string, path: string) =>
+  bridgeUrl.endsWith(path) ? bridgeUrl : `${bridgeUrl.replace(/\/$/, "")}${path}`;
+
+/** Signs and POSTs a webhook exactly as GitHub does (X-Hub-Signature-256 over the raw body). */
+export async function sendGithubWebhook(
+  bridgeUrl: string,
+  secret: string,
+  event: string,
+  payload: unknown,
+  deliveryId: string,
+): Promise<DeliveryResult> {
+  const body = typeof payload === "string" ? payload : JSON.stringify(payload);
+  const response = await fetch(endpoint(bridgeUrl, "/webhooks/github"), {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "user-agent": "GitHub-Hookshot/forge-sim",
+      "x-github-event": event,
+      "x-github-delivery": deliveryId,
+      "x-hub-signature-256": signGithub(secret, body),
+    },
+    body,
+  });
+  return { status: response.status, body: await response.text() };
+}
+
+/** Signs and POSTs a webhook as Gitea/Forgejo do (hex HMAC-SHA256 in X-Gitea-Signature). */
+export async function sendGiteaWebhook(
+  bridgeUrl: string,
+  secret: string,
+  event: string,
+  payload: unknown,
+  deliveryId: string,
+): Promise<DeliveryResult> {
+  const body = typeof payload === "string" ? payload : JSON.stringify(payload);
+  const response = await fetch(endpoint(bridgeUrl, "/webhooks/gitea"), {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "user-agent": "Go-http-client/1.1",
+      "x-gitea-event": event,
+      "x-gitea-event-type": event === "issue_comment" ? "pull_request_comment" : event,
+      "x-gitea-delivery": deliveryId,
+      "x-gitea-signature": signGitea(secret, body),
+    },
+    body,
+  });
+  return { status: response.status, body: await response.text() };
+}
