@@ -1,0 +1,41 @@
+import { existsSync } from "node:fs";
+import { isAbsolute } from "node:path";
+import { usageError } from "@taster/core";
+import { type SimpleGit, simpleGit } from "simple-git";
+
+/** A git that never prompts for credentials and gives up when a remote goes silent. */
+export function gitIn(dir: string | undefined, timeoutMs = 120_000): SimpleGit {
+  return simpleGit({
+    ...(dir ? { baseDir: dir } : {}),
+    timeout: { block: timeoutMs },
+    // simple-git strips ambient GIT_* variables (so a caller's GIT_DIR cannot redirect us) and
+    // refuses explicit ones unless allowed: allow only the one that turns prompts off.
+    allowEnvironment: ["GIT_TERMINAL_PROMPT"],
+  }).env({ ...process.env, GIT_TERMINAL_PROMPT: "0" });
+}
+
+/**
+ * A URL as it may be shown: credentials (`https://user:token@host/...`) removed, so a token
+ * the worker embeds for cloning never reaches a log or an error.
+ */
+export function displayUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1");
+}
+
+/** git's own message, without simple-git's wrapping and without any credentials of url. */
+export function gitFailure(error: unknown, url: string): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const credentials = /^[a-z][a-z0-9+.-]*:\/\/([^/@]*)@/i.exec(url)?.[1];
+  const scrubbed = credentials ? text.split(credentials).join("***") : text;
+  return scrubbed.trim().split("\n").slice(-4).join("\n");
+}
+
+export const FULL_SHA = /^[0-9a-f]{40}$/;
+
+/** Refuses what git would misread (a leading dash is an option) and local paths that do not exist. */
+export function checkRepoUrl(url: string): void {
+  if (!url.trim()) throw usageError("no recipe URL or path given");
+  if (url.startsWith("-")) throw usageError(`not a git URL or path: ${url}`);
+  const local = isAbsolute(url) || url.startsWith("./") || url.startsWith("../");
+  if (local && !existsSync(url)) throw usageError(`recipe repository not found: ${url}`);
+}

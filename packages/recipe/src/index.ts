@@ -1,0 +1,11 @@
+export * from "./env";
+export * from "./fetch";
+export { displayUrl } from "./git";
+export * from "./name";
+export * from "./remote";
+export * from "./settings";
+export * from "./settings-doc";
+export * from "./tags";
+export * from "./upgrade-base";
+export * from "./versions";
+export * from "./workspace";

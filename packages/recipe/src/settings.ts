@@ -1,0 +1,141 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { recipeError, TIERS, usageError } from "@taster/core";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { NO_UPGRADE_BASE } from "./upgrade-base";
+import { parseReleaseTag } from "./versions";
+
+/** Every status from 200 to 399: any success or redirect counts as serving. */
+export const DEFAULT_ACCEPTABLE_STATUSES: readonly number[] = Array.from({ length: 200 }, (_, i) => 200 + i);
+
+/** Install is never N/A: without it nothing was tested. */
+const NA_TIERS = TIERS.filter((t) => t !== "install");
+
+const seconds = z.number().int().positive();
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
+
+/** The schema of `recipes-tests/<recipe>/taster.yml`; its descriptions are the docs (docs/settings.md). */
+export const SettingsSchema = z.strictObject({
+  deployTimeout: seconds
+    .optional()
+    .describe(
+      "Seconds to wait for the deployment to converge. Default: the recipe's `coop-cloud.<stack>.timeout` label, else the host's default.",
+    ),
+  healthPath: z
+    .string()
+    .startsWith("/", "must start with /")
+    .default("/")
+    .describe("HTTP path the generic assertions request to decide the app is serving."),
+  healthService: z.string().min(1).default("app").describe("The service that answers HTTP."),
+  healthPort: z
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .default(80)
+    .describe("The port it answers on, inside the stack network."),
+  acceptableStatuses: z
+    .array(z.number().int().min(100).max(599))
+    .min(1)
+    .default([...DEFAULT_ACCEPTABLE_STATUSES])
+    .describe("HTTP statuses that count as serving, as a list, e.g. `[200, 301, 302, 401]`."),
+  httpTimeout: z
+    .number()
+    .int()
+    .positive()
+    .default(10_000)
+    .describe("Milliseconds one HTTP request may take."),
+  upgradeBase: z
+    .string()
+    .refine(
+      (v) => v === NO_UPGRADE_BASE || parseReleaseTag(v) !== null,
+      "must be a release tag like 1.0.0+1.0, or none",
+    )
+    .optional()
+    .describe(
+      "Release to upgrade from, e.g. `1.0.0+1.0`, or `none` to declare the upgrade tier N/A. Default: the newest release older than the head.",
+    ),
+  na: z
+    .partialRecord(z.enum(NA_TIERS), z.string().trim().min(1, "needs a reason"))
+    .default({})
+    .describe(
+      "Tiers declared not applicable, each with its reason, e.g. `{ backup: stateless }`. Neutral in the verdict.",
+    ),
+  env: z
+    .record(
+      envName,
+      z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v)),
+    )
+    .default({})
+    .describe("Extra environment for the deployment (KEY: value), on top of `.env.sample`."),
+  probeImage: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Image of the container that probes the app from inside the stack network. Default: the host's.",
+    ),
+  tierTimeout: seconds
+    .default(300)
+    .describe("Seconds one tier's hook and assertions may take before they are killed."),
+});
+
+export type Settings = z.output<typeof SettingsSchema>;
+
+/** The settings file of a recipe, relative to the recipes-tests directory. */
+export const settingsPath = (recipesTestsDir: string, recipeName: string): string =>
+  join(recipesTestsDir, recipeName, "taster.yml");
+
+/**
+ * A recipe's settings with defaults applied; no file means all defaults. Any unknown key or
+ * wrong value is an error naming the key and the file, so a typo never passes silently.
+ */
+export async function loadSettings(recipesTestsDir: string, recipeName: string): Promise<Settings> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(recipeName)) throw usageError(`not a recipe name: ${recipeName}`);
+  const file = settingsPath(recipesTestsDir, recipeName);
+  const text = await readIfExists(file);
+  if (text === undefined) {
+    if ((await readIfExists(`${file.slice(0, -4)}.yaml`)) !== undefined) {
+      throw recipeError(`${file.slice(0, -4)}.yaml is not read: Taster's settings file is taster.yml`);
+    }
+    return SettingsSchema.parse({});
+  }
+  return parseSettings(text, file);
+}
+
+/** Validates settings text; `file` is named in every error. */
+export function parseSettings(text: string, file: string): Settings {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (error) {
+    throw recipeError(`${file}: not valid YAML: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const result = SettingsSchema.safeParse(raw);
+  if (result.success) return result.data;
+  throw recipeError(`${file}: ${result.error.issues.map(describeIssue).join("; ")}`, "see docs/settings.md");
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.map(String).join(".");
+  if (issue.code === "unrecognized_keys" && where === "na") {
+    return `na: ${issue.keys.map((k) => `"${k}"`).join(", ")} cannot be declared N/A (only ${NA_TIERS.join(", ")})`;
+  }
+  if (issue.code === "unrecognized_keys") {
+    const keys = issue.keys.map((k) => `"${where ? `${where}.` : ""}${k}"`).join(", ");
+    return `unknown key${issue.keys.length > 1 ? "s" : ""} ${keys}`;
+  }
+  if (issue.code === "invalid_key")
+    return `${where}: invalid key (${issue.issues[0]?.message ?? issue.message})`;
+  return `${where || "settings"}: ${issue.message}`;
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+}
