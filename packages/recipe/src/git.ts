@@ -3,15 +3,27 @@ import { isAbsolute } from "node:path";
 import { usageError } from "@taster/core";
 import { type SimpleGit, simpleGit } from "simple-git";
 
+// TLS trust settings of the operator's environment are kept; every other GIT_* variable (GIT_DIR,
+// GIT_INDEX_FILE, ... when run from inside a hook) and editor/pager programs are dropped, and
+// simple-git refuses to pass them on anyway.
+const PASSED_THROUGH = ["GIT_SSL_CAINFO", "GIT_SSL_CAPATH"];
+const DROPPED = /^(git_.*|editor|visual|pager|prefix|ssh_askpass)$/i;
+
+function gitEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && (!DROPPED.test(key) || PASSED_THROUGH.includes(key))) env[key] = value;
+  }
+  return { ...env, GIT_TERMINAL_PROMPT: "0" };
+}
+
 /** A git that never prompts for credentials and gives up when a remote goes silent. */
 export function gitIn(dir: string | undefined, timeoutMs = 120_000): SimpleGit {
   return simpleGit({
     ...(dir ? { baseDir: dir } : {}),
     timeout: { block: timeoutMs },
-    // simple-git strips ambient GIT_* variables (so a caller's GIT_DIR cannot redirect us) and
-    // refuses explicit ones unless allowed: allow only the one that turns prompts off.
-    allowEnvironment: ["GIT_TERMINAL_PROMPT"],
-  }).env({ ...process.env, GIT_TERMINAL_PROMPT: "0" });
+    allowEnvironment: [...PASSED_THROUGH, "GIT_TERMINAL_PROMPT"],
+  }).env(gitEnvironment());
 }
 
 /**

@@ -26,14 +26,20 @@ type JsonSchema = {
 export function settingsTable(): string {
   const schema = z.toJSONSchema(SettingsSchema, { io: "input" }) as JsonSchema;
   const defaults: Record<string, unknown> = SettingsSchema.parse({});
-  const rows = Object.entries(schema.properties ?? {}).map(([key, field]) =>
-    [`\`${key}\``, typeText(field), defaultText(defaults[key]), cell(field.description ?? "")].join(" | "),
-  );
-  return [
-    "| key | type | default | meaning |",
-    "| --- | --- | --- | --- |",
-    ...rows.map((r) => `| ${r} |`),
-  ].join("\n");
+  const rows = Object.entries(schema.properties ?? {}).map(([key, field]) => [
+    `\`${key}\``,
+    typeText(field),
+    defaultText(defaults[key]),
+    cell(field.description ?? ""),
+  ]);
+  return alignedTable(["key", "type", "default", "meaning"], rows);
+}
+
+// Padded the way `biome format` lays out markdown tables, so formatting the repo keeps the page current.
+function alignedTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
 /** The whole docs/settings.md page. */
