@@ -87,9 +87,18 @@ export const resultsSchema = z.object({
     teardownMs: z.number().nonnegative(),
   }),
   manifest: manifestSchema.nullable(),
+  backup: z
+    .object({
+      size: z.number().int().nonnegative(),
+      sha256: z.string(),
+      entries: z.array(z.object({ service: z.string(), paths: z.array(z.string()) })),
+    })
+    .nullable(),
   residue: z.array(z.string()),
   flags: z.object({
+    /** Fresh deployments of the stack: must be 1 (the upgrade redeploys in place, counted apart). */
     deployCount: z.number().int().nonnegative(),
+    upgradeRedeploys: z.number().int().nonnegative(),
     cleanTeardown: z.boolean(),
     noSecretLeak: z.boolean(),
   }),

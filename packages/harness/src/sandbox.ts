@@ -32,6 +32,8 @@ export interface SandboxRun {
   broker: { url: string; token: string };
   context: RunContext;
   timeoutMs: number;
+  /** Aborting kills the jest process group at once (SIGINT/SIGTERM of the run). */
+  signal?: AbortSignal;
   /** Each line of jest's own output, as it comes (the caller redacts and logs). */
   onOutput?: (line: string) => void;
 }
@@ -213,11 +215,14 @@ export async function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
     timedOut = true;
     killGroup(child);
   }, run.timeoutMs);
+  const onAbort = () => killGroup(child);
+  run.signal?.addEventListener("abort", onAbort, { once: true });
   const exitCode = await new Promise<number | null>((done) => {
     child.on("error", () => done(null));
     child.on("close", (code) => done(code));
   });
   clearTimeout(timer);
+  run.signal?.removeEventListener("abort", onAbort);
   killGroup(child); // nothing a test started may outlive its tier
   if (timedOut) {
     const seconds = Math.round(run.timeoutMs / 1000);

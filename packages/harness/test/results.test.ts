@@ -93,7 +93,8 @@ describe("results schema", () => {
     timings: { startedAt: "x", finishedAt: "y", totalMs: 1, deployMs: 1, teardownMs: 1 },
     manifest: null,
     residue: [],
-    flags: { deployCount: 1, cleanTeardown: true, noSecretLeak: true },
+    backup: null,
+    flags: { deployCount: 1, upgradeRedeploys: 1, cleanTeardown: true, noSecretLeak: true },
   };
   test("accepts a complete result", () => expect(validateResults(valid).level).toBe(4));
   test("rejects an unknown schema version and a missing tier", () => {

@@ -1,13 +1,92 @@
-import { usageError } from "@taster/core";
+import { isAbsolute, resolve } from "node:path";
+import { parseStages, usageError } from "@taster/core";
+import { resultsTable, runRecipe } from "@taster/harness";
 import type { Command } from "commander";
 
-// Placeholder: the owner of this command replaces it with the real thing.
+interface RunFlags {
+  ref?: string;
+  pr?: string;
+  sha?: string;
+  stages?: string;
+  host?: string;
+  out: string;
+  allowlist?: string;
+  tierTimeout?: string;
+}
+
+const EXIT = { pass: 0, fail: 1, error: 2 } as const;
+
+/** A local path stays a path (absolute, so the run's fresh clone finds it); anything else is a URL. */
+function sourceOf(arg: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(arg) || /^[^/]+@[^/]+:/.test(arg) || isAbsolute(arg)
+    ? arg
+    : resolve(arg);
+}
+
+function positiveInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value))
+    throw usageError(`${flag} must be a positive whole number, not ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
 export function registerRun(program: Command): void {
   program
     .command("run")
-    .description("(not built yet)")
-    .allowUnknownOption()
-    .action(() => {
-      throw usageError("'taster run' is not built yet");
+    .description("run a recipe's whole lifecycle (deploy once, tiers, teardown) on a swarm host, locally")
+    .argument("<recipe>", "recipe repository: a path or a git URL")
+    .option("--ref <ref>", "ref to test (default: the repository's HEAD)")
+    .option("--pr <n>", "pull request number (tests refs/pull/<n>/head)")
+    .option("--sha <sha>", "exact commit to test (default: what the ref points at)")
+    .option("--stages <list>", "tiers to run, e.g. upgrade,backup (install always runs)")
+    .option("--host <url>", "Docker host: unix:///…, tcp://host:port or ssh://user@host:port")
+    .option("--out <dir>", "where results.json and run.log are written", "taster-out")
+    .option("--allowlist <file>", "repo-local allowlist (default: allowlist/repo-local.yml)")
+    .option("--tier-timeout <seconds>", "override the recipe's tierTimeout")
+    .action(async (recipe: string, flags: RunFlags) => {
+      let stages: ReturnType<typeof parseStages>;
+      try {
+        stages = parseStages(flags.stages);
+      } catch (error) {
+        throw usageError((error as Error).message);
+      }
+      const pr = positiveInt(flags.pr, "--pr");
+      const tierTimeoutSeconds = positiveInt(flags.tierTimeout, "--tier-timeout");
+      const controller = new AbortController();
+      // First signal: stop and tear down (the run's finally); a second one exits at once.
+      let signalled = 0;
+      const onSignal = (signal: NodeJS.Signals) => {
+        signalled += 1;
+        if (signalled > 1) process.exit(130);
+        process.stderr.write(`\ntaster: ${signal}: stopping, tearing the stack down…\n`);
+        controller.abort();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      try {
+        const results = await runRecipe({
+          source: sourceOf(recipe),
+          ...(flags.ref ? { ref: flags.ref } : {}),
+          ...(pr !== undefined ? { pr } : {}),
+          ...(flags.sha ? { sha: flags.sha } : {}),
+          stages,
+          ...(flags.host ? { hostUrl: flags.host } : {}),
+          outDir: resolve(flags.out),
+          ...(flags.allowlist ? { allowlistPath: resolve(flags.allowlist) } : {}),
+          ...(tierTimeoutSeconds ? { tierTimeoutSeconds } : {}),
+          signal: controller.signal,
+          onEvent: (e) => {
+            const at = `[${(e.elapsedMs / 1000).toFixed(1).padStart(6)}s]`;
+            process.stderr.write(`${at} ${e.tier ? `${e.tier} › ` : ""}${e.step}: ${e.message}\n`);
+          },
+        });
+        process.stdout.write(
+          `\n${resultsTable(results)}\n\nresults: ${resolve(flags.out, "results.json")}\n`,
+        );
+        process.exitCode = EXIT[results.outcome];
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
     });
 }

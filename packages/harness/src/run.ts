@@ -1,0 +1,715 @@
+import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  domainFor,
+  errorMessage,
+  Redactor,
+  stackNameFor,
+  TasterError,
+  TIERS,
+  type Tier,
+  usageError,
+} from "@taster/core";
+import {
+  chaosVersion,
+  describeHead,
+  fetchRecipe,
+  isDirty,
+  loadSettings,
+  makeWorkspace,
+  pullRef,
+  recipeNameFrom,
+  resolveUpgradeBase,
+  type Settings,
+  settingsPath,
+  versionOf,
+  type Workspace,
+} from "@taster/recipe";
+import {
+  backupStack,
+  type ConnectOptions,
+  connectHost,
+  deployCount,
+  deployStack,
+  ensureSecrets,
+  execInService,
+  type Host,
+  type Plan,
+  planRecipe,
+  readAppLabels,
+  restoreStack,
+  teardownStack,
+  updateState,
+  waitForConvergence,
+} from "@taster/swarm";
+import type { RunContext } from "@taster/testkit";
+import { EMPTY_ALLOWLIST, gateRepoLocal, loadAllowlist, REPO_LOCAL_DIR } from "./allowlist";
+import { type LiveRun, swarmBackend } from "./backend";
+import { type Broker, startBroker } from "./broker";
+import { type Customization, discoverCustomization, HOOK_NAMES } from "./discovery";
+import { writeHookRunner } from "./hooks";
+import { MUTATED_MARKER, markerLocation, newMarkerValue } from "./marker";
+import {
+  emptyTimings,
+  levelOf,
+  type Manifest,
+  naTier,
+  RESULTS_SCHEMA_VERSION,
+  type Results,
+  skippedTier,
+  type TestRow,
+  type TierResult,
+  tierStatusFromRows,
+  validateResults,
+  verdictOf,
+} from "./results";
+import { type RunEvent, RunLog } from "./runlog";
+import { exposeToSandbox, runSandboxed, toolPaths } from "./sandbox";
+
+/** Key under which the harness leaves the backup marker for the generic restore assertion. */
+export const MARKER_KEY = "taster.backupMarker";
+
+export interface RunOptions {
+  /** A recipe repository: local path, bare repo or git URL. */
+  source: string;
+  /** A ref to fetch (default: the remote's HEAD; `--pr N` means refs/pull/N/head). */
+  ref?: string;
+  pr?: number;
+  /** The exact commit to test (default: what the ref points at). */
+  sha?: string;
+  /** Tiers to run (install is always run). Default: all. */
+  stages?: Tier[];
+  /** Docker host URL (default: $DOCKER_HOST, else the local socket). */
+  hostUrl?: string;
+  hostOptions?: ConnectOptions;
+  /** Where results.json and run.log go. */
+  outDir?: string;
+  allowlistPath?: string;
+  recipesTestsDir?: string;
+  /** Parent of the per-run workspace (default: <tmp>/taster-runs). */
+  workRoot?: string;
+  /** Overrides the recipe's tierTimeout setting (seconds). */
+  tierTimeoutSeconds?: number;
+  signal?: AbortSignal;
+  onEvent?: (event: RunEvent) => void;
+}
+
+export const DEFAULT_ALLOWLIST = join(toolPaths.repoRoot, "allowlist", "repo-local.yml");
+
+/** Everything one run knows once the recipe is fetched; filled step by step. */
+interface RunState {
+  opts: RunOptions;
+  log: RunLog;
+  redactor: Redactor;
+  stages: Tier[];
+  recipe: string;
+  workspace?: Workspace;
+  sha?: string;
+  checkoutDir?: string;
+  stack?: string;
+  domain?: string;
+  settings?: Settings;
+  headVersion?: string;
+  chaos?: string;
+  base?: { tag: string; sha: string; dir: string } | null;
+  baseReason?: string;
+  customization?: Customization;
+  manifest?: Manifest;
+  host?: Host;
+  live?: LiveRun;
+  broker?: Broker;
+  tier: Tier;
+  upgradeRedeploys: number;
+  deployMs: number;
+  tiers: Partial<Record<Tier, TierResult>>;
+}
+
+/**
+ * One recipe at one commit → a verdict: fetch into a fresh workspace, deploy ONCE, run the tiers
+ * against that deployment, tear down always, write results.json + run.log. Never throws for a
+ * failing recipe; throws only before anything could be recorded (bad options).
+ */
+export async function runRecipe(opts: RunOptions): Promise<Results> {
+  const redactor = new Redactor();
+  const log = new RunLog(redactor, opts.onEvent);
+  const startedAt = new Date();
+  if (opts.outDir) {
+    await mkdir(opts.outDir, { recursive: true });
+    log.toFile(join(opts.outDir, "run.log"));
+  }
+  const state: RunState = {
+    opts,
+    log,
+    redactor,
+    stages: opts.stages ?? [...TIERS],
+    recipe: recipeNameFrom(opts.source),
+    tier: "install",
+    upgradeRedeploys: 0,
+    deployMs: 0,
+    tiers: {},
+  };
+  let failure: TasterError | undefined;
+  let residue: string[] = [];
+  let teardownMs = 0;
+  try {
+    await prepare(state);
+    await runTiers(state);
+  } catch (error) {
+    failure = asTasterError(error);
+    log.event(
+      "error",
+      `${failure.kind} error: ${failure.message}${failure.hint ? ` (hint: ${failure.hint})` : ""}`,
+    );
+  } finally {
+    const t0 = Date.now();
+    residue = await teardown(state);
+    teardownMs = Date.now() - t0;
+  }
+  const results = buildResults(state, { startedAt, failure, residue, teardownMs });
+  await writeOutputs(state, results);
+  return results;
+}
+
+function asTasterError(error: unknown): TasterError {
+  if (error instanceof TasterError) return error;
+  if ((error as { name?: string })?.name === "AbortError") return new TasterError("infra", "interrupted");
+  return new TasterError("infra", errorMessage(error), undefined, { cause: error });
+}
+
+function checkAborted(state: RunState): void {
+  if (state.opts.signal?.aborted) throw new TasterError("infra", "interrupted (run cancelled)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Preparation: workspace, fetch, names, settings, upgrade base, customization (the manifest).
+
+async function prepare(state: RunState): Promise<void> {
+  const { opts, log } = state;
+  if (opts.pr !== undefined && opts.ref) throw usageError("give --pr or --ref, not both");
+  const ref = opts.pr !== undefined ? pullRef(opts.pr) : opts.ref;
+  const recipesTestsDir = opts.recipesTestsDir ?? toolPaths.recipesTests;
+  state.workspace = await makeWorkspace(opts.workRoot ?? join(tmpdir(), "taster-runs"), state.recipe);
+  log.event("fetch", `${opts.source} ${ref ?? "HEAD"}${opts.sha ? ` @ ${opts.sha}` : ""}`);
+  const fetched = await fetchRecipe({
+    url: opts.source,
+    workspace: state.workspace.dir,
+    ...(ref ? { ref } : {}),
+    ...(opts.sha ? { sha: opts.sha } : {}),
+  });
+  state.sha = fetched.sha;
+  state.checkoutDir = fetched.dir;
+  const key = { repo: opts.source, pr: opts.pr ?? 0, sha: fetched.sha };
+  state.stack = stackNameFor(key);
+  state.domain = domainFor(key);
+  state.settings = await loadSettings(recipesTestsDir, state.recipe);
+  state.headVersion = versionOf(await describeHead(fetched.dir, fetched.sha));
+  state.chaos = chaosVersion(fetched.sha, await isDirty(fetched.dir));
+  log.event(
+    "fetch",
+    `${state.recipe} at ${fetched.sha} (version ${state.headVersion}), stack ${state.stack}`,
+  );
+  await resolveBase(state);
+  await resolveCustomization(state, recipesTestsDir);
+  checkAborted(state);
+  await startHost(state);
+}
+
+async function resolveBase(state: RunState): Promise<void> {
+  const settings = state.settings as Settings;
+  const resolved = await resolveUpgradeBase(
+    state.checkoutDir as string,
+    state.sha as string,
+    settings.upgradeBase,
+  );
+  state.baseReason = resolved.reason;
+  const wanted = state.stages.includes("upgrade") && !settings.na.upgrade;
+  if (!resolved.base || !wanted) {
+    state.base = null;
+    state.log.event(
+      "upgrade-base",
+      resolved.base ? `${resolved.base.tag} (upgrade not run)` : resolved.reason,
+    );
+    return;
+  }
+  const workspace = join(state.workspace?.dir as string, "base");
+  const fetched = await fetchRecipe({
+    url: state.opts.source,
+    ref: `refs/tags/${resolved.base.tag}`,
+    sha: resolved.base.sha,
+    workspace,
+  });
+  state.base = { tag: resolved.base.tag, sha: fetched.sha, dir: fetched.dir };
+  state.log.event("upgrade-base", `${resolved.base.tag} — ${resolved.reason}`);
+}
+
+async function resolveCustomization(state: RunState, recipesTestsDir: string): Promise<void> {
+  const allowlistPath = state.opts.allowlistPath ?? DEFAULT_ALLOWLIST;
+  const allowlist =
+    state.opts.allowlistPath || allowlistPath ? await loadAllowlist(allowlistPath) : EMPTY_ALLOWLIST;
+  const checkoutDir = state.checkoutDir as string;
+  const gate = await gateRepoLocal(allowlist, state.recipe, checkoutDir);
+  const found = await discoverCustomization({ recipesTestsDir, recipe: state.recipe, checkoutDir, gate });
+  state.customization = found;
+  const settingsFile = settingsPath(recipesTestsDir, state.recipe);
+  state.manifest = {
+    recipe: state.recipe,
+    settingsFile: (await fileExists(settingsFile)) ? settingsFile : null,
+    upgradeBase: { base: state.base?.tag ?? null, reason: state.baseReason ?? "" },
+    backupCapable: false, // known once planned
+    repoLocal: { allowed: gate.allowed, why: gate.why, treeHash: gate.treeHash },
+    files: found.entries,
+  };
+  state.log.event("manifest", `repo-local code ${gate.allowed ? "ALLOWED" : "not run"}: ${gate.why}`);
+  for (const entry of found.entries) {
+    const where = entry.path.replace(`${checkoutDir}/`, "<recipe>/").replace(`${toolPaths.repoRoot}/`, "");
+    state.log.event(
+      "manifest",
+      `${entry.allowed ? "run " : "DENY"} ${entry.kind} ${entry.tier} ${where} — ${entry.why}`,
+    );
+  }
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  const { stat } = await import("node:fs/promises");
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function startHost(state: RunState): Promise<void> {
+  const url = state.opts.hostUrl ?? process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock";
+  state.host = await connectHost(url, state.opts.hostOptions);
+  const sandboxRoot = join(state.workspace?.dir as string, "sandbox");
+  await mkdir(sandboxRoot, { recursive: true });
+  await exposeToSandbox(sandboxRoot);
+  if (state.manifest?.repoLocal.allowed)
+    await exposeToSandbox(join(state.checkoutDir as string, REPO_LOCAL_DIR));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tiers.
+
+function contextFor(state: RunState): RunContext {
+  const settings = state.settings as Settings;
+  const plan = state.live?.plan;
+  return {
+    recipe: state.recipe,
+    stack: state.stack as string,
+    domain: state.domain as string,
+    sha: state.sha as string,
+    baseVersion: state.base?.tag ?? null,
+    headVersion: state.headVersion as string,
+    chaosVersion: state.chaos as string,
+    tier: state.tier,
+    appService: plan?.appService ?? "app",
+    services: plan?.services.map((s) => s.name) ?? [],
+    settings: {
+      healthPath: settings.healthPath,
+      healthService: settings.healthService,
+      healthPort: settings.healthPort,
+      acceptableStatuses: settings.acceptableStatuses,
+      httpTimeoutMs: settings.httpTimeout,
+    },
+  };
+}
+
+type Op = { name: string; run: () => Promise<void> };
+
+async function runTiers(state: RunState): Promise<void> {
+  const order: { tier: Tier; prepare: () => Promise<Op | TierResult> }[] = [
+    { tier: "install", prepare: async () => installOp(state) },
+    { tier: "upgrade", prepare: async () => upgradeOp(state) },
+    { tier: "backup", prepare: async () => backupOp(state) },
+    { tier: "restore", prepare: async () => restoreOp(state) },
+    { tier: "custom", prepare: async () => customOp(state) },
+  ];
+  let stopped: string | undefined;
+  for (const { tier, prepare: prepareTier } of order) {
+    checkAborted(state);
+    state.tier = tier;
+    const declared = tier === "install" ? undefined : state.settings?.na[tier];
+    if (stopped) state.tiers[tier] = skippedTier(stopped);
+    else if (!state.stages.includes(tier)) state.tiers[tier] = naTier("not-requested", "not in --stages");
+    else if (declared) state.tiers[tier] = naTier("declared", declared);
+    else {
+      const op = await prepareTier();
+      state.tiers[tier] = "status" in op ? op : await runTier(state, tier, op);
+    }
+    const result = state.tiers[tier] as TierResult;
+    const why = result.reason ? ` — ${result.reason}` : "";
+    state.log.event("tier", `${result.status.toUpperCase()}${why}`, tier);
+    if (result.status === "fail") stopped = `not run: ${tier} failed`;
+  }
+}
+
+async function runTier(state: RunState, tier: Tier, op: Op): Promise<TierResult> {
+  const timings = emptyTimings();
+  const started = Date.now();
+  const deadline = started + (state.opts.tierTimeoutSeconds ?? state.settings?.tierTimeout ?? 300) * 1000;
+  const finish = (result: Omit<TierResult, "timings">): TierResult => ({
+    ...result,
+    timings: { ...timings, totalMs: Date.now() - started },
+  });
+  const hookName = tier === "custom" ? undefined : HOOK_NAMES[tier];
+  if (hookName) {
+    const t0 = Date.now();
+    const hook = await runHook(state, tier, hookName, deadline);
+    timings.hookMs = Date.now() - t0;
+    if (hook) return finish(hook);
+  }
+  const opRow = await timed(state, tier, op, (ms) => {
+    timings.opMs = ms;
+  });
+  if (opRow.status === "fail") return finish({ status: "fail", reason: opRow.failure, tests: [opRow] });
+  const t1 = Date.now();
+  const rows = await runAssertions(state, tier, state.customization?.assertions[tier] ?? [], deadline);
+  timings.assertMs = Date.now() - t1;
+  const verdict = tierStatusFromRows(rows);
+  return finish({ ...verdict, tests: [opRow, ...rows] });
+}
+
+/** The op, done once by the orchestrator, as a row of its own so a failure says what broke. */
+async function timed(state: RunState, tier: Tier, op: Op, took: (ms: number) => void): Promise<TestRow> {
+  const t0 = Date.now();
+  state.log.event("op", op.name, tier);
+  try {
+    await op.run();
+    took(Date.now() - t0);
+    return { file: "(taster)", name: op.name, status: "pass", durationMs: Date.now() - t0 };
+  } catch (error) {
+    took(Date.now() - t0);
+    const failure = asTasterError(error);
+    if (failure.kind === "infra" && failure.message.startsWith("interrupted")) throw failure;
+    return {
+      file: "(taster)",
+      name: op.name,
+      status: "fail",
+      durationMs: Date.now() - t0,
+      failure: failure.message,
+    };
+  }
+}
+
+async function runHook(
+  state: RunState,
+  tier: Tier,
+  hookName: string,
+  deadline: number,
+): Promise<Omit<TierResult, "timings"> | null> {
+  const hooks = state.customization?.hooks ?? [];
+  if (hooks.length === 0) return null;
+  const workDir = join(state.workspace?.dir as string, "sandbox", `${tier}-hook`);
+  await mkdir(workDir, { recursive: true });
+  const runner = await writeHookRunner(workDir, hookName, hooks);
+  if (!runner) return null;
+  state.log.event("hook", hookName, tier);
+  const rows = await sandboxed(state, tier, [runner], workDir, deadline);
+  const failed = rows.filter((r) => r.status !== "pass");
+  if (failed.length === 0) return null;
+  const first = failed[0]?.failure?.split("\n")[0] ?? failed[0]?.name ?? "";
+  return { status: "fail", reason: `${hookName} hook failed: ${first}`, tests: rows };
+}
+
+async function runAssertions(
+  state: RunState,
+  tier: Tier,
+  files: string[],
+  deadline: number,
+): Promise<TestRow[]> {
+  const workDir = join(state.workspace?.dir as string, "sandbox", tier);
+  await mkdir(workDir, { recursive: true });
+  state.log.event("assert", `${files.length} file(s)`, tier);
+  return sandboxed(state, tier, files, workDir, deadline);
+}
+
+async function sandboxed(state: RunState, tier: Tier, files: string[], workDir: string, deadline: number) {
+  const roots = [state.opts.recipesTestsDir ?? toolPaths.recipesTests, workDir];
+  if (state.manifest?.repoLocal.allowed) roots.push(join(state.checkoutDir as string, REPO_LOCAL_DIR));
+  const result = await runSandboxed({
+    files,
+    roots,
+    workDir,
+    broker: state.broker as Broker,
+    context: contextFor(state),
+    timeoutMs: Math.max(1_000, deadline - Date.now()),
+    ...(state.opts.signal ? { signal: state.opts.signal } : {}),
+    onOutput: (line) => state.log.detail(line, tier),
+  });
+  if (result.error) state.log.event("assert", result.error, tier);
+  checkAborted(state);
+  if (result.rows.length === 0 && result.error) {
+    return [
+      {
+        file: "(taster)",
+        name: "run the assertions",
+        status: "fail" as const,
+        durationMs: 0,
+        failure: result.error,
+      },
+    ];
+  }
+  for (const row of result.rows) {
+    const mark = row.status === "pass" ? "✓" : row.status === "fail" ? "✗" : "○";
+    state.log.event("test", `${mark} ${row.file} › ${row.name}`, tier);
+    if (row.failure) state.log.detail(row.failure, tier);
+  }
+  return result.rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ops: each is performed exactly once, here, never by test code.
+
+async function plan(state: RunState, dir: string): Promise<Plan> {
+  return planRecipe(state.host as Host, {
+    dir,
+    stack: state.stack as string,
+    domain: state.domain as string,
+    env: state.settings?.env ?? {},
+  });
+}
+
+async function deployAndConverge(
+  state: RunState,
+  p: Plan,
+  labels: Parameters<typeof deployStack>[2],
+): Promise<void> {
+  const host = state.host as Host;
+  const created = await ensureSecrets(host, p, state.redactor);
+  if (created.length > 0)
+    state.log.event("secrets", `created ${created.length} secret(s) (values never shown)`, state.tier);
+  const t0 = Date.now();
+  await deployStack(host, p, labels);
+  await waitForConvergence(host, p, {
+    ...(state.settings?.deployTimeout ? { timeoutSeconds: state.settings.deployTimeout } : {}),
+    ...(state.opts.signal ? { signal: state.opts.signal } : {}),
+    onProgress: (msg) => state.log.event("converge", msg, state.tier),
+  });
+  state.deployMs += Date.now() - t0;
+}
+
+async function installOp(state: RunState): Promise<Op> {
+  const target = state.base ?? null;
+  const dir = target?.dir ?? (state.checkoutDir as string);
+  const p = await plan(state, dir);
+  state.live = { host: state.host as Host, plan: p, backup: null, ...probe(state) };
+  if (state.manifest) state.manifest.backupCapable = p.backupCapable;
+  state.broker = await startBroker(() => contextFor(state), swarmBackend(state.live));
+  state.broker.onCall = (op, detail) => state.log.detail(`broker ${op} ${detail}`, state.tier);
+  const labels = target
+    ? { version: target.tag, chaos: false, chaosVersion: chaosVersion(target.sha) }
+    : { version: state.headVersion as string, chaos: true, chaosVersion: state.chaos as string };
+  return {
+    name: `deploy ${labels.version} (${target ? "upgrade base" : "PR head"}) and converge`,
+    run: () => deployAndConverge(state, p, labels),
+  };
+}
+
+function probe(state: RunState): { probeImage?: string } {
+  return state.settings?.probeImage ? { probeImage: state.settings.probeImage } : {};
+}
+
+async function upgradeOp(state: RunState): Promise<Op | TierResult> {
+  if (!state.base) {
+    return naTier(
+      state.settings?.upgradeBase === "none" ? "declared" : "not-applicable",
+      state.baseReason ?? "no upgrade base",
+    );
+  }
+  const head = await plan(state, state.checkoutDir as string);
+  return {
+    name: `chaos-deploy the PR head ${state.chaos} over ${state.base.tag} and converge`,
+    run: async () => {
+      const live = state.live as LiveRun;
+      live.plan = head;
+      state.upgradeRedeploys += 1;
+      await deployAndConverge(state, head, {
+        version: state.headVersion as string,
+        chaos: true,
+        chaosVersion: state.chaos as string,
+      });
+      await proveUpgrade(state, head);
+    },
+  };
+}
+
+/** The upgrade once "passed" by redeploying the base: prove the head is what runs now. */
+async function proveUpgrade(state: RunState, head: Plan): Promise<void> {
+  const host = state.host as Host;
+  const labels = await readAppLabels(host, head);
+  const deployed = labels[`coop-cloud.${head.stack}.chaos-version`];
+  if (deployed !== state.chaos) {
+    throw new TasterError(
+      "test",
+      `upgrade did not take: deployed chaos-version is ${deployed ?? "missing"}, the head is ${state.chaos}`,
+    );
+  }
+  const rolledBack = Object.entries(await updateState(host, head)).filter(([, s]) => s && /rollback/.test(s));
+  if (rolledBack.length > 0) {
+    throw new TasterError(
+      "test",
+      `upgrade rolled back: ${rolledBack.map(([n, s]) => `${n} ${s}`).join(", ")}`,
+    );
+  }
+}
+
+function notBackupCapable(state: RunState): TierResult | null {
+  if (state.live?.plan.backupCapable) return null;
+  return naTier("not-applicable", "not backup-capable: no service has the label backupbot.backup=true");
+}
+
+async function backupOp(state: RunState): Promise<Op | TierResult> {
+  const na = notBackupCapable(state);
+  if (na) return na;
+  const live = state.live as LiveRun;
+  return {
+    name: "seed a marker, then back up (backup-bot-two labels)",
+    run: async () => {
+      const marker = markerLocation(live.plan);
+      if (marker) {
+        const value = newMarkerValue();
+        await writeInService(state, marker.service, marker.path, value);
+        state.broker?.state.set(MARKER_KEY, { ...marker, value });
+      }
+      const artifactDir = join(state.workspace?.dir as string, "artifacts");
+      await mkdir(artifactDir, { recursive: true, mode: 0o700 });
+      live.backup = await backupStack(live.host, live.plan, artifactDir);
+      state.log.event("backup", `artifact ${live.backup.size} bytes, sha256 ${live.backup.sha256}`, "backup");
+    },
+  };
+}
+
+async function restoreOp(state: RunState): Promise<Op | TierResult> {
+  const na = notBackupCapable(state);
+  if (na) return na;
+  const live = state.live as LiveRun;
+  if (!live.backup) return skippedTier("not run: no backup artifact");
+  const backup = live.backup;
+  return {
+    name: "change the marker, restore the backup, converge",
+    run: async () => {
+      const marker = state.broker?.state.get(MARKER_KEY) as { service: string; path: string } | undefined;
+      if (marker) await writeInService(state, marker.service, marker.path, MUTATED_MARKER);
+      await restoreStack(live.host, live.plan, backup);
+      await waitForConvergence(live.host, live.plan, {
+        ...(state.opts.signal ? { signal: state.opts.signal } : {}),
+        onProgress: (msg) => state.log.event("converge", msg, "restore"),
+      });
+    },
+  };
+}
+
+async function customOp(state: RunState): Promise<Op | TierResult> {
+  if ((state.customization?.assertions.custom ?? []).length === 0) {
+    return naTier("not-applicable", "no custom tests (custom/*.test.ts)");
+  }
+  return { name: "nothing to do: custom tests run against the live deployment", run: async () => {} };
+}
+
+async function writeInService(state: RunState, service: string, path: string, value: string): Promise<void> {
+  const result = await execInService(state.host as Host, state.stack as string, service, [
+    "sh",
+    "-c",
+    'mkdir -p "$(dirname "$2")" && printf %s "$1" > "$2"',
+    "sh",
+    value,
+    path,
+  ]);
+  if (result.exitCode !== 0)
+    throw new TasterError("infra", `writing ${path} in ${service} failed: ${result.stderr.trim()}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Teardown and results.
+
+async function teardown(state: RunState): Promise<string[]> {
+  let residue: string[] = [];
+  await state.broker?.close().catch(() => undefined);
+  if (state.host && state.stack) {
+    state.log.event("teardown", `removing stack ${state.stack}`);
+    try {
+      residue = (await teardownStack(state.host, state.stack)).residue;
+    } catch (error) {
+      residue = [`teardown failed: ${errorMessage(error)}`];
+    }
+    state.log.event("teardown", residue.length === 0 ? "zero residue" : `RESIDUE: ${residue.join(", ")}`);
+  }
+  await state.host?.close().catch(() => undefined);
+  await state.workspace?.cleanup().catch(() => undefined);
+  return residue;
+}
+
+function buildResults(
+  state: RunState,
+  done: { startedAt: Date; failure?: TasterError; residue: string[]; teardownMs: number },
+): Results {
+  const reason = done.failure ? `not run: ${done.failure.message}` : "not run";
+  const tiers = Object.fromEntries(TIERS.map((t) => [t, state.tiers[t] ?? skippedTier(reason)])) as Record<
+    Tier,
+    TierResult
+  >;
+  const verdict = verdictOf(tiers);
+  const errored = done.failure && done.failure.kind !== "recipe" && done.failure.kind !== "test";
+  const finishedAt = new Date();
+  const stack = state.stack ?? "";
+  const backup = state.live?.backup;
+  return {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    recipe: state.recipe,
+    repo: state.opts.source,
+    pr: state.opts.pr ?? 0,
+    sha: state.sha ?? state.opts.sha ?? "",
+    stack,
+    domain: state.domain ?? "",
+    host: state.host?.url ?? state.opts.hostUrl ?? "",
+    level: levelOf(tiers),
+    outcome: errored ? "error" : done.failure || verdict === "fail" ? "fail" : "pass",
+    ...(done.failure ? { error: done.failure.message } : {}),
+    versions: {
+      base: state.base?.tag ?? null,
+      head: state.headVersion ?? "",
+      baseReason: state.baseReason ?? "",
+    },
+    tiers,
+    timings: {
+      startedAt: done.startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      totalMs: finishedAt.getTime() - done.startedAt.getTime(),
+      deployMs: state.deployMs,
+      teardownMs: done.teardownMs,
+    },
+    manifest: state.manifest ?? null,
+    backup: backup ? { size: backup.size, sha256: backup.sha256, entries: backup.entries } : null,
+    residue: done.residue,
+    flags: {
+      deployCount: stack ? deployCount(stack) - state.upgradeRedeploys : 0,
+      upgradeRedeploys: state.upgradeRedeploys,
+      cleanTeardown: done.residue.length === 0,
+      noSecretLeak: true,
+    },
+  };
+}
+
+/**
+ * results.json and run.log leave the process only redacted. noSecretLeak is false when any output
+ * of the run (log lines, test output, results) carried a secret value that had to be masked.
+ */
+async function writeOutputs(state: RunState, results: Results): Promise<void> {
+  const redactedOnce = state.redactor.redact(JSON.stringify(results));
+  results.flags.noSecretLeak = !state.redactor.foundLeak;
+  const safe = validateResults(
+    JSON.parse(redactedOnce.replace('"noSecretLeak":true', `"noSecretLeak":${results.flags.noSecretLeak}`)),
+  );
+  Object.assign(results, safe);
+  state.log.event(
+    "result",
+    `${results.outcome.toUpperCase()} level ${results.level}, deployCount ${results.flags.deployCount}, residue ${results.residue.length}`,
+  );
+  if (state.opts.outDir) {
+    const path = join(state.opts.outDir, "results.json");
+    await writeFile(path, `${JSON.stringify(safe, null, 2)}\n`);
+    await chmod(path, 0o644);
+  }
+  await state.log.close();
+}

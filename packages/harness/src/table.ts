@@ -1,0 +1,47 @@
+import { TIERS } from "@taster/core";
+import type { Results } from "./results";
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+/** The final table a person reads: one line per tier, then the level and the run's flags. */
+export function resultsTable(results: Results): string {
+  const rows = TIERS.map((tier) => {
+    const t = results.tiers[tier];
+    const tests = t.tests.filter((r) => r.file !== "(taster)");
+    const passed = tests.filter((r) => r.status === "pass").length;
+    const count = tests.length ? `${passed}/${tests.length}` : "-";
+    return [
+      tier,
+      t.status.toUpperCase(),
+      count,
+      t.timings.totalMs ? seconds(t.timings.totalMs) : "-",
+      t.reason ?? "",
+    ];
+  });
+  const header = ["tier", "status", "tests", "time", "note"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  const failures = TIERS.flatMap((tier) =>
+    results.tiers[tier].tests
+      .filter((r) => r.status !== "pass")
+      .map(
+        (r) =>
+          `  ${tier}: ${r.file} › ${r.name}${r.failure ? `\n    ${r.failure.split("\n").slice(0, 6).join("\n    ")}` : ""}`,
+      ),
+  );
+  const f = results.flags;
+  return [
+    line(header),
+    ...rows.map(line),
+    "",
+    `${results.recipe} @ ${results.sha.slice(0, 12)}: ${results.outcome.toUpperCase()}, level L${results.level}` +
+      ` (base ${results.versions.base ?? "none"} → head ${results.versions.head})`,
+    `deployCount ${f.deployCount} (+${f.upgradeRedeploys} upgrade redeploy), teardown ${f.cleanTeardown ? "clean" : `RESIDUE ${results.residue.join(", ")}`}, secrets ${f.noSecretLeak ? "no leak" : "LEAK REDACTED"}, total ${seconds(results.timings.totalMs)}`,
+    ...(results.error ? [`error: ${results.error}`] : []),
+    ...(failures.length ? ["", "failures:", ...failures] : []),
+  ].join("\n");
+}
