@@ -37,25 +37,26 @@ const TARGET = "refs/taster/target";
  */
 export async function fetchRecipe(request: FetchRequest): Promise<FetchedRecipe> {
   const ref = request.ref ?? "HEAD";
-  checkInput(request.url, ref, request.sha);
+  const url = checkInput(request.url, ref, request.sha);
   const dir = join(request.workspace, "recipe");
   await ensureFreshDir(dir);
   const git = gitIn(dir, request.timeoutMs);
   await git.init();
-  await git.addRemote("origin", request.url);
-  await fetchTags(git, request.url);
-  await fetchRef(git, request.url, ref);
+  await fetchTags(git, url);
+  await fetchRef(git, url, ref);
   const refSha = await revParse(git, `${TARGET}^{commit}`);
-  if (!refSha) throw infraError(`fetched ${ref} from ${displayUrl(request.url)} but it is not a commit`);
-  const sha = request.sha ? await locateSha(git, request.url, request.sha, ref) : refSha;
+  if (!refSha) throw infraError(`fetched ${ref} from ${displayUrl(url)} but it is not a commit`);
+  const sha = request.sha ? await locateSha(git, url, request.sha, ref) : refSha;
+  // The checkout is handed to tests (some repo-local): the URL is given to each fetch rather than
+  // stored, and origin is recorded without credentials, so no token is left in .git/config.
+  await git.addRemote("origin", displayUrl(url));
   await git.raw(["checkout", "--quiet", "--detach", sha]);
   const head = await revParse(git, "HEAD");
   if (head !== sha) throw infraError(`checked out ${sha} but HEAD is ${head ?? "missing"} in ${dir}`);
   return { dir, sha, ref, refSha };
 }
 
-function checkInput(url: string, ref: string, sha: string | undefined): void {
-  checkRepoUrl(url);
+function checkInput(url: string, ref: string, sha: string | undefined): string {
   if (ref.startsWith("-") || !/^[\w./+@-]+$/.test(ref) || ref.includes("..")) {
     throw usageError(`not a valid git ref: ${JSON.stringify(ref)}`);
   }
@@ -65,6 +66,7 @@ function checkInput(url: string, ref: string, sha: string | undefined): void {
       "give the full 40-hex sha (or 7+ digits of it)",
     );
   }
+  return checkRepoUrl(url);
 }
 
 async function ensureFreshDir(dir: string): Promise<void> {
@@ -77,7 +79,7 @@ async function ensureFreshDir(dir: string): Promise<void> {
 
 async function fetchTags(git: SimpleGit, url: string): Promise<void> {
   try {
-    await git.raw(["fetch", "--quiet", "--no-recurse-submodules", "--tags", "origin"]);
+    await git.raw(["fetch", "--quiet", "--no-recurse-submodules", "--tags", url]);
   } catch (error) {
     const message = gitFailure(error, url);
     const missing = /does not appear to be a git repository|repository .* not found|not found/i.test(message);
@@ -88,14 +90,7 @@ async function fetchTags(git: SimpleGit, url: string): Promise<void> {
 
 async function fetchRef(git: SimpleGit, url: string, ref: string): Promise<void> {
   try {
-    await git.raw([
-      "fetch",
-      "--quiet",
-      "--no-recurse-submodules",
-      "--no-tags",
-      "origin",
-      `+${ref}:${TARGET}`,
-    ]);
+    await git.raw(["fetch", "--quiet", "--no-recurse-submodules", "--no-tags", url, `+${ref}:${TARGET}`]);
   } catch (error) {
     const message = gitFailure(error, url);
     if (/couldn't find remote ref|invalid refspec|not our ref/i.test(message)) {
@@ -111,7 +106,7 @@ async function locateSha(git: SimpleGit, url: string, wanted: string, ref: strin
   if (known) return known;
   // A sha the ref no longer reaches (force-push) may still be on the remote: ask for it by id.
   if (FULL_SHA.test(wanted.toLowerCase())) {
-    await git.raw(["fetch", "--quiet", "--no-tags", "origin", wanted.toLowerCase()]).catch(() => undefined);
+    await git.raw(["fetch", "--quiet", "--no-tags", url, wanted.toLowerCase()]).catch(() => undefined);
     const fetched = await resolveCommit(git, wanted);
     if (fetched) return fetched;
   }

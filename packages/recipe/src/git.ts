@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { isAbsolute } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import { usageError } from "@taster/core";
 import { type SimpleGit, simpleGit } from "simple-git";
 
@@ -44,10 +44,15 @@ export function gitFailure(error: unknown, url: string): string {
 
 export const FULL_SHA = /^[0-9a-f]{40}$/;
 
-/** Refuses what git would misread (a leading dash is an option) and local paths that do not exist. */
-export function checkRepoUrl(url: string): void {
+/**
+ * Refuses what git would misread (a leading dash is an option) and local paths that do not exist;
+ * returns the URL with a relative path made absolute (git runs inside the checkout, not here).
+ */
+export function checkRepoUrl(url: string): string {
   if (!url.trim()) throw usageError("no recipe URL or path given");
   if (url.startsWith("-")) throw usageError(`not a git URL or path: ${url}`);
   const local = isAbsolute(url) || url.startsWith("./") || url.startsWith("../");
-  if (local && !existsSync(url)) throw usageError(`recipe repository not found: ${url}`);
+  if (!local) return url;
+  if (!existsSync(url)) throw usageError(`recipe repository not found: ${url}`);
+  return resolve(url);
 }

@@ -11,8 +11,8 @@ export const pullRef = (pr: number): string => `refs/pull/${pr}/head`;
  * The commit a remote ref points at, via `git ls-remote` (no clone): for the bridge and CLI, which
  * must test a sha, never a branch name. Annotated tags resolve to their commit.
  */
-export async function resolveRef(url: string, ref: string, timeoutMs = 60_000): Promise<string> {
-  checkRepoUrl(url);
+export async function resolveRef(repoUrl: string, ref: string, timeoutMs = 60_000): Promise<string> {
+  const url = checkRepoUrl(repoUrl);
   if (!ref || ref.startsWith("-")) throw usageError(`not a valid git ref: ${JSON.stringify(ref)}`);
   const refs = await listRemote(url, timeoutMs);
   for (const pattern of DWIM) {

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative as relativePath } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { TasterError } from "@taster/core";
 import { ensureLab, type LabInfo, recipeRepo } from "@taster/lab";
@@ -92,6 +92,21 @@ describe("fetchRecipe", () => {
     );
     const missing = join(lab.recipesDir, "no-such-recipe.git");
     expect((await rejection(fetchRecipe({ url: missing, workspace: ws }))).message).toContain(missing);
+  });
+
+  it("never shows a token embedded in the URL, even when the fetch fails", async () => {
+    const token = `tok-${process.pid}-s3cr3t`;
+    const url = `http://x-access-token:${token}@127.0.0.1:9/coop-cloud/hello-web.git`;
+    const error = await rejection(fetchRecipe({ url, workspace: await workspace(), timeoutMs: 20_000 }));
+    expect(error.kind).toBe("infra");
+    expect(error.message).toContain("http://127.0.0.1:9/coop-cloud/hello-web.git");
+    expect(`${error.message}\n${error.hint ?? ""}`).not.toContain(token);
+  });
+
+  it("accepts a relative path to a repository", async () => {
+    const relative = relativePath(process.cwd(), recipeRepo(lab, "broken"));
+    const fetched = await fetchRecipe({ url: `./${relative}`, workspace: await workspace() });
+    expect(fetched.sha).toBe(await resolveRef(recipeRepo(lab, "broken"), "main"));
   });
 
   it("finds a sha the fetched ref no longer reaches (e.g. after a force-push) by asking for it", async () => {
