@@ -121,6 +121,8 @@ interface RunState {
   broker?: Broker;
   tier: Tier;
   upgradeRedeploys: number;
+  /** swarm's per-process deploy counter for the stack before this run (a retest reuses the name). */
+  deploysBefore: number;
   deployMs: number;
   tiers: Partial<Record<Tier, TierResult>>;
 }
@@ -146,6 +148,7 @@ export async function runRecipe(opts: RunOptions): Promise<Results> {
     recipe: recipeNameFrom(opts.source),
     tier: "install",
     upgradeRedeploys: 0,
+    deploysBefore: 0,
     deployMs: 0,
     tiers: {},
   };
@@ -202,6 +205,7 @@ async function prepare(state: RunState): Promise<void> {
   const key = { repo: opts.source, pr: opts.pr ?? 0, sha: fetched.sha };
   state.stack = stackNameFor(key);
   state.domain = domainFor(key);
+  state.deploysBefore = deployCount(state.stack);
   state.settings = await loadSettings(recipesTestsDir, state.recipe);
   state.headVersion = versionOf(await describeHead(fetched.dir, fetched.sha));
   state.chaos = chaosVersion(fetched.sha, await isDirty(fetched.dir));
@@ -434,6 +438,7 @@ async function sandboxed(state: RunState, tier: Tier, files: string[], workDir: 
     broker: state.broker as Broker,
     context: contextFor(state),
     timeoutMs: Math.max(1_000, deadline - Date.now()),
+    labelBases: [roots[0] as string, state.checkoutDir as string, workDir],
     ...(state.opts.signal ? { signal: state.opts.signal } : {}),
     onOutput: (line) => state.log.detail(line, tier),
   });
@@ -683,7 +688,7 @@ function buildResults(
     backup: backup ? { size: backup.size, sha256: backup.sha256, entries: backup.entries } : null,
     residue: done.residue,
     flags: {
-      deployCount: stack ? deployCount(stack) - state.upgradeRedeploys : 0,
+      deployCount: stack ? deployCount(stack) - state.deploysBefore - state.upgradeRedeploys : 0,
       upgradeRedeploys: state.upgradeRedeploys,
       cleanTeardown: done.residue.length === 0,
       noSecretLeak: true,

@@ -32,6 +32,8 @@ export interface SandboxRun {
   broker: { url: string; token: string };
   context: RunContext;
   timeoutMs: number;
+  /** Rows name files relative to the first of these that holds them (default: the roots). */
+  labelBases?: string[];
   /** Aborting kills the jest process group at once (SIGINT/SIGTERM of the run). */
   signal?: AbortSignal;
   /** Each line of jest's own output, as it comes (the caller redacts and logs). */
@@ -240,5 +242,5 @@ export async function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
     () => undefined,
   );
   if (!report) return { rows: [], timedOut, exitCode, error: `jest exited ${exitCode} without a report` };
-  return { rows: rowsFromJestJson(report, [toolPaths.recipesTests, ...run.roots]), timedOut, exitCode };
+  return { rows: rowsFromJestJson(report, run.labelBases ?? run.roots), timedOut, exitCode };
 }

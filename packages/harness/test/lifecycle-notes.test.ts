@@ -1,0 +1,46 @@
+import { beforeAll, describe, expect, test } from "@jest/globals";
+import { ensureLab, type LabInfo, recipeRepo } from "@taster/lab";
+import type { Results } from "../src/index";
+import { labRun, residueOf, rowNames } from "./lab-run";
+
+let lab: LabInfo;
+let run: Awaited<ReturnType<typeof labRun>>;
+let results: Results;
+
+beforeAll(async () => {
+  lab = await ensureLab();
+  run = await labRun(lab, { source: recipeRepo(lab, "notes"), pr: 2 });
+  results = run.results;
+}, 300_000);
+
+describe("notes PR #2: two services, secret, config, DB-style backup hooks", () => {
+  test("is green on all tiers with one deployment and zero residue", async () => {
+    const statuses = Object.fromEntries(Object.entries(results.tiers).map(([t, r]) => [t, r.status]));
+    expect({ outcome: results.outcome, statuses, error: results.error }).toEqual({
+      outcome: "pass",
+      statuses: { install: "pass", upgrade: "pass", backup: "pass", restore: "pass", custom: "na" },
+      error: undefined,
+    });
+    expect(results.flags.deployCount).toBe(1);
+    expect(results.flags.cleanTeardown).toBe(true);
+    expect(await residueOf(lab, results.stack)).toEqual([]);
+  });
+
+  test("a note written before the upgrade survives it (overlay hook + assertion)", () => {
+    expect(rowNames(results, "upgrade")).toContain(
+      "pass notes/upgrade.test.ts › a note written before the upgrade is still in notes.db",
+    );
+  });
+
+  test("backup → wipe → restore brings the note back through the dump/load hooks", () => {
+    expect(rowNames(results, "restore")).toContain(
+      "pass notes/restore.test.ts › the note wiped after the backup is back in notes.db after the restore",
+    );
+    expect(results.backup?.entries.find((e) => e.service === "db")?.paths).toEqual(["/var/lib/notes/dump"]);
+  });
+
+  test("the generated secret never appears in any output", () => {
+    expect(results.flags.noSecretLeak).toBe(true);
+    expect(run.log).toMatch(/created 1 secret\(s\) \(values never shown\)/);
+  });
+});
