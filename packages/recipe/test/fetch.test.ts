@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative as relativePath } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
@@ -28,6 +28,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(workspaces.map((w) => w.cleanup()));
+  await rm(root, { recursive: true, force: true });
 });
 
 async function workspace(runId = "run"): Promise<string> {
@@ -63,6 +64,9 @@ describe("fetchRecipe", () => {
     expect(byRef.sha).toBe(await resolveRef(url, "refs/pull/2/head"));
     const byDefault = await fetchRecipe({ url, workspace: await workspace() });
     expect(byDefault).toMatchObject({ ref: "HEAD", sha: await resolveRef(url, "main") });
+    const byTag = await fetchRecipe({ url, ref: "0.1.0+2.0", workspace: await workspace() });
+    expect(byTag.sha).toBe(await resolveRef(url, "0.1.0+2.0"));
+    expect(byTag.sha).not.toBe(byDefault.sha);
   });
 
   it("refuses a sha the repository does not have, naming it", async () => {

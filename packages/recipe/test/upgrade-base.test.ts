@@ -1,3 +1,4 @@
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
@@ -14,6 +15,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(workspaces.map((w) => w.cleanup()));
+  await rm(root, { recursive: true, force: true });
 });
 
 async function checkout(recipe: string, ref: string) {
