@@ -1,4 +1,4 @@
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -44,7 +44,7 @@ import {
   waitForConvergence,
 } from "@taster/swarm";
 import type { RunContext } from "@taster/testkit";
-import { EMPTY_ALLOWLIST, gateRepoLocal, loadAllowlist, REPO_LOCAL_DIR } from "./allowlist";
+import { gateRepoLocal, loadAllowlist, REPO_LOCAL_DIR } from "./allowlist";
 import { type LiveRun, swarmBackend } from "./backend";
 import { type Broker, startBroker } from "./broker";
 import { type Customization, discoverCustomization, HOOK_NAMES } from "./discovery";
@@ -248,9 +248,7 @@ async function resolveBase(state: RunState): Promise<void> {
 }
 
 async function resolveCustomization(state: RunState, recipesTestsDir: string): Promise<void> {
-  const allowlistPath = state.opts.allowlistPath ?? DEFAULT_ALLOWLIST;
-  const allowlist =
-    state.opts.allowlistPath || allowlistPath ? await loadAllowlist(allowlistPath) : EMPTY_ALLOWLIST;
+  const allowlist = await loadAllowlist(state.opts.allowlistPath ?? DEFAULT_ALLOWLIST);
   const checkoutDir = state.checkoutDir as string;
   const gate = await gateRepoLocal(allowlist, state.recipe, checkoutDir);
   const found = await discoverCustomization({ recipesTestsDir, recipe: state.recipe, checkoutDir, gate });
@@ -275,7 +273,6 @@ async function resolveCustomization(state: RunState, recipesTestsDir: string): P
 }
 
 async function fileExists(path: string): Promise<boolean> {
-  const { stat } = await import("node:fs/promises");
   return stat(path).then(
     () => true,
     () => false,
@@ -338,13 +335,31 @@ async function runTiers(state: RunState): Promise<void> {
     else if (!state.stages.includes(tier)) state.tiers[tier] = naTier("not-requested", "not in --stages");
     else if (declared) state.tiers[tier] = naTier("declared", declared);
     else {
-      const op = await prepareTier();
+      const op = await prepareOrFail(prepareTier);
       state.tiers[tier] = "status" in op ? op : await runTier(state, tier, op);
     }
     const result = state.tiers[tier] as TierResult;
     const why = result.reason ? ` — ${result.reason}` : "";
     state.log.event("tier", `${result.status.toUpperCase()}${why}`, tier);
     if (result.status === "fail") stopped = `not run: ${tier} failed`;
+  }
+}
+
+/** A recipe problem found while preparing a tier's op (e.g. compose that does not render) fails that tier. */
+async function prepareOrFail(prepareTier: () => Promise<Op | TierResult>): Promise<Op | TierResult> {
+  try {
+    return await prepareTier();
+  } catch (error) {
+    const failure = asTasterError(error);
+    if (failure.kind !== "recipe" && failure.kind !== "test") throw failure;
+    const row: TestRow = {
+      file: "(taster)",
+      name: "prepare the op",
+      status: "fail",
+      durationMs: 0,
+      failure: failure.message,
+    };
+    return { status: "fail", reason: failure.message, tests: [row], timings: emptyTimings() };
   }
 }
 

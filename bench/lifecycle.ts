@@ -1,0 +1,201 @@
+// Full hello-web lifecycle through Taster vs (a) a plain script doing the same raw Docker
+// operations with the docker CLI, and (b) a naive harness that deploys afresh for every tier.
+// All three run here, in this process, against the lab's swarm; figures are ratios within this run.
+//   ./node_modules/.bin/tsx bench/lifecycle.ts [rounds=1]
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { Redactor } from "../packages/core/src/index";
+import { runRecipe } from "../packages/harness/src/index";
+import { ensureLab, recipeRepo } from "../infra/lab/src/index";
+import { fetchRecipe, pullRef, resolveRef } from "../packages/recipe/src/index";
+import {
+  backupStack,
+  connectHost,
+  deployStack,
+  ensureSecrets,
+  type Host,
+  httpProbe,
+  type Plan,
+  planRecipe,
+  restoreStack,
+  teardownStack,
+  waitForConvergence,
+} from "../packages/swarm/src/index";
+
+const run = promisify(execFile);
+const rounds = Number(process.argv[2] ?? 1);
+const lab = await ensureLab();
+const repo = recipeRepo(lab, "hello-web");
+const env = { ...process.env, DOCKER_HOST: lab.dockerHost };
+const docker = async (...args: string[]) => (await run("docker", args, { env, maxBuffer: 64 << 20 })).stdout;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let counter = 0;
+const stackName = (kind: string) => `bench${kind}${process.pid % 10000}x${counter++}`;
+
+async function checkouts(work: string) {
+  const headSha = await resolveRef(repo, pullRef(1));
+  const head = await fetchRecipe({ url: repo, ref: pullRef(1), sha: headSha, workspace: join(work, "h") });
+  const base = await fetchRecipe({ url: repo, ref: "refs/tags/1.1.0+1.1", workspace: join(work, "b") });
+  return { head: head.dir, base: base.dir };
+}
+
+// ---- (a) the plain script: what a person would type, no checks beyond "it is healthy" ----------
+async function waitHealthy(stack: string): Promise<void> {
+  for (;;) {
+    const out = await docker(
+      "ps",
+      "--filter",
+      `label=com.docker.stack.namespace=${stack}`,
+      "--format",
+      "{{.Status}}",
+    );
+    const lines = out.trim().split("\n").filter(Boolean);
+    if (lines.length > 0 && lines.every((l) => l.includes("(healthy)"))) return;
+    await sleep(200);
+  }
+}
+async function container(stack: string): Promise<string> {
+  return (
+    (await docker("ps", "-q", "--filter", `label=com.docker.swarm.service.name=${stack}_app`))
+      .trim()
+      .split("\n")[0] ?? ""
+  );
+}
+async function plainLifecycle(dirs: { head: string; base: string }): Promise<void> {
+  const stack = stackName("p");
+  const deployEnv = { ...env, STACK_NAME: stack, DOMAIN: `${stack}.taster.test` };
+  const deploy = (dir: string) =>
+    run(
+      "docker",
+      ["stack", "deploy", "--resolve-image", "never", "--detach=true", "-c", "compose.yml", stack],
+      {
+        cwd: dir,
+        env: deployEnv,
+      },
+    );
+  const probe = () =>
+    docker(
+      "run",
+      "--rm",
+      "--network",
+      "proxy",
+      lab.images.probe,
+      "wget",
+      "-q",
+      "-O",
+      "-",
+      `http://${stack}_app/`,
+    );
+  try {
+    await deploy(dirs.base);
+    await waitHealthy(stack);
+    await probe();
+    await deploy(dirs.head);
+    await sleep(500);
+    await waitHealthy(stack);
+    await probe();
+    const id = await container(stack);
+    await docker("exec", id, "sh", "-c", "echo seed > /var/www/.m");
+    const tar = join(tmpdir(), `${stack}.tar`);
+    await docker("cp", `${id}:/var/www`, tar);
+    await docker("exec", id, "sh", "-c", "echo changed > /var/www/.m");
+    await docker("cp", tar, `${id}:/var/`);
+    await rm(tar, { force: true, recursive: true });
+    await probe();
+  } finally {
+    await docker("stack", "rm", stack);
+    while ((await docker("ps", "-aq", "--filter", `label=com.docker.stack.namespace=${stack}`)).trim())
+      await sleep(200);
+    for (;;) {
+      const volumes = (
+        await docker("volume", "ls", "-q", "--filter", `label=com.docker.stack.namespace=${stack}`)
+      ).trim();
+      if (!volumes) break;
+      await docker("volume", "rm", ...volumes.split("\n")).catch(() => sleep(200));
+    }
+    while (
+      (await docker("network", "ls", "-q", "--filter", `label=com.docker.stack.namespace=${stack}`)).trim()
+    )
+      await sleep(200);
+  }
+}
+
+// ---- (b) the naive harness: a fresh deployment (and teardown) for every tier --------------------
+async function naiveLifecycle(host: Host, dirs: { head: string; base: string }): Promise<void> {
+  const redactor = new Redactor();
+  const up = async (dir: string, stack: string, chaos: boolean): Promise<Plan> => {
+    const plan = await planRecipe(host, { dir, stack, domain: `${stack}.taster.test` });
+    await ensureSecrets(host, plan, redactor);
+    await deployStack(host, plan, { version: "bench", chaos, chaosVersion: "00000000" });
+    await waitForConvergence(host, plan);
+    return plan;
+  };
+  const tier = async (body: (stack: string) => Promise<void>) => {
+    const stack = stackName("n");
+    try {
+      await body(stack);
+    } finally {
+      await teardownStack(host, stack);
+    }
+  };
+  const artifacts = await mkdtemp(join(tmpdir(), "bench-naive-"));
+  try {
+    await tier(async (s) => void (await httpProbe(host, await up(dirs.head, s, true), { path: "/" })));
+    await tier(async (s) => {
+      await up(dirs.base, s, false);
+      await httpProbe(host, await up(dirs.head, s, true), { path: "/" });
+    });
+    await tier(async (s) => void (await backupStack(host, await up(dirs.head, s, true), artifacts)));
+    await tier(async (s) => {
+      const plan = await up(dirs.head, s, true);
+      const artifact = await backupStack(host, plan, artifacts);
+      await restoreStack(host, plan, artifact);
+      await waitForConvergence(host, plan);
+      await httpProbe(host, plan, { path: "/" });
+    });
+  } finally {
+    await rm(artifacts, { recursive: true, force: true });
+  }
+}
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+const work = await mkdtemp(join(tmpdir(), "bench-lifecycle-"));
+const host = await connectHost(lab.dockerHost);
+try {
+  const dirs = await checkouts(work);
+  const figures = { taster: [] as number[], plain: [] as number[], naive: [] as number[] };
+  for (let i = 0; i < rounds; i++) {
+    figures.taster.push(
+      await time(async () => {
+        const results = await runRecipe({ source: repo, pr: 1, hostUrl: lab.dockerHost, workRoot: work });
+        if (results.outcome !== "pass") throw new Error(`taster run did not pass: ${results.error ?? ""}`);
+      }),
+    );
+    figures.plain.push(await time(() => plainLifecycle(dirs)));
+    figures.naive.push(await time(() => naiveLifecycle(host, dirs)));
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const t = median(figures.taster);
+  const p = median(figures.plain);
+  const n = median(figures.naive);
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+  console.log(`hello-web full lifecycle, median of ${rounds} round(s):`);
+  console.log(`  taster (deploy once, all tiers, assertions, teardown): ${s(t)}`);
+  console.log(`  plain docker CLI script (same ops, no assertions):     ${s(p)}`);
+  console.log(`  naive deploy-per-tier harness:                         ${s(n)}`);
+  console.log(
+    `  overhead vs plain: ${((t / p - 1) * 100).toFixed(0)}% (target ≤ 20%)  ratio ${(t / p).toFixed(2)}`,
+  );
+  console.log(`  speed-up vs naive: ${(n / t).toFixed(2)}× (target ≥ 2×)`);
+} finally {
+  await host.close();
+  await rm(work, { recursive: true, force: true });
+}
