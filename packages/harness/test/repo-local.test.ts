@@ -88,9 +88,9 @@ beforeAll(async () => {
   // The tests directory must let the sandbox uid create the marker.
   execFileSync("chmod", ["1777", dir]);
   // Each run gets its own repo path, so each gets its own stack name.
-  const [denied, allowed, changed] = await Promise.all(
-    ["denied", "allowed", "changed"].map((n) => publish(n, work)),
-  );
+  const denied = await publish("denied", work);
+  const allowed = await publish("allowed", work);
+  const changed = await publish("changed", work);
   // A recipes-tests dir with a hanging custom overlay for this recipe (the tier timeout must kill it).
   const recipesTests = join(dir, "recipes-tests");
   await cp(join(toolPaths.recipesTests, "_generic"), join(recipesTests, "_generic"), { recursive: true });
