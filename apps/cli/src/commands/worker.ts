@@ -1,13 +1,50 @@
-import { usageError } from "@taster/core";
+import { createLogger } from "@taster/core";
+import { createWorker, githubReportForge, workerConfigFromEnv } from "@taster/worker";
 import type { Command } from "commander";
 
-// Placeholder: the owner of this command replaces it with the real thing.
+/** `taster worker --host URL [--capacity N]`: consume the host's queue until SIGTERM/SIGINT. */
 export function registerWorker(program: Command): void {
   program
     .command("worker")
-    .description("(not built yet)")
-    .allowUnknownOption()
-    .action(() => {
-      throw usageError("'taster worker' is not built yet");
+    .description("run queued !testme jobs on one swarm host and report them to the forge")
+    .requiredOption("--host <url|name>", "the swarm host (a name or URL from TASTER_HOSTS)")
+    .option("--name <queue>", "queue name of the host when --host is a URL not in TASTER_HOSTS")
+    .option("--capacity <n>", "runs at once (default: the host's capacity in TASTER_HOSTS, else 1)", Number)
+    .action(async (flags: { host: string; name?: string; capacity?: number }) => {
+      const config = workerConfigFromEnv(process.env, flags);
+      const logger = createLogger("worker");
+      const worker = createWorker({
+        host: config.host.name,
+        hostUrl: config.host.url,
+        capacity: config.host.capacity,
+        redisUrl: config.redisUrl,
+        forge: githubReportForge({
+          token: config.githubToken,
+          ...(config.githubApiUrl ? { baseUrl: config.githubApiUrl } : {}),
+          ...(config.botLogin ? { botLogin: config.botLogin } : {}),
+        }),
+        ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+        ...(config.keyPrefix ? { keyPrefix: config.keyPrefix } : {}),
+        ...(config.bullPrefix ? { bullPrefix: config.bullPrefix } : {}),
+        ...(config.dataDir ? { dataDir: config.dataDir } : {}),
+        secrets: config.secrets,
+        log: (line) => logger.info(line),
+      });
+      await worker.ready();
+      logger.info(
+        `taking jobs for ${config.host.name} (${config.host.url}), capacity ${config.host.capacity}`,
+      );
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          logger.info(`${signal}: no new jobs; bringing active runs to teardown and requeueing them`);
+          worker.close().then(resolve, resolve);
+        };
+        process.once("SIGTERM", () => stop("SIGTERM"));
+        process.once("SIGINT", () => stop("SIGINT"));
+      });
+      logger.info("stopped");
     });
 }

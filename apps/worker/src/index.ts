@@ -1,0 +1,5 @@
+export * from "./config";
+export * from "./forge";
+export * from "./outbox";
+export * from "./report";
+export * from "./worker";

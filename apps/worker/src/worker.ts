@@ -1,0 +1,366 @@
+import { join } from "node:path";
+import { errorMessage, Redactor, stackNameFor, type Tier } from "@taster/core";
+import type { Results, RunEvent, RunOptions } from "@taster/harness";
+import { Keys, queueNameFor, type RunJob, RunLog, RunStore } from "@taster/queue";
+import { DelayedError, type Job, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import type { ReportForge } from "./forge";
+import { removeOrphanStack } from "./orphans";
+import { type BackoffPolicy, backoffDelay, ReportOutbox, type ReportTarget } from "./outbox";
+import {
+  type Report,
+  type ReportContext,
+  renderCancelled,
+  renderFinal,
+  renderInfraError,
+  renderRunning,
+  SUMMARY_CONTEXT,
+} from "./report";
+
+/** Runs one recipe at one commit; `runRecipe` from @taster/harness in production. */
+export type RunStep = (opts: RunOptions) => Promise<Results>;
+
+export interface WorkerOptions {
+  /** Host slug: the worker consumes `taster-run-<host>` only. */
+  host: string;
+  /** Docker host URL the runs deploy to (default $DOCKER_HOST, else the local socket). */
+  hostUrl?: string;
+  /** Runs at once (BullMQ concurrency). Default 1. */
+  capacity?: number;
+  redisUrl: string;
+  forge: ReportForge;
+  /** Base of the run page and log links in comments. */
+  publicUrl?: string;
+  /** Same prefixes as the bridge's RunQueues (`keyPrefix` default "taster", `bullPrefix` "bull"). */
+  keyPrefix?: string;
+  bullPrefix?: string;
+  /** The recipe repository to fetch for a job (default: job.recipe). */
+  recipeSource?: (job: RunJob) => string;
+  runStep?: RunStep;
+  /** Where each run's results.json and run.log are kept (`<dataDir>/<runId>/`). */
+  dataDir?: string;
+  /** Infrastructure errors: attempts per job and backoff between them. Test failures never retry. */
+  infraRetry?: BackoffPolicy;
+  reportBackoff?: BackoffPolicy;
+  /** BullMQ lock and stalled-check interval; short in tests so a dead worker's job is retaken fast. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /** Values that must never leave the worker (forge token, webhook secrets). */
+  secrets?: string[];
+  /** Service log (one line per notable thing); defaults to nowhere. */
+  log?: (line: string) => void;
+}
+
+export interface TasterWorker {
+  readonly outbox: ReportOutbox;
+  readonly runs: RunStore;
+  readonly logs: RunLog;
+  /** Resolves once the BullMQ worker is connected and taking jobs. */
+  ready(): Promise<void>;
+  /** Graceful stop: take no more jobs, bring active runs to teardown, requeue them; then close. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_INFRA_RETRY: BackoffPolicy = { baseMs: 30_000, maxMs: 5 * 60_000, attempts: 3 };
+
+type StopReason = { kind: "superseded"; by: string } | { kind: "shutdown" };
+
+interface ActiveRun {
+  controller: AbortController;
+  stop?: StopReason;
+}
+
+export function createWorker(options: WorkerOptions): TasterWorker {
+  const keys = new Keys(options.keyPrefix ?? "taster");
+  const bullPrefix = options.bullPrefix ?? "bull";
+  // Commands ride out short Redis blips (queued offline, retried) instead of failing the run.
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 20 });
+  redis.on("error", () => {});
+  const subscriber = redis.duplicate();
+  subscriber.on("error", () => {});
+  const runs = new RunStore(redis, keys);
+  const logs = new RunLog(redis, keys);
+  const redactor = new Redactor();
+  for (const secret of options.secrets ?? []) redactor.add(secret);
+  const outbox = new ReportOutbox(redis, {
+    keyPrefix: keys.prefix,
+    bullPrefix,
+    forge: options.forge,
+    ...(options.reportBackoff ? { backoff: options.reportBackoff } : {}),
+    onError: (runId, error, attempt) =>
+      say(`report of ${runId} not delivered yet (attempt ${attempt}): ${errorMessage(error)}`),
+  });
+  const active = new Map<string, ActiveRun>();
+  const activeStacks = new Set<string>();
+  const say = (line: string) => options.log?.(redactor.redact(line));
+  const publicUrl = (options.publicUrl ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+  const runStep: RunStep =
+    options.runStep ?? (async (opts) => (await import("@taster/harness")).runRecipe(opts));
+
+  subscriber.subscribe(keys.supersededChannel()).catch(() => {});
+  subscriber.on("message", (_channel, message) => {
+    try {
+      const { runId, by } = JSON.parse(message) as { runId: string; by: string };
+      stopRun(runId, { kind: "superseded", by });
+    } catch {
+      // not ours to understand
+    }
+  });
+  // Pub/sub is lost while Redis blips: the run store is the source of truth, polled as a backstop.
+  const poll = setInterval(() => {
+    for (const runId of active.keys()) {
+      runs
+        .supersededBy(runId)
+        .then((by) => by && stopRun(runId, { kind: "superseded", by }))
+        .catch(() => {});
+    }
+  }, 2_000);
+  poll.unref();
+
+  function stopRun(runId: string, reason: StopReason): void {
+    const run = active.get(runId);
+    if (!run || run.stop) return;
+    run.stop = reason;
+    say(
+      `stopping ${runId}: ${reason.kind === "superseded" ? `superseded by ${reason.by}` : "worker shutting down"}`,
+    );
+    run.controller.abort(reason);
+  }
+
+  const contextFor = (job: RunJob): ReportContext => ({
+    runId: job.runId,
+    repo: job.repo,
+    pr: job.pr,
+    sha: job.sha,
+    recipe: job.repo.split("/")[1] ?? job.repo,
+    runUrl: `${publicUrl}/runs/${job.runId}`,
+    logUrl: `${publicUrl}/runs/${job.runId}/log`,
+  });
+  const targetOf = (job: RunJob): ReportTarget => ({
+    runId: job.runId,
+    repo: job.repo,
+    pr: job.pr,
+    sha: job.sha,
+  });
+
+  async function publish(job: RunJob, report: Report, comment = true): Promise<void> {
+    const note = await redis.get(`${keys.prefix}:report-note:${job.runId}`).catch(() => null);
+    const body = note ? `${report.body}\n> ${redactor.redact(note)}\n` : report.body;
+    await outbox.publish(targetOf(job), { body, statuses: report.statuses }, { comment });
+  }
+
+  /** Decides whether this job may run now; retaken jobs (stalled, requeued) get their orphan removed first. */
+  async function admit(job: RunJob, source: string): Promise<"run" | "done"> {
+    if (await runs.markRunning(job.runId)) return "run";
+    const record = await runs.getRun(job.runId);
+    if (!record) return "run"; // run record expired or written by an older bridge: the job is all we have
+    if (record.state === "running" && !record.supersededBy) {
+      const stack = stackNameFor({ repo: source, pr: job.pr, sha: job.sha });
+      say(`${job.runId} was interrupted earlier (worker died or stopped): removing orphan stack ${stack}`);
+      await logs.appendLog(job.runId, `worker: retaking the run; removing orphan stack ${stack} first`);
+      await removeOrphanStack(options.hostUrl, stack);
+      return "run";
+    }
+    if (record.state === "superseded" || record.supersededBy) {
+      await cancelled(job, record.supersededBy);
+      return "done";
+    }
+    return "done"; // finished already (e.g. a duplicate delivery of a completed job)
+  }
+
+  async function cancelled(job: RunJob, by: string | undefined): Promise<void> {
+    const newer = by ? await runs.getRun(by).catch(() => undefined) : undefined;
+    const why = newer
+      ? `Superseded by a newer commit \`${newer.job.sha.slice(0, 10)}\` (run \`${newer.job.runId}\`).`
+      : "Superseded by a newer request for this pull request.";
+    await logs.appendLog(job.runId, `worker: cancelled — ${why}`).catch(() => {});
+    if (by) {
+      const note = `Earlier run \`${job.runId}\` on \`${job.sha.slice(0, 10)}\` was cancelled and torn down: superseded by this commit.`;
+      await redis.set(`${keys.prefix}:report-note:${by}`, note, "EX", 30 * 24 * 3600);
+    }
+    // The sticky comment belongs to the newest run of the PR now: only the old sha's status says why.
+    await publish(job, renderCancelled(contextFor(job), why, redactor), false);
+  }
+
+  async function runWithRetries(job: RunJob, source: string, signal: AbortSignal) {
+    const policy = options.infraRetry ?? DEFAULT_INFRA_RETRY;
+    const ctx = contextFor(job);
+    let lastTier: string | undefined = "(start)";
+    const onEvent = (event: RunEvent) => {
+      const line = `[+${(event.elapsedMs / 1000).toFixed(1)}s] ${event.tier ? `${event.tier} › ` : ""}${event.step}: ${event.message}`;
+      logs.appendLog(job.runId, redactor.redact(line)).catch(() => {});
+      if (event.tier !== lastTier) {
+        lastTier = event.tier;
+        const progress = {
+          ...(event.tier ? { tier: event.tier as Tier } : {}),
+          step: event.step,
+          elapsedMs: event.elapsedMs,
+          stages: job.stages,
+        };
+        publish(job, renderRunning(ctx, progress, redactor)).catch((e) =>
+          say(`progress not queued: ${errorMessage(e)}`),
+        );
+      }
+    };
+    let results: Results | undefined;
+    let attempts = 0;
+    for (attempts = 1; attempts <= policy.attempts; attempts++) {
+      lastTier = "(start)";
+      results = await runStep({
+        source,
+        pr: job.pr,
+        sha: job.sha,
+        stages: job.stages,
+        ...(options.hostUrl ? { hostUrl: options.hostUrl } : {}),
+        outDir: join(options.dataDir ?? join(process.cwd(), ".taster", "runs"), job.runId),
+        signal,
+        onEvent,
+      }).catch((error) => errorResults(job, source, errorMessage(error)));
+      if (signal.aborted || results.outcome !== "error" || attempts === policy.attempts) break;
+      const wait = backoffDelay(policy, attempts);
+      const line = `worker: infrastructure error (${results.error ?? "unknown"}); retrying in ${(wait / 1000).toFixed(0)}s (attempt ${attempts + 1}/${policy.attempts})`;
+      say(`${job.runId}: ${line}`);
+      await logs.appendLog(job.runId, redactor.redact(line)).catch(() => {});
+      await sleep(wait, signal);
+      if (signal.aborted) break;
+    }
+    return { results: results as Results, attempts: Math.min(attempts, policy.attempts) };
+  }
+
+  async function processJob(bullJob: Job<RunJob>, token?: string): Promise<string> {
+    const job = { ...bullJob.data, runId: bullJob.id ?? bullJob.data.runId };
+    const source = options.recipeSource?.(job) ?? job.recipe;
+    const stack = stackNameFor({ repo: source, pr: job.pr, sha: job.sha });
+    if (activeStacks.has(stack)) {
+      // One run per stack: the other run of this exact commit finishes first.
+      await bullJob.moveToDelayed(Date.now() + 5_000, token);
+      throw new DelayedError();
+    }
+    if ((await admit(job, source)) === "done") return "skipped";
+    const controller = new AbortController();
+    const entry: ActiveRun = { controller };
+    active.set(job.runId, entry);
+    activeStacks.add(stack);
+    try {
+      const by = await runs.supersededBy(job.runId);
+      if (by) stopRun(job.runId, { kind: "superseded", by });
+      say(`${job.runId}: running ${job.repo}#${job.pr} @ ${job.sha.slice(0, 10)} (${job.stages.join(",")})`);
+      await publish(
+        job,
+        renderRunning(contextFor(job), { step: "starting", elapsedMs: 0, stages: job.stages }, redactor),
+      );
+      const { results, attempts } = await runWithRetries(job, source, controller.signal);
+      const stop = entry.stop;
+      if (stop?.kind === "shutdown") {
+        // Torn down by the harness already; the run goes back to the queue for the next worker.
+        await logs.appendLog(job.runId, "worker: shutting down; run torn down and requeued").catch(() => {});
+        await publish(
+          job,
+          renderRunning(
+            contextFor(job),
+            { step: "requeued after a worker restart", elapsedMs: 0, stages: job.stages },
+            redactor,
+          ),
+        );
+        await bullJob.moveToDelayed(Date.now() + 1_000, token);
+        throw new DelayedError();
+      }
+      if (stop?.kind === "superseded") {
+        await runs.saveResult(job.runId, results, "cancelled");
+        await cancelled(job, stop.by);
+        return "cancelled";
+      }
+      // Results are stored before anything is posted: a forge outage can delay the report, never lose it.
+      await runs.saveResult(job.runId, results, results.outcome === "pass" ? "done" : "failed");
+      const ctx = contextFor(job);
+      const report =
+        results.outcome === "error"
+          ? infraReport(ctx, results, attempts)
+          : renderFinal(ctx, results, redactor);
+      await publish(job, report);
+      say(`${job.runId}: ${results.outcome} L${results.level}`);
+      return results.outcome;
+    } finally {
+      active.delete(job.runId);
+      activeStacks.delete(stack);
+    }
+  }
+
+  function infraReport(ctx: ReportContext, results: Results, attempts: number): Report {
+    const report = renderInfraError(ctx, { what: results.error ?? "unknown error", attempts }, redactor);
+    const final = renderFinal(ctx, results, redactor);
+    // Keep the per-tier statuses (what did run), with the summary saying it was the infrastructure.
+    return {
+      body: report.body,
+      statuses: [...final.statuses.filter((s) => s.context !== SUMMARY_CONTEXT), ...report.statuses],
+    };
+  }
+
+  const lockDuration = options.lockDurationMs ?? 60_000;
+  const worker = new Worker<RunJob>(queueNameFor(options.host), processJob, {
+    connection: new Redis(options.redisUrl, { maxRetriesPerRequest: null }),
+    prefix: bullPrefix,
+    concurrency: options.capacity ?? 1,
+    lockDuration,
+    stalledInterval: options.stalledIntervalMs ?? lockDuration / 2,
+    maxStalledCount: 2,
+  });
+  worker.on("error", (error) => say(`queue: ${errorMessage(error)}`));
+  worker.on("failed", (job, error) => {
+    if (job && error.name !== "DelayedError") say(`${job.id}: job failed: ${errorMessage(error)}`);
+  });
+  outbox.start();
+
+  return {
+    outbox,
+    runs,
+    logs,
+    ready: () => worker.waitUntilReady().then(() => undefined),
+    async close() {
+      const closing = worker.close();
+      for (const runId of active.keys()) stopRun(runId, { kind: "shutdown" });
+      await closing.catch(() => {});
+      clearInterval(poll);
+      await outbox.close();
+      subscriber.disconnect();
+      await redis.quit().catch(() => {});
+    },
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** A run step that threw (bad options, a bug) still ends with a verdict a maintainer can read. */
+function errorResults(job: RunJob, source: string, message: string): Results {
+  const empty = { hookMs: 0, opMs: 0, assertMs: 0, totalMs: 0 };
+  const skipped = { status: "skip" as const, reason: `not run: ${message}`, tests: [], timings: empty };
+  const now = new Date().toISOString();
+  return {
+    schemaVersion: 1,
+    recipe: job.repo.split("/")[1] ?? job.repo,
+    repo: source,
+    pr: job.pr,
+    sha: job.sha,
+    stack: "",
+    domain: "",
+    host: "",
+    level: 0,
+    outcome: "error",
+    error: message,
+    versions: { base: null, head: "", baseReason: "" },
+    tiers: { install: skipped, upgrade: skipped, backup: skipped, restore: skipped, custom: skipped },
+    timings: { startedAt: now, finishedAt: now, totalMs: 0, deployMs: 0, teardownMs: 0 },
+    manifest: null,
+    backup: null,
+    residue: [],
+    flags: { deployCount: 0, upgradeRedeploys: 0, cleanTeardown: true, noSecretLeak: true },
+  };
+}

@@ -1,0 +1,210 @@
+import { describe, expect, it } from "@jest/globals";
+import { Redactor } from "@taster/core";
+import {
+  COMMENT_LIMIT,
+  type ReportContext,
+  renderCancelled,
+  renderFinal,
+  renderInfraError,
+  renderQueued,
+  renderRunning,
+  STICKY_MARKER,
+} from "../src/report";
+import { results, tier } from "./fixtures";
+
+const ctx: ReportContext = {
+  runId: "hello-web-1-0123456789-1",
+  repo: "coop-cloud/hello-web",
+  pr: 1,
+  sha: "0123456789abcdef0123456789abcdef01234567",
+  recipe: "hello-web",
+  runUrl: "https://taster.test/runs/hello-web-1-0123456789-1",
+  logUrl: "https://taster.test/runs/hello-web-1-0123456789-1/log",
+};
+const none = new Redactor();
+
+const failing = (name: string, failure: string) => ({
+  file: "_generic/install.test.ts",
+  name,
+  status: "fail" as const,
+  durationMs: 5,
+  failure,
+});
+
+describe("the sticky comment", () => {
+  it("carries the hidden marker in every state", () => {
+    const bodies = [
+      renderQueued(ctx, 3, none).body,
+      renderRunning(
+        ctx,
+        { tier: "upgrade", step: "deploy", elapsedMs: 65_000, stages: ["install", "upgrade"] },
+        none,
+      ).body,
+      renderFinal(ctx, results(), none).body,
+      renderCancelled(ctx, "Superseded by a newer commit.", none).body,
+      renderInfraError(ctx, { what: "engine unreachable", attempts: 3 }, none).body,
+    ];
+    for (const body of bodies) expect(body.startsWith(STICKY_MARKER)).toBe(true);
+  });
+
+  it("says the queue position, and 'next in line' for the first", () => {
+    expect(renderQueued(ctx, 3, none).body).toContain("position 3");
+    expect(renderQueued(ctx, 1, none).body).toContain("next in line");
+  });
+
+  it("says which tier is running, for how long, with a link to the live log", () => {
+    const r = renderRunning(
+      ctx,
+      { tier: "backup", step: "op", elapsedMs: 125_000, stages: ["install", "backup", "restore"] },
+      none,
+    );
+    expect(r.body).toContain("running tier **backup**");
+    expect(r.body).toContain("2m 5s elapsed");
+    expect(r.body).toContain(`(${ctx.logUrl})`);
+    expect(r.statuses).toEqual([expect.objectContaining({ context: "taster", state: "pending" })]);
+  });
+
+  it("shows the level, a row per tier with result and duration, versions and links", () => {
+    const body = renderFinal(
+      ctx,
+      results({
+        level: 3,
+        tiers: { custom: tier("na", { naKind: "not-applicable", reason: "no custom tests" }) },
+      }),
+      none,
+    ).body;
+    expect(body).toContain("passed, level L3");
+    expect(body).toMatch(/\| install \| ✅ pass \| 1\/1 \| 4\.2s \|/);
+    expect(body).toMatch(/\| custom \| ➖ n\/a \| – \| – \| no custom tests \|/);
+    expect(body).toContain("base `1.0.0+1.0` → head `1.1.0+1.1-1-g0123456`");
+    expect(body).toContain(`[run page](${ctx.runUrl})`);
+    expect(body).toContain(`[full log](${ctx.logUrl})`);
+  });
+
+  it("names failing tests with the first lines of each failure, not the whole stack", () => {
+    const trace = ["expected 200, got 502", ...Array.from({ length: 40 }, (_, i) => `    at frame${i}`)].join(
+      "\n",
+    );
+    const body = renderFinal(
+      ctx,
+      results({
+        outcome: "fail",
+        level: 0,
+        tiers: {
+          install: tier("fail", { reason: "1 assertion(s) failed", tests: [failing("serves HTTP", trace)] }),
+        },
+      }),
+      none,
+    ).body;
+    expect(body).toContain("failed, level L0");
+    expect(body).toContain("`_generic/install.test.ts › serves HTTP`");
+    expect(body).toContain("expected 200, got 502");
+    expect(body).toContain("at frame0");
+    expect(body).not.toContain("at frame30");
+    expect(body).toContain("more lines in the full log");
+  });
+
+  it("keeps a failure's backticks from breaking out of its code block", () => {
+    const body = renderFinal(
+      ctx,
+      results({
+        outcome: "fail",
+        tiers: { install: tier("fail", { tests: [failing("x", "```\n# injected heading")] }) },
+      }),
+      none,
+    ).body;
+    expect(body).not.toContain("```\n# injected");
+  });
+
+  it("fits the forge's comment limit with many huge failures, keeping the table and the log link", () => {
+    const huge = "boom ".repeat(5_000);
+    const tests = Array.from({ length: 400 }, (_, i) => failing(`case ${i}`, `${huge}\n${huge}`));
+    const body = renderFinal(
+      ctx,
+      results({ outcome: "fail", level: 0, tiers: { install: tier("fail", { tests }) } }),
+      none,
+    ).body;
+    expect(body.length).toBeLessThanOrEqual(COMMENT_LIMIT);
+    expect(body).toContain("| install | ❌ FAIL | 0/400 |");
+    expect(body).toContain("| restore |");
+    expect(body).toContain(ctx.logUrl);
+    expect(body).toContain("Failures (400)");
+  });
+
+  it("explains a cancellation and an infrastructure error in words", () => {
+    expect(renderCancelled(ctx, "Superseded by a newer commit `abc`.", none).body).toContain(
+      "Superseded by a newer commit",
+    );
+    const infra = renderInfraError(ctx, { what: "Cannot connect to the Docker daemon", attempts: 3 }, none);
+    expect(infra.body).toContain("not in this pull request");
+    expect(infra.body).toContain("Cannot connect to the Docker daemon");
+    expect(infra.body).toContain("Tried 3 times");
+    expect(infra.statuses[0]).toMatchObject({ context: "taster", state: "error" });
+  });
+
+  it("never lets a secret value through, in bodies or statuses", () => {
+    const redactor = new Redactor();
+    redactor.add("ghp_supersecrettoken");
+    const leaky = results({
+      outcome: "fail",
+      tiers: {
+        install: tier("fail", {
+          reason: "ghp_supersecrettoken",
+          tests: [failing("t", "token=ghp_supersecrettoken")],
+        }),
+      },
+    });
+    const final = renderFinal(ctx, leaky, redactor);
+    const infra = renderInfraError(ctx, { what: "auth ghp_supersecrettoken", attempts: 1 }, redactor);
+    for (const text of [
+      final.body,
+      infra.body,
+      ...[...final.statuses, ...infra.statuses].map((s) => s.description),
+    ]) {
+      expect(text).not.toContain("ghp_supersecrettoken");
+    }
+    expect(final.body).toContain("[redacted]");
+  });
+});
+
+describe("commit statuses", () => {
+  it("one per tier plus a summary, with failure/success/error as a reviewer expects", () => {
+    const r = renderFinal(
+      ctx,
+      results({
+        outcome: "fail",
+        level: 1,
+        tiers: {
+          upgrade: tier("fail", { reason: "chaos-version mismatch" }),
+          backup: tier("na", { naKind: "not-applicable", reason: "not backup-capable" }),
+        },
+      }),
+      none,
+    );
+    const byContext = Object.fromEntries(r.statuses.map((s) => [s.context, s]));
+    expect(Object.keys(byContext).sort()).toEqual(
+      [
+        "taster",
+        "taster/backup",
+        "taster/custom",
+        "taster/install",
+        "taster/restore",
+        "taster/upgrade",
+      ].sort(),
+    );
+    expect(byContext["taster/install"]?.state).toBe("success");
+    expect(byContext["taster/upgrade"]).toMatchObject({ state: "failure" });
+    expect(byContext["taster/upgrade"]?.description).toContain("chaos-version mismatch");
+    expect(byContext["taster/backup"]).toMatchObject({ state: "success" });
+    expect(byContext.taster).toMatchObject({ state: "failure", description: "failed, level L1" });
+    for (const s of r.statuses) {
+      expect(s.description.length).toBeLessThanOrEqual(140);
+      expect(s.targetUrl).toBe(ctx.runUrl);
+    }
+  });
+
+  it("an errored run is `error`, never `failure`", () => {
+    const r = renderFinal(ctx, results({ outcome: "error", level: 0, error: "engine unreachable" }), none);
+    expect(r.statuses.find((s) => s.context === "taster")?.state).toBe("error");
+  });
+});
