@@ -1,0 +1,170 @@
+import { createHash } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { recipeError } from "@taster/core";
+import { extract, pack } from "tar-stream";
+import { copyFromService, copyToService } from "./archive";
+import { execInService } from "./exec";
+import type { Host } from "./host";
+import type { Plan, PlannedService } from "./plan";
+
+/** What one backup artifact holds for one service. */
+export interface BackupEntry {
+  service: string;
+  paths: string[];
+}
+
+export interface BackupArtifact {
+  path: string;
+  size: number;
+  sha256: string;
+  entries: BackupEntry[];
+}
+
+const MANIFEST = "manifest.json";
+const LABEL = {
+  enabled: "backupbot.backup",
+  path: "backupbot.backup.path",
+  preHook: "backupbot.backup.pre-hook",
+  postHook: "backupbot.backup.post-hook",
+  restorePreHook: "backupbot.restore.pre-hook",
+  restorePostHook: "backupbot.restore.post-hook",
+} as const;
+
+/** Services backup-bot-two would back up: those labelled `backupbot.backup=true`. */
+export function backupServices(plan: Plan): PlannedService[] {
+  return plan.services.filter((service) => service.labels[LABEL.enabled] === "true");
+}
+
+/**
+ * The container paths backup-bot-two saves for a service: `backupbot.backup.path` (comma-separated),
+ * and each named volume's mount target — or its `backupbot.backup.volumes.<vol>.path` sub-paths —
+ * unless `backupbot.backup.volumes.<vol>=false`.
+ */
+export function backupPaths(plan: Plan, service: PlannedService): string[] {
+  const paths = splitList(service.labels[LABEL.path]);
+  for (const mount of service.mounts) {
+    if (mount.type !== "volume" || !mount.source) continue;
+    const volume = mount.source.startsWith(`${plan.stack}_`)
+      ? mount.source.slice(plan.stack.length + 1)
+      : mount.source;
+    if (service.labels[`backupbot.backup.volumes.${volume}`] === "false") continue;
+    const subPaths = splitList(service.labels[`backupbot.backup.volumes.${volume}.path`]);
+    if (subPaths.length === 0) paths.push(mount.target);
+    for (const sub of subPaths) paths.push(posix.join(mount.target, sub));
+  }
+  return [...new Set(paths.map((path) => posix.normalize(path)))];
+}
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+async function runHook(host: Host, plan: Plan, service: string, label: string, command: string | undefined) {
+  if (!command) return;
+  const result = await execInService(host, plan.stack, service, ["/bin/sh", "-c", command]);
+  if (result.exitCode !== 0) {
+    throw recipeError(
+      `${label} on service ${service} failed with exit code ${result.exitCode}: ${(result.stderr || result.stdout).trim()}`,
+    );
+  }
+}
+
+/**
+ * Backs up the stack the way backup-bot-two would (pre-hook, copy the labelled paths, post-hook)
+ * into one tar artifact in `artifactDir`: `manifest.json` plus one tar per saved path.
+ */
+export async function backupStack(host: Host, plan: Plan, artifactDir: string): Promise<BackupArtifact> {
+  const services = backupServices(plan);
+  if (services.length === 0)
+    throw recipeError(`${plan.stack} is not backup-capable: no service has backupbot.backup=true`);
+  const entries: BackupEntry[] = [];
+  const files: { name: string; data: Buffer }[] = [];
+  for (const service of services) {
+    const paths = backupPaths(plan, service);
+    if (paths.length === 0)
+      throw recipeError(`service ${service.name} has backupbot.backup=true but no path or volume to save`);
+    await runHook(host, plan, service.name, LABEL.preHook, service.labels[LABEL.preHook]);
+    for (const [index, path] of paths.entries()) {
+      files.push({
+        name: `${service.name}/${index}.tar`,
+        data: await copyFromService(host, plan.stack, service.name, path),
+      });
+    }
+    await runHook(host, plan, service.name, LABEL.postHook, service.labels[LABEL.postHook]);
+    entries.push({ service: service.name, paths });
+  }
+  const data = await packArtifact([
+    { name: MANIFEST, data: Buffer.from(JSON.stringify({ stack: plan.stack, entries })) },
+    ...files,
+  ]);
+  const path = join(artifactDir, `${plan.stack}-backup.tar`);
+  await writeFile(path, data);
+  return { path, size: data.length, sha256: createHash("sha256").update(data).digest("hex"), entries };
+}
+
+/** Restores an artifact from backupStack: restore pre-hook, put the paths back, restore post-hook. */
+export async function restoreStack(host: Host, plan: Plan, artifact: { path: string }): Promise<void> {
+  const files = await unpackArtifact(await readFile(artifact.path));
+  const manifest = files.get(MANIFEST);
+  if (!manifest) throw recipeError(`${artifact.path} is not a Taster backup artifact (no ${MANIFEST})`);
+  const { entries } = JSON.parse(manifest.toString("utf8")) as { entries: BackupEntry[] };
+  for (const entry of entries) {
+    const service = plan.services.find((candidate) => candidate.name === entry.service);
+    if (!service)
+      throw recipeError(
+        `backup holds service ${entry.service}, which the plan of ${plan.stack} does not have`,
+      );
+    await runHook(host, plan, service.name, LABEL.restorePreHook, service.labels[LABEL.restorePreHook]);
+    for (const [index, path] of entry.paths.entries()) {
+      const tar = files.get(`${entry.service}/${index}.tar`);
+      if (!tar) throw recipeError(`${artifact.path} lacks ${entry.service}/${index}.tar for ${path}`);
+      // docker cp archives hold the path's last component at the top: unpack into its parent.
+      await copyToService(host, plan.stack, service.name, posix.dirname(path), tar);
+    }
+    await runHook(host, plan, service.name, LABEL.restorePostHook, service.labels[LABEL.restorePostHook]);
+  }
+}
+
+async function packArtifact(files: { name: string; data: Buffer }[]): Promise<Buffer> {
+  const archive = pack();
+  const chunks: Buffer[] = [];
+  archive.on("data", (chunk: unknown) => {
+    chunks.push(chunk as Buffer);
+  });
+  const finished = new Promise<void>((resolve, reject) => {
+    archive.on("end", resolve);
+    archive.on("error", reject);
+  });
+  // Fixed mtime: the same content gives the same artifact bytes (and sha256).
+  for (const file of files)
+    archive.entry({ name: file.name, size: file.data.length, mtime: new Date(0) }, file.data);
+  archive.finalize();
+  await finished;
+  return Buffer.concat(chunks);
+}
+
+async function unpackArtifact(data: Buffer): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  const reader = extract();
+  const done = new Promise<void>((resolve, reject) => {
+    reader.on("finish", resolve);
+    reader.on("error", reject);
+  });
+  reader.on("entry", (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on("data", (chunk: unknown) => {
+      chunks.push(chunk as Buffer);
+    });
+    stream.on("end", () => {
+      files.set(header.name, Buffer.concat(chunks));
+      next();
+    });
+  });
+  reader.end(data);
+  await done;
+  return files;
+}

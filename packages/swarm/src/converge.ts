@@ -1,0 +1,309 @@
+import { infraError, TasterError } from "@taster/core";
+import type Dockerode from "dockerode";
+import type { Host } from "./host";
+import type { Plan } from "./plan";
+import { listServiceTasks, type SwarmTask, taskTime } from "./tasks";
+
+export type ConvergenceReason =
+  | "image missing"
+  | "task rejected"
+  | "crash loop"
+  | "healthcheck failing"
+  | "update rolled back"
+  | "timeout"
+  | "service missing";
+
+/** The deploy did not converge: which service, why, and what the engine said. */
+export class ConvergenceError extends TasterError {
+  constructor(
+    readonly service: string,
+    readonly reason: ConvergenceReason,
+    readonly details: string,
+  ) {
+    super("recipe", `service ${service} did not converge: ${reason}${details ? ` — ${details}` : ""}`);
+    this.name = "ConvergenceError";
+  }
+}
+
+export interface ConvergeOptions {
+  timeoutSeconds?: number;
+  signal?: AbortSignal;
+  onProgress?: (msg: string) => void;
+}
+
+export interface Convergence {
+  /** Epoch ms when Taster saw every service converged. */
+  convergedAt: number;
+  durationMs: number;
+}
+
+/** Failed tasks (since the wait began) that make a restart loop a crash loop. */
+const CRASH_LOOP_FAILURES = 3;
+/** A service without a healthcheck counts as stable once its tasks have run this long. */
+const STABLE_WITHOUT_HEALTHCHECK_MS = 2_000;
+/** Events drive the wait; this poll only catches what emits no event (e.g. a task rejected for a missing image). */
+const FALLBACK_POLL_MS = 1_000;
+
+type ServiceVerdict = { done: true } | { done: false; waiting: string; recheckInMs?: number };
+
+/**
+ * Waits until every service's current tasks run, are healthy where a healthcheck exists and are
+ * stable — woken by engine events, so it reports within one evaluation of the last change.
+ */
+export async function waitForConvergence(
+  host: Host,
+  plan: Plan,
+  opts: ConvergeOptions = {},
+): Promise<Convergence> {
+  const started = Date.now();
+  const timeoutMs = (opts.timeoutSeconds ?? plan.timeoutSeconds) * 1000;
+  const names = new Set(plan.services.map((service) => service.fullName));
+  const events = await openEvents(host.docker, started);
+  let lastProgress = "";
+  try {
+    return await new Promise<Convergence>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      let running = false;
+      let again = false;
+      let finished = false;
+      const finish = (error: unknown, result?: Convergence) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        clearTimeout(deadline);
+        opts.signal?.removeEventListener("abort", onAbort);
+        if (error) reject(error);
+        else if (result) resolve(result);
+      };
+      const evaluate = async () => {
+        if (finished) return;
+        if (running) {
+          again = true;
+          return;
+        }
+        running = true;
+        clearTimeout(timer);
+        try {
+          const verdicts = await Promise.all(
+            plan.services.map((service) => serviceVerdict(host, service.fullName, started)),
+          );
+          const waiting = verdicts.flatMap((verdict, i) =>
+            verdict.done ? [] : [`${plan.services[i]?.name}: ${verdict.waiting}`],
+          );
+          if (waiting.length === 0) {
+            const convergedAt = Date.now();
+            finish(undefined, { convergedAt, durationMs: convergedAt - started });
+            return;
+          }
+          const progress = `waiting for ${waiting.join("; ")}`;
+          if (progress !== lastProgress) opts.onProgress?.(progress);
+          lastProgress = progress;
+          const rechecks = verdicts.flatMap((v) =>
+            !v.done && v.recheckInMs !== undefined ? [v.recheckInMs] : [],
+          );
+          timer = setTimeout(evaluate, Math.min(FALLBACK_POLL_MS, ...rechecks));
+        } catch (error) {
+          finish(error);
+        } finally {
+          running = false;
+          if (again && !finished) {
+            again = false;
+            void evaluate();
+          }
+        }
+      };
+      const onAbort = () => finish(infraError(`waiting for ${plan.stack} to converge was aborted`));
+      opts.signal?.addEventListener("abort", onAbort);
+      const deadline = setTimeout(() => {
+        const [service, detail] = splitWaiting(lastProgress, plan.appService);
+        finish(
+          new ConvergenceError(service, "timeout", `not converged after ${timeoutMs / 1000}s (${detail})`),
+        );
+      }, timeoutMs);
+      events.on("event", (event: EngineEvent) => {
+        if (relevant(event, names)) void evaluate();
+      });
+      events.on("error", () => {
+        // The fallback poll keeps the wait correct if the event stream breaks.
+      });
+      void evaluate();
+    });
+  } finally {
+    events.close();
+  }
+}
+
+function splitWaiting(progress: string, fallback: string): [string, string] {
+  const first = progress.replace(/^waiting for /, "").split("; ")[0] ?? "";
+  const colon = first.indexOf(":");
+  return colon > 0
+    ? [first.slice(0, colon), first.slice(colon + 2)]
+    : [fallback, progress || "no state seen yet"];
+}
+
+interface EngineEvent {
+  Type?: string;
+  Action?: string;
+  timeNano?: number;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+}
+
+function relevant(event: EngineEvent, services: Set<string>): boolean {
+  const attributes = event.Actor?.Attributes ?? {};
+  if (event.Type === "container") return services.has(attributes["com.docker.swarm.service.name"] ?? "");
+  if (event.Type === "service") return services.has(attributes.name ?? "");
+  return false;
+}
+
+/** A line-delimited JSON event stream with `event` emissions and a `close()`. */
+interface EventFeed {
+  on(name: "event", listener: (event: EngineEvent) => void): void;
+  on(name: "error", listener: (error: Error) => void): void;
+  close(): void;
+}
+
+export async function openEvents(docker: Dockerode, sinceMs: number): Promise<EventFeed> {
+  const stream = (await docker.getEvents({
+    since: Math.floor(sinceMs / 1000),
+    filters: { type: ["container", "service"] },
+  })) as NodeJS.ReadableStream & { destroy?: () => void };
+  const listeners: ((event: EngineEvent) => void)[] = [];
+  let buffered = "";
+  stream.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString("utf8");
+    let newline = buffered.indexOf("\n");
+    while (newline >= 0) {
+      const line = buffered.slice(0, newline).trim();
+      buffered = buffered.slice(newline + 1);
+      if (line) for (const listener of listeners) listener(JSON.parse(line) as EngineEvent);
+      newline = buffered.indexOf("\n");
+    }
+  });
+  return {
+    on(name: "event" | "error", listener: ((event: EngineEvent) => void) | ((error: Error) => void)) {
+      if (name === "event") listeners.push(listener as (event: EngineEvent) => void);
+      else stream.on("error", listener as (error: Error) => void);
+    },
+    close: () => stream.destroy?.(),
+  };
+}
+
+async function serviceVerdict(host: Host, fullName: string, started: number): Promise<ServiceVerdict> {
+  const service = await host.docker
+    .getService(fullName)
+    .inspect()
+    .catch((error: { statusCode?: number }) => {
+      if (error.statusCode === 404)
+        throw new ConvergenceError(fullName, "service missing", "the service does not exist");
+      throw error;
+    });
+  const state = service.UpdateStatus?.State;
+  if (state?.startsWith("rollback")) {
+    throw new ConvergenceError(fullName, "update rolled back", service.UpdateStatus?.Message ?? state);
+  }
+  const tasks = await listServiceTasks(host, fullName, service.ID);
+  await failFast(host, fullName, tasks, started);
+  const replicas = service.Spec?.Mode?.Replicated?.Replicas;
+  const current = tasks.filter((task) => task.DesiredState === "running");
+  if (state === "updating") return { done: false, waiting: "update in progress" };
+  // Right after a redeploy the old tasks still run until swarm's updater starts: they are not ours.
+  const template = taskSpecKey(service.Spec?.TaskTemplate);
+  if (current.some((task) => taskSpecKey(task.Spec) !== template))
+    return { done: false, waiting: "old tasks still running" };
+  if (replicas !== undefined && current.length < replicas) {
+    return { done: false, waiting: `${current.length}/${replicas} tasks scheduled` };
+  }
+  if (current.length === 0 && replicas !== 0) return { done: false, waiting: "no tasks yet" };
+  for (const task of current) {
+    const verdict = await taskVerdict(host, fullName, task);
+    if (!verdict.done) return verdict;
+  }
+  return { done: true };
+}
+
+async function taskVerdict(host: Host, fullName: string, task: SwarmTask): Promise<ServiceVerdict> {
+  if (task.Status.State !== "running") return { done: false, waiting: `task ${task.Status.State}` };
+  const containerId = task.Status.ContainerStatus?.ContainerID;
+  if (!containerId) return { done: false, waiting: "container not reported yet" };
+  const container = await host.docker.getContainer(containerId).inspect();
+  const health = container.State.Health;
+  if (health) {
+    if (health.Status === "healthy") return { done: true };
+    if (health.Status === "unhealthy") {
+      throw new ConvergenceError(fullName, "healthcheck failing", healthDetails(container));
+    }
+    return { done: false, waiting: `health ${health.Status}` };
+  }
+  const runningFor = Date.now() - taskTime(task);
+  if (runningFor >= STABLE_WITHOUT_HEALTHCHECK_MS) return { done: true };
+  return {
+    done: false,
+    waiting: "running, settling",
+    recheckInMs: STABLE_WITHOUT_HEALTHCHECK_MS - runningFor,
+  };
+}
+
+/** Reasons to stop waiting now rather than at the timeout. */
+async function failFast(host: Host, fullName: string, tasks: SwarmTask[], started: number): Promise<void> {
+  const recent = tasks.filter((task) => taskTime(task) >= started - 1000);
+  for (const task of recent) {
+    const err = task.Status.Err ?? "";
+    if (task.Status.State === "rejected") {
+      if (/no such image|not found|pull access denied|manifest unknown/i.test(err)) {
+        throw new ConvergenceError(fullName, "image missing", err);
+      }
+      throw new ConvergenceError(fullName, "task rejected", err || task.Status.Message || "rejected");
+    }
+  }
+  const failed = recent.filter((task) => task.Status.State === "failed");
+  const unhealthy = failed.find((task) => /unhealthy/i.test(task.Status.Err ?? ""));
+  if (unhealthy) {
+    const id = unhealthy.Status.ContainerStatus?.ContainerID;
+    const container = id
+      ? await host.docker
+          .getContainer(id)
+          .inspect()
+          .catch(() => undefined)
+      : undefined;
+    throw new ConvergenceError(
+      fullName,
+      "healthcheck failing",
+      container ? healthDetails(container) : (unhealthy.Status.Err ?? ""),
+    );
+  }
+  if (failed.length >= CRASH_LOOP_FAILURES) {
+    const last = failed.sort((a, b) => taskTime(b) - taskTime(a))[0];
+    const code = last?.Status.ContainerStatus?.ExitCode;
+    throw new ConvergenceError(
+      fullName,
+      "crash loop",
+      `${failed.length} tasks failed; last exit code ${code ?? "unknown"}: ${last?.Status.Err ?? ""}`,
+    );
+  }
+}
+
+/**
+ * A task's spec as swarm compares it with the service template to decide whether the task is
+ * current. The API adds a default `Runtime` to the template only, so it is left out.
+ */
+function taskSpecKey(spec: unknown): string {
+  const { Runtime: _runtime, ...rest } = (spec ?? {}) as Record<string, unknown>;
+  return canonical(rest);
+}
+
+/** JSON with sorted keys, so key order never makes two equal specs differ. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner && typeof inner === "object" && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => a.localeCompare(b)))
+      : inner,
+  );
+}
+
+function healthDetails(container: Dockerode.ContainerInspectInfo): string {
+  const health = container.State.Health;
+  const test = (container.Config.Healthcheck?.Test ?? []).join(" ");
+  const last = health?.Log?.at(-1);
+  const output = last ? `exit ${last.ExitCode}: ${last.Output.trim() || "(no output)"}` : "no probe result";
+  return `healthcheck \`${test}\` failing (${health?.FailingStreak ?? 0} in a row); last probe ${output}`;
+}

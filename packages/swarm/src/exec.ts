@@ -1,0 +1,136 @@
+import { PassThrough } from "node:stream";
+import { infraError } from "@taster/core";
+import type Dockerode from "dockerode";
+import type { Host } from "./host";
+import { runningContainers } from "./tasks";
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface ExecOptions {
+  /** Limit for one exec once it runs (default 60 s). */
+  timeoutMs?: number;
+  /** How long to keep retrying while the service has no usable container (default 60 s). */
+  retryForMs?: number;
+}
+
+const RETRY_PAUSE_MS = 300;
+
+/** The exec could not run (or was cut short) because the container is being replaced: try again. */
+class ContainerUnavailable extends Error {}
+
+/**
+ * Runs argv in a running container of `<stack>_<service>` and returns its real output. While the
+ * service's container is being replaced it retries; it never returns output from an exec that did
+ * not run to completion in a container that stayed up — it throws after the retry budget instead.
+ */
+export async function execInService(
+  host: Host,
+  stack: string,
+  service: string,
+  argv: string[],
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
+  return withRunningContainer(host, stack, service, opts.retryForMs, (container) =>
+    execOnce(host, container, argv, opts.timeoutMs ?? 60_000),
+  );
+}
+
+/**
+ * Calls `use` with a running container of the service, retrying while there is none or while it
+ * disappears under `use` (404/409 from the engine, or the container stopped meanwhile).
+ */
+export async function withRunningContainer<T>(
+  host: Host,
+  stack: string,
+  service: string,
+  retryForMs = 60_000,
+  use: (container: Dockerode.Container) => Promise<T>,
+): Promise<T> {
+  const fullName = `${stack}_${service}`;
+  const deadline = Date.now() + retryForMs;
+  let lastReason = "no running task";
+  for (;;) {
+    const [id] = await runningContainers(host, fullName).catch((error: { statusCode?: number }) => {
+      if (error.statusCode === 404) throw infraError(`service ${fullName} does not exist`, error);
+      throw error;
+    });
+    if (id) {
+      const container = host.docker.getContainer(id);
+      try {
+        const result = await use(container);
+        if (await stillRunning(container)) return result;
+        lastReason = `container ${id.slice(0, 12)} stopped while in use`;
+      } catch (error) {
+        if (!isReplacement(error)) throw error;
+        lastReason = error instanceof Error ? error.message : String(error);
+      }
+    }
+    if (Date.now() >= deadline) {
+      throw infraError(
+        `no usable container of ${fullName} within ${retryForMs / 1000}s (last: ${lastReason})`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+  }
+}
+
+function isReplacement(error: unknown): boolean {
+  if (error instanceof ContainerUnavailable) return true;
+  const status = (error as { statusCode?: number }).statusCode;
+  return status === 404 || status === 409;
+}
+
+async function stillRunning(container: Dockerode.Container): Promise<boolean> {
+  try {
+    return (await container.inspect()).State.Running;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return false;
+    throw error;
+  }
+}
+
+async function execOnce(
+  host: Host,
+  container: Dockerode.Container,
+  argv: string[],
+  timeoutMs: number,
+): Promise<ExecResult> {
+  const exec = await container.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const stdout = collect();
+  const stderr = collect();
+  host.docker.modem.demuxStream(stream, stdout.sink, stderr.sink);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      (stream as { destroy?: () => void }).destroy?.();
+      reject(infraError(`exec ${argv.join(" ")} did not finish within ${timeoutMs / 1000}s`));
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    stream.on("end", done);
+    stream.on("close", done);
+    stream.on("error", (error: Error) => {
+      clearTimeout(timer);
+      reject(new ContainerUnavailable(`exec stream failed: ${error.message}`));
+    });
+  });
+  const info = await exec.inspect();
+  // An exec whose process never ran, or is somehow still running, has no result to give.
+  if (info.Running || info.ExitCode === null || info.ExitCode === undefined) {
+    throw new ContainerUnavailable("exec did not complete");
+  }
+  return { stdout: stdout.text(), stderr: stderr.text(), exitCode: info.ExitCode };
+}
+
+function collect(): { sink: PassThrough; text: () => string } {
+  const chunks: Buffer[] = [];
+  const sink = new PassThrough();
+  sink.on("data", (chunk: Buffer) => chunks.push(chunk));
+  return { sink, text: () => Buffer.concat(chunks).toString("utf8") };
+}

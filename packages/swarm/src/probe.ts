@@ -1,0 +1,110 @@
+import { infraError, usageError } from "@taster/core";
+import type Dockerode from "dockerode";
+import type { Host } from "./host";
+import { STACK_LABEL } from "./labels";
+import type { Plan } from "./plan";
+
+export const DEFAULT_PROBE_IMAGE = "taster-lab/probe:latest";
+/** The external network a Co-op Cloud proxy (traefik) shares with apps. */
+export const PROXY_NETWORK = "proxy";
+
+export interface ProbeOptions {
+  service?: string;
+  port?: number;
+  path?: string;
+  timeoutMs?: number;
+  image?: string;
+}
+
+export interface ProbeResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * An HTTP GET from inside the stack's proxy network, the way the proxy reaches the app: a
+ * short-lived container of the probe image runs `wget -S` against `<stack>_<service>:<port>`.
+ * The probe container is always removed.
+ */
+export async function httpProbe(host: Host, plan: Plan, opts: ProbeOptions = {}): Promise<ProbeResponse> {
+  const serviceName = opts.service ?? plan.appService;
+  const service = plan.services.find((candidate) => candidate.name === serviceName);
+  if (!service) throw usageError(`${plan.stack} has no service ${serviceName}`);
+  if (!service.networks.includes(PROXY_NETWORK)) {
+    throw usageError(
+      `service ${serviceName} is not on the ${PROXY_NETWORK} network, so no proxy could reach it`,
+    );
+  }
+  const port = opts.port ?? proxyPort(service.labels) ?? 80;
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  // `tasks.<service>` resolves to the task IPs, which is what traefik's swarm provider dials
+  // (the service VIP needs IPVS, which not every host has).
+  const url = `http://tasks.${service.fullName}:${port}${opts.path ?? "/"}`;
+  const container = await host.docker.createContainer({
+    Image: opts.image ?? DEFAULT_PROBE_IMAGE,
+    // No `wget -T`: busybox-static's wget crashes with it; the timeout is enforced from outside.
+    Cmd: ["wget", "-S", "-O", "-", url],
+    Labels: { [STACK_LABEL]: plan.stack, "taster.role": "probe" },
+    HostConfig: { NetworkMode: PROXY_NETWORK },
+  });
+  try {
+    await container.start();
+    const exited = await Promise.race([
+      container.wait() as Promise<{ StatusCode: number }>,
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), timeoutMs)),
+    ]);
+    if (!exited) throw infraError(`HTTP probe of ${url} did not finish within ${timeoutMs / 1000}s`);
+    const { stdout, stderr } = await containerOutput(container);
+    return parseWgetOutput(url, stdout, stderr);
+  } finally {
+    await container.remove({ force: true }).catch(() => {});
+  }
+}
+
+/** The port traefik would use: `traefik.http.services.<name>.loadbalancer.server.port`. */
+function proxyPort(labels: Record<string, string>): number | undefined {
+  for (const [key, value] of Object.entries(labels)) {
+    if (/^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.port$/.test(key)) return Number(value);
+  }
+  return undefined;
+}
+
+async function containerOutput(container: Dockerode.Container) {
+  const logs = (await container.logs({ stdout: true, stderr: true, follow: false })) as Buffer;
+  return demuxBuffer(logs);
+}
+
+/**
+ * Splits Docker's multiplexed log format (8-byte frame headers: stream type, 3 zero bytes,
+ * big-endian length) into stdout and stderr text.
+ */
+export function demuxBuffer(data: Buffer): { stdout: string; stderr: string } {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= data.length) {
+    const kind = data[offset];
+    const size = data.readUInt32BE(offset + 4);
+    const frame = data.subarray(offset + 8, offset + 8 + size);
+    (kind === 2 ? err : out).push(frame);
+    offset += 8 + size;
+  }
+  return { stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
+}
+
+/** busybox `wget -S` prints the response head on stderr (indented), the body on stdout. */
+export function parseWgetOutput(url: string, stdout: string, stderr: string): ProbeResponse {
+  const lines = stderr.split(/\r?\n/);
+  const statusLines = lines.filter((line) => /^\s*HTTP\/\d(\.\d)? \d{3}/.test(line));
+  const statusLine = statusLines.at(-1);
+  if (!statusLine) throw infraError(`HTTP probe of ${url} got no response: ${stderr.trim() || "no output"}`);
+  const status = Number(/ (\d{3})/.exec(statusLine)?.[1]);
+  const headers: Record<string, string> = {};
+  // Headers of the final response only (after any redirect).
+  for (const line of lines.slice(lines.lastIndexOf(statusLine) + 1)) {
+    const match = /^\s+([A-Za-z0-9-]+):\s?(.*)$/.exec(line);
+    if (match?.[1]) headers[match[1].toLowerCase()] = match[2] ?? "";
+  }
+  return { status, headers, body: stdout };
+}

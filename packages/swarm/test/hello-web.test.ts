@@ -1,0 +1,133 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { ensureLab, type LabInfo } from "@taster/lab";
+import {
+  backupStack,
+  connectHost,
+  deployCount,
+  deployStack,
+  execInService,
+  findResidue,
+  type Host,
+  httpProbe,
+  type Plan,
+  planRecipe,
+  readAppLabels,
+  restoreStack,
+  teardownStack,
+  updateState,
+  waitForConvergence,
+} from "../src/index";
+import { checkout, headSha, removeTempDirs, tempDir, uniqueStack } from "./helpers";
+
+let lab: LabInfo;
+let host: Host;
+const stack = uniqueStack("hw");
+
+beforeAll(async () => {
+  lab = await ensureLab();
+  host = await connectHost(lab.dockerHost);
+});
+
+afterAll(async () => {
+  await teardownStack(host, stack).catch(() => {});
+  await host.close();
+  await removeTempDirs();
+});
+
+describe("hello-web on the lab swarm", () => {
+  let plan: Plan;
+
+  it("deploys the 1.0.0 release once and converges on a healthy task", async () => {
+    const dir = await checkout(lab, "hello-web", "1.0.0+1.0");
+    plan = await planRecipe(host, { dir, stack, domain: `${stack}.test` });
+    expect(plan.appService).toBe("app");
+    expect(plan.backupCapable).toBe(true);
+    expect(await deployStack(host, plan, { version: "1.0.0+1.0", chaos: false, chaosVersion: await headSha(dir) })).toEqual({
+      deployCount: 1,
+    });
+    const { durationMs } = await waitForConvergence(host, plan, { timeoutSeconds: 90 });
+    expect(durationMs).toBeGreaterThan(0);
+    const labels = await readAppLabels(host, plan);
+    expect(labels[`coop-cloud.${stack}.version`]).toBe("1.0.0+1.0");
+    expect(labels[`coop-cloud.${stack}.chaos`]).toBe("false");
+    expect(labels["taster.stack"]).toBe(stack);
+  });
+
+  it("execs in the app container with real stdout, stderr and exit code", async () => {
+    const ok = await execInService(host, stack, "app", ["cat", "/etc/web-version"]);
+    expect(ok).toEqual({ stdout: "1.0\n", stderr: "", exitCode: 0 });
+    const failing = await execInService(host, stack, "app", ["sh", "-c", "echo oops >&2; exit 3"]);
+    expect(failing).toEqual({ stdout: "", stderr: "oops\n", exitCode: 3 });
+  });
+
+  it("answers an HTTP probe from the proxy network", async () => {
+    const response = await httpProbe(host, plan, { path: "/", image: lab.images.probe });
+    expect(response.status).toBe(200);
+    expect(response.body).toBe("taster-lab web 1.0\n");
+    expect(response.headers["content-type"]).toMatch(/text\/html/);
+    const missing = await httpProbe(host, plan, { path: "/nope", image: lab.images.probe });
+    expect(missing.status).toBe(404);
+  });
+
+  it("backs up /var/www and restores the seeded page after it was changed", async () => {
+    await execInService(host, stack, "app", ["sh", "-c", "echo seeded-marker > /var/www/marker.txt"]);
+    const artifactDir = await tempDir("hw-backup");
+    const artifact = await backupStack(host, plan, artifactDir);
+    expect(artifact.entries).toEqual([{ service: "app", paths: ["/var/www"] }]);
+    expect(artifact.size).toBe((await readFile(artifact.path)).length);
+    expect(artifact.sha256).toMatch(/^[0-9a-f]{64}$/);
+
+    await execInService(host, stack, "app", ["sh", "-c", "echo mutated > /var/www/marker.txt"]);
+    await restoreStack(host, plan, artifact);
+    const after = await execInService(host, stack, "app", ["cat", "/var/www/marker.txt"]);
+    expect(after.stdout).toBe("seeded-marker\n");
+  });
+
+  it("refuses to restore from a file that is not a backup artifact", async () => {
+    const bogus = `${await tempDir("hw-bogus")}/bogus.tar`;
+    await writeFile(bogus, Buffer.alloc(1024));
+    await expect(restoreStack(host, plan, { path: bogus })).rejects.toThrow(/not a Taster backup artifact/);
+  });
+
+  it("upgrades in place to the PR head as a chaos deploy; an exec during the update returns the real result", async () => {
+    const dir = await checkout(lab, "hello-web", "refs/pull/1/head");
+    const head = await planRecipe(host, { dir, stack, domain: `${stack}.test` });
+    const sha = await headSha(dir);
+    await deployStack(host, head, { version: "1.1.0+1.1", chaos: true, chaosVersion: sha });
+    // Swarm is now replacing the 1.0 container with a 1.1 one (stop-first): the exec lands on
+    // whichever container is really running, and must never come back empty.
+    const states: (string | undefined)[] = [];
+    const during = await Promise.all(
+      [0, 400, 800, 1200].map(async (delay) => {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        states.push((await updateState(host, head)).app);
+        return execInService(host, stack, "app", ["cat", "/etc/web-version"]);
+      }),
+    );
+    expect(states).toContain("updating");
+    for (const result of during) {
+      expect(result.exitCode).toBe(0);
+      expect(["1.0\n", "1.1\n"]).toContain(result.stdout);
+    }
+    await waitForConvergence(host, head, { timeoutSeconds: 90 });
+    expect(deployCount(stack)).toBe(2);
+    const labels = await readAppLabels(host, head);
+    expect(labels[`coop-cloud.${stack}.chaos-version`]).toBe(sha);
+    expect(labels[`coop-cloud.${stack}.chaos`]).toBe("true");
+    expect((await updateState(host, head)).app).toBe("completed");
+    expect((await execInService(host, stack, "app", ["cat", "/etc/web-version"])).stdout).toBe("1.1\n");
+    // The content volume survived the upgrade.
+    expect((await execInService(host, stack, "app", ["cat", "/var/www/marker.txt"])).stdout).toBe("seeded-marker\n");
+  });
+
+  it("tears down to zero residue, and a second teardown is a no-op", async () => {
+    expect(await findResidue(host, stack)).not.toEqual([]);
+    expect(await teardownStack(host, stack)).toEqual({ residue: [] });
+    expect(await findResidue(host, stack)).toEqual([]);
+    expect(await teardownStack(host, stack)).toEqual({ residue: [] });
+    await expect(execInService(host, stack, "app", ["true"], { retryForMs: 1000 })).rejects.toThrow(
+      /does not exist/,
+    );
+  });
+});
