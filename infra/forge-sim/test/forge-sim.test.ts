@@ -7,6 +7,7 @@ import { type ForgeSim, githubCommentPayload, sendGithubWebhook, startForgeSim }
 let sim: ForgeSim;
 const auth = { authorization: "token t0ken", "content-type": "application/json" };
 const REPO = "coop-cloud/hello-web";
+type Pull = { head: { sha: string } };
 
 beforeAll(async () => {
   sim = await startForgeSim({ token: "t0ken" });
@@ -18,9 +19,11 @@ afterAll(() => sim.close());
 
 describe("forge-sim", () => {
   it("answers GitHub and Gitea calls from its state and records them", async () => {
-    const pr = await (await fetch(`${sim.url}/repos/${REPO}/pulls/1`, { headers: auth })).json();
+    const pr = (await (await fetch(`${sim.url}/repos/${REPO}/pulls/1`, { headers: auth })).json()) as Pull;
     expect(pr.head.sha).toBe("a".repeat(40));
-    const giteaPr = await (await fetch(`${sim.giteaUrl}/repos/${REPO}/pulls/1`, { headers: auth })).json();
+    const giteaPr = (await (
+      await fetch(`${sim.giteaUrl}/repos/${REPO}/pulls/1`, { headers: auth })
+    ).json()) as Pull;
     expect(giteaPr.head.sha).toBe("a".repeat(40));
     const created = await fetch(`${sim.url}/repos/${REPO}/issues/1/comments`, {
       method: "POST",
@@ -32,7 +35,7 @@ describe("forge-sim", () => {
     expect((await fetch(`${sim.url}/orgs/coop-cloud/members/bob`, { headers: auth })).status).toBe(204);
     expect((await fetch(`${sim.url}/orgs/coop-cloud/members/eve`, { headers: auth })).status).toBe(404);
     const perm = await fetch(`${sim.url}/repos/${REPO}/collaborators/alice/permission`, { headers: auth });
-    expect((await perm.json()).permission).toBe("write");
+    expect(((await perm.json()) as { permission: string }).permission).toBe("write");
     expect(sim.calls.map((c) => `${c.api} ${c.method} ${c.status}`)).toContain("gitea GET 200");
   });
 

@@ -47,7 +47,12 @@ function* proseLines(text: string): Generator<string> {
     const fence = FENCE.exec(line)?.[1];
     if (openFence) {
       // A fence closes only with the same character, at least as long, and nothing after it.
-      if (fence?.[0] === openFence[0] && fence.length >= openFence.length && line.trim() === fence) {
+      if (
+        fence !== undefined &&
+        fence[0] === openFence[0] &&
+        fence.length >= openFence.length &&
+        line.trim() === fence
+      ) {
         openFence = undefined;
       }
       continue;

@@ -1,0 +1,17 @@
+/** Every Redis key Taster's queue layer writes, under one prefix so tests and deployments never collide. */
+export class Keys {
+  constructor(readonly prefix: string) {}
+
+  delivery = (forge: string, deliveryId: string) => `${this.prefix}:seen:delivery:${forge}:${deliveryId}`;
+  comment = (forge: string, repo: string, commentId: number) =>
+    `${this.prefix}:seen:comment:${forge}:${repo}:${commentId}`;
+  once = (name: string) => `${this.prefix}:once:${name}`;
+  pull = (forge: string, repo: string, pr: number) => `${this.prefix}:pr:${forge}:${repo}#${pr}`;
+  runSeq = () => `${this.prefix}:run-seq`;
+  run = (runId: string) => `${this.prefix}:run:${runId}`;
+  runPrefix = () => `${this.prefix}:run:`;
+  runs = () => `${this.prefix}:runs`;
+  log = (runId: string) => `${this.prefix}:log:${runId}`;
+  /** Pub/sub channel: `{"runId","by"}` when a newer sha supersedes a run. */
+  supersededChannel = () => `${this.prefix}:superseded`;
+}

@@ -1,0 +1,185 @@
+import { infraError } from "@taster/core";
+import { type JobsOptions, Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { claimRun, transitionRun } from "./claim";
+import { Keys } from "./keys";
+import { RunLog } from "./logs";
+import { assertRedisReady, withTimeout } from "./redis";
+import { RunStore } from "./runs";
+import { queueNameFor, type RunJob, RunJobSchema, type RunRequest } from "./schema";
+
+export interface RunQueuesOptions {
+  /** A fail-fast connection (see connectRedis); BullMQ queues share it. */
+  redis: Redis;
+  /** Prefix of Taster's own keys (dedupe, runs, logs). Default "taster". */
+  keyPrefix?: string;
+  /** BullMQ key prefix. Default "bull". Tests use a unique one per file. */
+  bullPrefix?: string;
+  /** How long delivery and comment ids are remembered. Default 8 days (GitHub lets you redeliver for 7). */
+  seenTtlSec?: number;
+  /** Longest a single Redis step may take before the caller is told Redis is unavailable. */
+  timeoutMs?: number;
+}
+
+export interface EnqueueResult {
+  outcome: "enqueued" | "coalesced" | "duplicate";
+  runId: string;
+  job: RunJob;
+  /** Older run of the same PR that this request superseded. */
+  superseded?: string;
+}
+
+const JOB_OPTIONS: JobsOptions = {
+  attempts: 1,
+  removeOnComplete: { age: 7 * 24 * 3600 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+};
+
+const ClaimedJobSchema = RunJobSchema.omit({ runId: true });
+
+/** Per-host BullMQ queues plus the atomic dedupe/coalesce/supersede step in front of them. */
+export class RunQueues {
+  readonly keys: Keys;
+  readonly runs: RunStore;
+  readonly logs: RunLog;
+  readonly bullPrefix: string;
+  private readonly queues = new Map<string, Queue>();
+  private readonly redis: Redis;
+  private readonly seenTtlSec: number;
+  private readonly timeoutMs: number;
+
+  constructor(options: RunQueuesOptions) {
+    this.redis = options.redis;
+    this.keys = new Keys(options.keyPrefix ?? "taster");
+    this.bullPrefix = options.bullPrefix ?? "bull";
+    this.seenTtlSec = options.seenTtlSec ?? 8 * 24 * 3600;
+    this.timeoutMs = options.timeoutMs ?? 3_000;
+    this.runs = new RunStore(this.redis, this.keys);
+    this.logs = new RunLog(this.redis, this.keys);
+  }
+
+  queueFor(host: string): Queue {
+    let queue = this.queues.get(host);
+    if (!queue) {
+      queue = new Queue(queueNameFor(host), {
+        connection: this.redis,
+        prefix: this.bullPrefix,
+        skipWaitingForReady: true,
+      });
+      this.queues.set(host, queue);
+      // Errors surface on the calls that hit them; keep the emitter from crashing the process.
+      queue.on("error", () => {});
+    }
+    return queue;
+  }
+
+  /**
+   * Records a run request durably, or folds it into the run that already covers it. Resolves only
+   * once the job is in Redis; rejects with an infra error when Redis is unreachable.
+   */
+  async enqueue(request: RunRequest): Promise<EnqueueResult> {
+    const parsed = ClaimedJobSchema.parse(request);
+    await assertRedisReady(this.redis, this.timeoutMs);
+    const claim = await this.step(
+      claimRun(this.redis, this.keys, {
+        forge: parsed.forge,
+        repo: parsed.repo,
+        pr: parsed.pr,
+        sha: parsed.sha,
+        commentId: parsed.commentId,
+        deliveryId: parsed.deliveryId,
+        runBase: runBaseFor(parsed),
+        jobJson: JSON.stringify(parsed),
+        bullQueuePrefix: `${this.bullPrefix}:${queueNameFor(parsed.host)}:`,
+        ttlSec: this.seenTtlSec,
+      }),
+    );
+    if (claim.superseded) await this.dropSuperseded(claim.superseded, claim.runId, claim.supersededState);
+    const job = await this.ensureQueued(claim.runId);
+    const outcome =
+      claim.outcome === "enqueued" ? "enqueued" : claim.outcome === "coalesced" ? "coalesced" : "duplicate";
+    return {
+      outcome,
+      runId: claim.runId,
+      job,
+      ...(claim.superseded ? { superseded: claim.superseded } : {}),
+    };
+  }
+
+  /** 1 = next to start, 0 = running now, undefined = finished, superseded or unknown. */
+  async position(runId: string): Promise<number | undefined> {
+    const run = await this.runs.getRun(runId);
+    if (!run) return undefined;
+    const queue = this.queueFor(run.job.host);
+    const state = await this.step(queue.getJobState(runId));
+    if (state === "active") return 0;
+    if (state !== "waiting" && state !== "prioritized" && state !== "delayed") return undefined;
+    const waiting = await this.step(queue.getJobs(["wait", "prioritized", "delayed"], 0, -1, true));
+    const index = waiting.findIndex((job) => job.id === runId);
+    return index < 0 ? undefined : index + 1;
+  }
+
+  /** True the first time `name` is seen within the TTL (e.g. "reply to this PR once"). */
+  async once(name: string, ttlSec = this.seenTtlSec): Promise<boolean> {
+    await assertRedisReady(this.redis, this.timeoutMs);
+    return (await this.step(this.redis.set(this.keys.once(name), "1", "EX", ttlSec, "NX"))) === "OK";
+  }
+
+  /** Forgets a `once` name, so a failed reply can be tried again later. */
+  async forget(name: string): Promise<void> {
+    await this.redis.del(this.keys.once(name));
+  }
+
+  async ping(): Promise<void> {
+    await assertRedisReady(this.redis, this.timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.close().catch(() => {})));
+    this.queues.clear();
+  }
+
+  /** Puts a claimed run's job into BullMQ. Idempotent: BullMQ ignores a second add of the same job id. */
+  private async ensureQueued(runId: string): Promise<RunJob> {
+    const run = await this.step(this.runs.getRun(runId));
+    if (!run) throw infraError(`run ${runId} vanished from Redis while being queued`);
+    if (run.state === "claimed") {
+      await this.step(this.queueFor(run.job.host).add("run", run.job, { ...JOB_OPTIONS, jobId: runId }));
+      await this.step(transitionRun(this.redis, this.keys, runId, "claimed", "queued"));
+    }
+    return run.job;
+  }
+
+  private async dropSuperseded(runId: string, by: string, stateWhenSuperseded?: string): Promise<void> {
+    const old = await this.step(this.runs.getRun(runId));
+    if (old && stateWhenSuperseded !== "running") {
+      // Fails harmlessly if a worker took it meanwhile; the worker checks supersededBy before deploying.
+      await this.queueFor(old.job.host)
+        .remove(runId)
+        .catch(() => 0);
+    }
+    await this.redis.publish(this.keys.supersededChannel(), JSON.stringify({ runId, by })).catch(() => 0);
+  }
+
+  private step<T>(work: Promise<T>): Promise<T> {
+    return withTimeout(work, this.timeoutMs, "Redis did not answer").catch((error) => {
+      throw error instanceof Error && error.name === "TasterError"
+        ? error
+        : infraError(
+            `Redis is not reachable: ${error instanceof Error ? error.message : String(error)}`,
+            error,
+          );
+    });
+  }
+}
+
+/** Readable, ':'-free, and the same for every request about one (repo, PR, sha). */
+function runBaseFor(request: RunRequest): string {
+  const name = request.repo.split("/")[1] ?? "run";
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 24);
+  return `${slug || "run"}-${request.pr}-${request.sha.slice(0, 10)}`;
+}

@@ -1,0 +1,87 @@
+import type { Redis } from "ioredis";
+import type { Keys } from "./keys";
+import type { RunJob } from "./schema";
+
+export type RunState = "claimed" | "queued" | "running" | "done" | "failed" | "superseded" | "cancelled";
+
+export interface RunRecord {
+  runId: string;
+  state: RunState;
+  job: RunJob;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  /** The newer run (a later sha of the same PR) that made this one obsolete. */
+  supersededBy?: string;
+  result?: unknown;
+}
+
+const START_LUA = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'queued' or state == 'claimed' then
+  redis.call('HSET', KEYS[1], 'state', 'running', 'startedAt', ARGV[1])
+  return 1
+end
+return 0
+`;
+
+/** What the dashboard and the worker read and write about runs: state, timing, results. */
+export class RunStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    return toRecord(runId, await this.redis.hgetall(this.keys.run(runId)));
+  }
+
+  /** The worker calls this when it starts; false = the run was superseded or cancelled meanwhile. */
+  async markRunning(runId: string): Promise<boolean> {
+    return (await this.redis.eval(START_LUA, 1, this.keys.run(runId), String(Date.now()))) === 1;
+  }
+
+  async saveResult(
+    runId: string,
+    result: unknown,
+    state: "done" | "failed" | "cancelled" = "done",
+  ): Promise<void> {
+    await this.redis.hset(this.keys.run(runId), {
+      state,
+      result: JSON.stringify(result),
+      finishedAt: String(Date.now()),
+    });
+  }
+
+  /** The run that superseded this one, if a newer sha of the same PR was requested. */
+  async supersededBy(runId: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys.run(runId), "supersededBy")) ?? undefined;
+  }
+
+  /** Newest first. */
+  async listRuns(limit = 50): Promise<RunRecord[]> {
+    const ids = await this.redis.zrevrange(this.keys.runs(), 0, limit - 1);
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.run(id));
+    const replies = (await pipeline.exec()) ?? [];
+    return ids.flatMap((id, i) => {
+      const record = toRecord(id, replies[i]?.[1] as Record<string, string> | undefined);
+      return record ? [record] : [];
+    });
+  }
+}
+
+function toRecord(runId: string, hash: Record<string, string> | undefined): RunRecord | undefined {
+  if (!hash?.state || !hash.job) return undefined;
+  const num = (value: string | undefined) => (value ? Number(value) : undefined);
+  return {
+    runId,
+    state: hash.state as RunState,
+    job: { ...(JSON.parse(hash.job) as Omit<RunJob, "runId">), runId },
+    createdAt: Number(hash.createdAt),
+    ...(hash.startedAt ? { startedAt: num(hash.startedAt) } : {}),
+    ...(hash.finishedAt ? { finishedAt: num(hash.finishedAt) } : {}),
+    ...(hash.supersededBy ? { supersededBy: hash.supersededBy } : {}),
+    ...(hash.result ? { result: JSON.parse(hash.result) } : {}),
+  };
+}
