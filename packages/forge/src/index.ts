@@ -1,1 +1,7 @@
 export * from "./command";
+export * from "./events";
+export * from "./gitea";
+export * from "./github";
+export * from "./port";
+export * from "./sticky";
+export * from "./trust";

@@ -1,0 +1,52 @@
+/** What Taster needs from a forge (GitHub, Gitea/Forgejo), whatever its API looks like. */
+
+export type ForgeKind = "github" | "gitea";
+
+export interface PullRequestInfo {
+  number: number;
+  state: "open" | "closed";
+  /** The exact commit to test; never a branch name. */
+  headSha: string;
+  headRef: string;
+}
+
+export interface ForgeComment {
+  id: number;
+  pr: number;
+  body: string;
+  author: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type Reaction = "eyes" | "+1" | "-1" | "rocket" | "confused" | "hooray";
+
+export type CommitState = "pending" | "success" | "failure" | "error";
+
+export interface CommitStatus {
+  state: CommitState;
+  /** e.g. "taster" or "taster/upgrade": one status line per context on the PR. */
+  context: string;
+  description: string;
+  targetUrl?: string;
+}
+
+export interface TrustDecision {
+  trusted: boolean;
+  /** Why, in words for logs and replies: "org member", "write permission", "triggerers list", … */
+  reason: string;
+}
+
+export interface Forge {
+  readonly kind: ForgeKind;
+  getPullRequest(repo: string, pr: number): Promise<PullRequestInfo>;
+  react(repo: string, commentId: number, reaction: Reaction): Promise<void>;
+  /** Posts a new comment; returns its id. */
+  postComment(repo: string, pr: number, body: string): Promise<number>;
+  /** Creates or edits in place Taster's one status comment on the PR (found by a hidden marker). */
+  upsertStickyComment(repo: string, pr: number, body: string): Promise<number>;
+  setCommitStatus(repo: string, sha: string, status: CommitStatus): Promise<void>;
+  isTrusted(user: string, repo: string): Promise<TrustDecision>;
+  /** Comments updated since `since` on the repo's open PRs that hold a `!testme` command. */
+  listRecentCommands(repo: string, since: Date): Promise<ForgeComment[]>;
+}
