@@ -58,6 +58,7 @@ export async function waitForConvergence(
   const started = Date.now();
   const timeoutMs = (opts.timeoutSeconds ?? plan.timeoutSeconds) * 1000;
   const names = new Set(plan.services.map((service) => service.fullName));
+  const ended = new Map<string, string | null>();
   const events = await openEvents(host.docker, started);
   let lastProgress = "";
   try {
@@ -85,7 +86,7 @@ export async function waitForConvergence(
         clearTimeout(timer);
         try {
           const verdicts = await Promise.all(
-            plan.services.map((service) => serviceVerdict(host, service.fullName, started)),
+            plan.services.map((service) => serviceVerdict(host, service.fullName, started, ended)),
           );
           const waiting = verdicts.flatMap((verdict, i) =>
             verdict.done ? [] : [`${plan.services[i]?.name}: ${verdict.waiting}`],
@@ -188,7 +189,12 @@ export async function openEvents(docker: Dockerode, sinceMs: number): Promise<Ev
   };
 }
 
-async function serviceVerdict(host: Host, fullName: string, started: number): Promise<ServiceVerdict> {
+async function serviceVerdict(
+  host: Host,
+  fullName: string,
+  started: number,
+  ended: EndedTasks,
+): Promise<ServiceVerdict> {
   const service = await host.docker
     .getService(fullName)
     .inspect()
@@ -202,7 +208,7 @@ async function serviceVerdict(host: Host, fullName: string, started: number): Pr
     throw new ConvergenceError(fullName, "update rolled back", service.UpdateStatus?.Message ?? state);
   }
   const tasks = await listServiceTasks(host, fullName, service.ID);
-  await failFast(host, fullName, tasks, started);
+  await failFast(host, fullName, tasks, started, ended);
   const replicas = service.Spec?.Mode?.Replicated?.Replicas;
   const current = tasks.filter((task) => task.DesiredState === "running");
   if (state === "updating") return { done: false, waiting: "update in progress" };
@@ -243,9 +249,44 @@ async function taskVerdict(host: Host, fullName: string, task: SwarmTask): Promi
   };
 }
 
+/** Task id → health details if its container ended unhealthy, else null (terminal states never change). */
+type EndedTasks = Map<string, string | null>;
+
+const TERMINAL = new Set(["complete", "shutdown", "failed", "rejected", "orphaned", "remove"]);
+
+/**
+ * Swarm replaces an unhealthy container; the task then ends `complete` or `failed` depending on
+ * how the process took the SIGTERM, so only the container's health says why it went.
+ */
+async function endedUnhealthy(host: Host, task: SwarmTask, ended: EndedTasks): Promise<string | null> {
+  const known = ended.get(task.ID);
+  if (known !== undefined) return known;
+  const id = task.Status.ContainerStatus?.ContainerID;
+  const container = id
+    ? await host.docker
+        .getContainer(id)
+        .inspect()
+        .catch(() => undefined)
+    : undefined;
+  const verdict = container?.State.Health?.Status === "unhealthy" ? healthDetails(container) : null;
+  ended.set(task.ID, verdict);
+  return verdict;
+}
+
 /** Reasons to stop waiting now rather than at the timeout. */
-async function failFast(host: Host, fullName: string, tasks: SwarmTask[], started: number): Promise<void> {
+async function failFast(
+  host: Host,
+  fullName: string,
+  tasks: SwarmTask[],
+  started: number,
+  ended: EndedTasks,
+): Promise<void> {
   const recent = tasks.filter((task) => taskTime(task) >= started - 1000);
+  for (const task of recent) {
+    if (task.DesiredState === "running" || !TERMINAL.has(task.Status.State)) continue;
+    const unhealthy = await endedUnhealthy(host, task, ended);
+    if (unhealthy) throw new ConvergenceError(fullName, "healthcheck failing", unhealthy);
+  }
   for (const task of recent) {
     const err = task.Status.Err ?? "";
     if (task.Status.State === "rejected") {

@@ -43,7 +43,9 @@ describe("hello-web on the lab swarm", () => {
     plan = await planRecipe(host, { dir, stack, domain: `${stack}.test` });
     expect(plan.appService).toBe("app");
     expect(plan.backupCapable).toBe(true);
-    expect(await deployStack(host, plan, { version: "1.0.0+1.0", chaos: false, chaosVersion: await headSha(dir) })).toEqual({
+    expect(
+      await deployStack(host, plan, { version: "1.0.0+1.0", chaos: false, chaosVersion: await headSha(dir) }),
+    ).toEqual({
       deployCount: 1,
     });
     const { durationMs } = await waitForConvergence(host, plan, { timeoutSeconds: 90 });
@@ -118,7 +120,9 @@ describe("hello-web on the lab swarm", () => {
     expect((await updateState(host, head)).app).toBe("completed");
     expect((await execInService(host, stack, "app", ["cat", "/etc/web-version"])).stdout).toBe("1.1\n");
     // The content volume survived the upgrade.
-    expect((await execInService(host, stack, "app", ["cat", "/var/www/marker.txt"])).stdout).toBe("seeded-marker\n");
+    expect((await execInService(host, stack, "app", ["cat", "/var/www/marker.txt"])).stdout).toBe(
+      "seeded-marker\n",
+    );
   });
 
   it("tears down to zero residue, and a second teardown is a no-op", async () => {
