@@ -5,6 +5,7 @@ import { NAMESPACE_LABEL, STACK_LABEL } from "./labels";
 
 const CONTAINERS_GONE_TIMEOUT_MS = 120_000;
 const FALLBACK_POLL_MS = 500;
+const TEARDOWN_PASSES = 3;
 
 /** A stack object found on the host, e.g. `volume st1_db_data`. */
 interface StackObject {
@@ -94,12 +95,22 @@ export async function findResidue(host: Host, stack: string): Promise<string[]> 
  * not from what a run remembers. Returns what is left (empty when clean).
  */
 export async function teardownStack(host: Host, stack: string): Promise<{ residue: string[] }> {
-  const since = Date.now();
-  for (const service of await stackServices(host, stack)) {
-    await ignoreMissing(host.docker.getService(service.id).remove());
+  let residue: string[] = [];
+  // A second pass catches what raced the first (e.g. a container the scheduler was still creating).
+  for (let pass = 0; pass < TEARDOWN_PASSES; pass++) {
+    await removeOnce(host, stack);
+    residue = await findResidue(host, stack);
+    if (residue.length === 0) break;
   }
+  return { residue };
+}
+
+async function removeOnce(host: Host, stack: string): Promise<void> {
+  const since = Date.now();
+  const services = await stackServices(host, stack);
+  for (const service of services) await ignoreMissing(host.docker.getService(service.id).remove());
   await removeStandaloneContainers(host, stack);
-  await waitForContainersGone(host, stack, since);
+  await waitForContainersGone(host, stack, new Set(services.map((service) => service.id)), since);
   for (const network of await stackNetworks(host, stack)) {
     await retryBusy(() => ignoreMissing(host.docker.getNetwork(network.id).remove()));
   }
@@ -110,7 +121,6 @@ export async function teardownStack(host: Host, stack: string): Promise<{ residu
   for (const volume of await stackVolumes(host, stack)) {
     await retryBusy(() => ignoreMissing(host.docker.getVolume(volume.id).remove()));
   }
-  return { residue: await findResidue(host, stack) };
 }
 
 /** Probe containers and other non-swarm containers labelled with the stack are not removed by swarm. */
@@ -124,8 +134,23 @@ async function removeStandaloneContainers(host: Host, stack: string): Promise<vo
   }
 }
 
-/** Woken by container destroy events; a slow poll covers a broken event stream. */
-async function waitForContainersGone(host: Host, stack: string, since: number): Promise<void> {
+/** Tasks of removed services linger until their containers are gone (or were never made). */
+async function remainingTasks(host: Host, serviceIds: Set<string>): Promise<number> {
+  if (serviceIds.size === 0) return 0;
+  const tasks = (await host.docker.listTasks()) as { ServiceID: string }[];
+  return tasks.filter((task) => serviceIds.has(task.ServiceID)).length;
+}
+
+/**
+ * Waits until the stack has no containers and its removed services no tasks. Woken by container
+ * destroy events; a slow poll covers a broken event stream.
+ */
+async function waitForContainersGone(
+  host: Host,
+  stack: string,
+  serviceIds: Set<string>,
+  since: number,
+): Promise<void> {
   const events = await openEvents(host.docker, since);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -149,7 +174,11 @@ async function waitForContainersGone(host: Host, stack: string, since: number): 
         if (done) return;
         clearTimeout(timer);
         try {
-          if ((await stackContainers(host, stack)).length === 0) {
+          const [containers, tasks] = await Promise.all([
+            stackContainers(host, stack),
+            remainingTasks(host, serviceIds),
+          ]);
+          if (containers.length === 0 && tasks === 0) {
             finish();
             resolve();
           } else if (!done) timer = setTimeout(check, FALLBACK_POLL_MS);
@@ -212,6 +241,9 @@ export async function janitor(host: Host, opts: JanitorOptions): Promise<string[
   for (const volume of (await host.docker.listVolumes()).Volumes ?? []) add(volume.Labels);
   for (const container of await host.docker.listContainers({ all: true })) add(container.Labels);
   const found = [...stacks].sort();
-  if (!opts.dryRun) for (const stack of found) await teardownStack(host, stack);
+  if (opts.dryRun) return found;
+  const left: string[] = [];
+  for (const stack of found) left.push(...(await teardownStack(host, stack)).residue);
+  if (left.length) throw infraError(`janitor could not remove: ${left.join(", ")}`);
   return found;
 }

@@ -1,0 +1,105 @@
+import { execFile } from "node:child_process";
+import { copyFile, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { ensureLab, type LabInfo } from "@taster/lab";
+import {
+  connectHost,
+  deployStack,
+  execInService,
+  type Host,
+  planRecipe,
+  teardownStack,
+  waitForConvergence,
+} from "../src/index";
+import { checkout, headSha, removeTempDirs, tempDir, uniqueStack } from "./helpers";
+
+const run = promisify(execFile);
+let lab: LabInfo;
+let host: Host | undefined;
+const stack = uniqueStack("ss");
+
+beforeAll(async () => {
+  lab = await ensureLab();
+});
+
+afterAll(async () => {
+  if (host) {
+    await teardownStack(host, stack).catch(() => {});
+    await host.close();
+  }
+  await removeTempDirs();
+});
+
+const sshPort = () => Number(new URL(lab.ssh.url).port || 22);
+const hostName = () => `[127.0.0.1]:${sshPort()}`;
+
+/** TCP connections this process holds to the lab's sshd. */
+async function sshConnectionsOfThisProcess(): Promise<number> {
+  const { stdout } = await run("ss", ["-tnpH", "state", "established", `( dport = :${sshPort()} )`]);
+  return stdout.split("\n").filter((line) => line.includes(`pid=${process.pid},`)).length;
+}
+
+describe("the SSH transport (lab sshd)", () => {
+  it("deploys, converges, execs and tears down over one SSH connection with a pinned host key", async () => {
+    host = await connectHost(lab.ssh.url, {
+      knownHostsPath: lab.ssh.knownHostsPath,
+      privateKeyPath: lab.ssh.privateKeyPath,
+    });
+    const dir = await checkout(lab, "hello-web", "1.1.0+1.1");
+    // Both the Docker CLI (stack config/deploy) and the API go through the same connection.
+    const plan = await planRecipe(host, { dir, stack, domain: `${stack}.test` });
+    await deployStack(host, plan, { version: "1.1.0+1.1", chaos: false, chaosVersion: await headSha(dir) });
+    await waitForConvergence(host, plan, { timeoutSeconds: 90 });
+    const [a, b, c] = await Promise.all([
+      execInService(host, stack, "app", ["cat", "/etc/web-version"]),
+      execInService(host, stack, "app", ["hostname"]),
+      Promise.all(Array.from({ length: 12 }, () => host?.docker.listServices())),
+    ]);
+    expect(a.stdout).toBe("1.1\n");
+    expect(b.exitCode).toBe(0);
+    expect(c).toHaveLength(12);
+    expect(await sshConnectionsOfThisProcess()).toBe(1);
+    expect(await teardownStack(host, stack)).toEqual({ residue: [] });
+  });
+
+  it("accepts a hashed known_hosts entry for the host", async () => {
+    const hashed = join(await tempDir("kh"), "known_hosts");
+    await copyFile(lab.ssh.knownHostsPath, hashed);
+    await run("ssh-keygen", ["-q", "-H", "-f", hashed]);
+    expect(await readFile(hashed, "utf8")).toMatch(/^\|1\|/);
+    const hashedHost = await connectHost(lab.ssh.url, {
+      knownHostsPath: hashed,
+      privateKeyPath: lab.ssh.privateKeyPath,
+    });
+    try {
+      expect((await hashedHost.docker.version()).ApiVersion).toBeTruthy();
+    } finally {
+      await hashedHost.close();
+    }
+  });
+
+  it("refuses a host whose key differs from known_hosts, naming the host", async () => {
+    const dir = await tempDir("kh");
+    await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "other")]);
+    const otherKey = (await readFile(join(dir, "other.pub"), "utf8")).split(" ").slice(0, 2).join(" ");
+    const wrong = join(dir, "known_hosts");
+    await writeFile(wrong, `${hostName()} ${otherKey}\n`);
+    const attempt = connectHost(lab.ssh.url, {
+      knownHostsPath: wrong,
+      privateKeyPath: lab.ssh.privateKeyPath,
+    });
+    await expect(attempt).rejects.toThrow(`SSH host key for ${hostName()} does not match`);
+  });
+
+  it("refuses a host that is not in known_hosts at all", async () => {
+    const empty = join(await tempDir("kh"), "known_hosts");
+    await writeFile(empty, "# nobody\n");
+    const attempt = connectHost(lab.ssh.url, {
+      knownHostsPath: empty,
+      privateKeyPath: lab.ssh.privateKeyPath,
+    });
+    await expect(attempt).rejects.toThrow(`SSH host ${hostName()} is not in ${empty}`);
+  });
+});
