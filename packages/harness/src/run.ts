@@ -543,12 +543,17 @@ async function upgradeOp(state: RunState): Promise<Op | TierResult> {
     run: async () => {
       const live = state.live as LiveRun;
       live.plan = head;
-      state.upgradeRedeploys += 1;
-      await deployAndConverge(state, head, {
-        version: state.headVersion as string,
-        chaos: true,
-        chaosVersion: state.chaos as string,
-      });
+      const before = deployCount(head.stack);
+      try {
+        await deployAndConverge(state, head, {
+          version: state.headVersion as string,
+          chaos: true,
+          chaosVersion: state.chaos as string,
+        });
+      } finally {
+        // Only a redeploy that really happened is an upgrade redeploy, not a second fresh deployment.
+        state.upgradeRedeploys += deployCount(head.stack) - before;
+      }
       await proveUpgrade(state, head);
     },
   };
