@@ -1,13 +1,129 @@
-import { usageError } from "@taster/core";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { infraError, stackNameFor, TasterError, usageError } from "@taster/core";
+import { connectHost, planRecipe } from "@taster/swarm";
 import type { Command } from "commander";
 
-// Placeholder: the owner of this command replaces it with the real thing.
+const git = promisify(execFile);
+
+interface PlanFlags {
+  ref?: string;
+  stack?: string;
+  domain?: string;
+  env: string[];
+  host?: string;
+  knownHosts?: string;
+  identity?: string;
+}
+
+/** The recipe to plan: a directory as it is, or a temporary clone checked out at a ref. */
+interface Source {
+  dir: string;
+  sha: string;
+  cleanup(): Promise<void>;
+}
+
+const isUrl = (arg: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(arg) || /^[^/]+@[^/]+:/.test(arg);
+
+async function gitOut(args: string[], cwd?: string): Promise<string> {
+  try {
+    return (await git("git", args, { cwd, maxBuffer: 16 * 1024 * 1024 })).stdout.trim();
+  } catch (error) {
+    throw usageError(
+      `git ${args[0]} failed: ${((error as { stderr?: string }).stderr ?? String(error)).trim()}`,
+    );
+  }
+}
+
+async function checkoutSource(recipe: string, ref: string | undefined): Promise<Source> {
+  const local = !isUrl(recipe);
+  if (local && !existsSync(recipe)) throw usageError(`no such recipe directory or git URL: ${recipe}`);
+  // A working directory without --ref is planned as it is, uncommitted edits included.
+  if (local && ref === undefined && !recipe.endsWith(".git")) {
+    const dir = resolve(recipe);
+    const sha = await git("git", ["-C", dir, "rev-parse", "HEAD"]).then(
+      ({ stdout }) => stdout.trim(),
+      () => "worktree",
+    );
+    return { dir, sha, cleanup: async () => {} };
+  }
+  const dir = await mkdtemp(join(tmpdir(), "taster-plan-"));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  try {
+    await gitOut(["clone", "-q", local ? resolve(recipe) : recipe, dir]);
+    if (ref !== undefined) {
+      await gitOut(["fetch", "-q", "origin", `${ref}:refs/taster/plan`], dir);
+      await gitOut(["checkout", "-q", "refs/taster/plan"], dir);
+    }
+    return { dir, sha: await gitOut(["rev-parse", "HEAD"], dir), cleanup };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+function parseEnv(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw usageError(`--env expects KEY=VALUE, got ${JSON.stringify(pair)}`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
 export function registerPlan(program: Command): void {
   program
     .command("plan")
-    .description("(not built yet)")
-    .allowUnknownOption()
-    .action(() => {
-      throw usageError("'taster plan' is not built yet");
+    .description(
+      "print how a recipe would be deployed (abra env + the Docker CLI's compose rendering) as JSON",
+    )
+    .argument("<recipe>", "recipe: a directory or a git URL")
+    .option("--ref <ref>", "ref to plan (tag, branch, refs/pull/N/head); clones the recipe")
+    .option("--stack <name>", "stack name (default: derived from the recipe and commit)")
+    .option("--domain <domain>", "app domain (default: <stack>.taster.test)")
+    .option(
+      "--env <KEY=VALUE>",
+      "override an env value (repeatable)",
+      (value: string, all: string[]) => [...all, value],
+      [],
+    )
+    .option("--host <url>", "Docker host whose CLI renders the compose files", process.env.DOCKER_HOST)
+    .option("--known-hosts <file>", "known_hosts for an ssh:// host")
+    .option("--identity <file>", "private key for an ssh:// host")
+    .action(async (recipe: string, flags: PlanFlags) => {
+      const overrides = parseEnv(flags.env);
+      const source = await checkoutSource(recipe, flags.ref);
+      try {
+        const key = { repo: recipe, pr: 0, sha: source.sha };
+        const stack = flags.stack ?? stackNameFor(key);
+        const host = await connectHost(flags.host ?? "unix:///var/run/docker.sock", {
+          ...(flags.knownHosts ? { knownHostsPath: flags.knownHosts } : {}),
+          ...(flags.identity ? { privateKeyPath: flags.identity } : {}),
+        }).catch((error: unknown) => {
+          throw error instanceof TasterError ? error : infraError("cannot reach the Docker host", error);
+        });
+        try {
+          const plan = await planRecipe(host, {
+            dir: source.dir,
+            stack,
+            // The same shape as a run's domain (domainFor), so a plan shows what a run would deploy.
+            domain: flags.domain ?? `${stack}.taster.test`,
+            env: overrides,
+          });
+          const { rendered: _rendered, ...printable } = plan;
+          process.stdout.write(
+            `${JSON.stringify({ recipe, ref: flags.ref ?? null, sha: source.sha, ...printable }, null, 2)}\n`,
+          );
+        } finally {
+          await host.close();
+        }
+      } finally {
+        await source.cleanup();
+      }
     });
 }
