@@ -26,6 +26,8 @@ export interface GithubForgeOptions {
   maxRateLimitWaitSec?: number;
   /** GitHub asks for ≥ 1 s between content-creating calls. Default 1000. */
   writeMinTimeMs?: number;
+  /** …and ≥ 3 s between calls that notify people (new comments). Default 3000. */
+  notificationsMinTimeMs?: number;
   log?: { warn(message: string): void };
 }
 
@@ -61,6 +63,10 @@ export class GithubForge implements Forge {
         onSecondaryRateLimit: onLimit,
         retryAfterBaseValue: options.retryBaseMs ?? 1000,
         write: new Bottleneck.Group({ maxConcurrent: 1, minTime: options.writeMinTimeMs ?? 1000 }),
+        notifications: new Bottleneck.Group({
+          maxConcurrent: 1,
+          minTime: options.notificationsMinTimeMs ?? 3000,
+        }),
       },
     });
     this.trust = new TrustChecker(

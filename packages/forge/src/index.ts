@@ -3,5 +3,6 @@ export * from "./events";
 export * from "./gitea";
 export * from "./github";
 export * from "./port";
+export * from "./signatures";
 export * from "./sticky";
 export * from "./trust";

@@ -73,7 +73,7 @@ export interface TrustSource {
 
 /** Decides trust and caches the answer briefly, so bursts of comments cost one lookup. */
 export class TrustChecker {
-  private readonly cache = new Map<string, { decision: TrustDecision; expires: number }>();
+  private readonly cache = new Map<string, { decision: Promise<TrustDecision>; expires: number }>();
 
   constructor(
     private readonly source: TrustSource,
@@ -84,8 +84,10 @@ export class TrustChecker {
     const key = `${repo}\n${user.toLowerCase()}`;
     const cached = this.cache.get(key);
     if (cached && cached.expires > Date.now()) return cached.decision;
-    const decision = await this.decide(user, repo);
+    // Cache the promise: a burst of comments from one user shares a single lookup.
+    const decision = this.decide(user, repo);
     this.cache.set(key, { decision, expires: Date.now() + this.policy.cacheTtlMs });
+    decision.catch(() => this.cache.delete(key));
     return decision;
   }
 

@@ -35,6 +35,7 @@ const adapters: Array<[string, () => Forge]> = [
         botLogin: "taster-bot",
         retryBaseMs: 5,
         writeMinTimeMs: 0,
+        notificationsMinTimeMs: 0,
         trust: { triggerers: [{ login: "listed" }] },
       }),
   ],

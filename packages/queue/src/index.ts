@@ -1,3 +1,4 @@
+export type { Redis } from "ioredis";
 export type { ClaimOutcome } from "./claim";
 export { Keys } from "./keys";
 export { type LogEntry, RunLog } from "./logs";

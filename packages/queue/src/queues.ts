@@ -119,6 +119,11 @@ export class RunQueues {
     return index < 0 ? undefined : index + 1;
   }
 
+  /** Whether this comment already led to a run (a cheap pre-check; enqueue decides atomically). */
+  async seenComment(forge: string, repo: string, commentId: number): Promise<boolean> {
+    return (await this.step(this.redis.exists(this.keys.comment(forge, repo, commentId)))) === 1;
+  }
+
   /** True the first time `name` is seen within the TTL (e.g. "reply to this PR once"). */
   async once(name: string, ttlSec = this.seenTtlSec): Promise<boolean> {
     await assertRedisReady(this.redis, this.timeoutMs);

@@ -1,0 +1,158 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createLogger, errorMessage, type Logger } from "@taster/core";
+import {
+  type Forge,
+  type ForgeKind,
+  GiteaForge,
+  GithubForge,
+  loadTriggerers,
+  type Triggerer,
+} from "@taster/forge";
+import { connectRedis, type Redis, RunQueues } from "@taster/queue";
+import express, { type Express, type NextFunction, type Request, type Response } from "express";
+import { CommentHandler } from "./comments";
+import type { BridgeConfig } from "./config";
+import { BridgeMetrics } from "./metrics";
+import { Reconciler } from "./reconciler";
+import { webhookRouter } from "./webhooks";
+
+export interface BridgeOptions {
+  /** Use this Redis connection instead of connecting to config.redisUrl (it stays open on stop). */
+  redis?: Redis;
+  /** Replace the forge adapters built from config (e.g. tuned retry waits in tests). */
+  forges?: Partial<Record<ForgeKind, Forge>>;
+  logger?: Logger;
+}
+
+export interface Bridge {
+  app: Express;
+  config: BridgeConfig;
+  queues: RunQueues;
+  metrics: BridgeMetrics;
+  handler: CommentHandler;
+  reconciler: Reconciler;
+  /** Listens on config.port (0 = any free port) and starts the reconciler; resolves with the URL. */
+  start(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function createBridge(config: BridgeConfig, options: BridgeOptions = {}): Promise<Bridge> {
+  const log = options.logger ?? createLogger("bridge");
+  const ownsRedis = !options.redis;
+  const redis = options.redis ?? connectRedis(config.redisUrl);
+  redis.on("error", (error) => log.warn({ err: errorMessage(error) }, "redis connection problem"));
+  const queues = new RunQueues({ redis, keyPrefix: config.keyPrefix, bullPrefix: config.bullPrefix });
+  const metrics = new BridgeMetrics();
+  const forges = options.forges ?? buildForges(config, await loadTriggerers(config.triggerersFile), log);
+  const handler = new CommentHandler(config, forges, queues, metrics, log);
+  const reconciler = new Reconciler(
+    config.enrolledRepos,
+    forges,
+    handler,
+    queues,
+    metrics,
+    log,
+    config.reconcileWindowSec,
+  );
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.get("/healthz", (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get("/readyz", async (_req, res) => {
+    try {
+      await queues.ping();
+      res.json({ ok: true, redis: "ok", forges: Object.keys(forges) });
+    } catch (error) {
+      res.status(503).json({ ok: false, redis: errorMessage(error) });
+    }
+  });
+  app.get("/metrics", async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.use(webhookRouter(config, handler, metrics, log));
+  app.use(
+    (
+      error: Error & { status?: number; type?: string },
+      _req: Request,
+      res: Response,
+      _next: NextFunction,
+    ) => {
+      if (error.type === "entity.too.large") {
+        res
+          .status(413)
+          .json({ outcome: "too-large", reason: `body is larger than ${config.maxBodyBytes} bytes` });
+        return;
+      }
+      if (error.status && error.status >= 400 && error.status < 500) {
+        res.status(error.status).json({ outcome: "bad-request", reason: error.message });
+        return;
+      }
+      log.error({ err: errorMessage(error) }, "unexpected error handling a request");
+      res.status(500).json({ outcome: "error", reason: "internal error" });
+    },
+  );
+
+  let server: Server | undefined;
+  return {
+    app,
+    config,
+    queues,
+    metrics,
+    handler,
+    reconciler,
+    async start() {
+      server = app.listen(config.port, "0.0.0.0");
+      await new Promise<void>((resolve, reject) => {
+        server?.once("listening", resolve);
+        server?.once("error", reject);
+      });
+      reconciler.start(config.reconcileIntervalSec);
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      log.info({ url, publicUrl: config.publicUrl, forges: Object.keys(forges) }, "bridge listening");
+      return url;
+    },
+    async stop() {
+      reconciler.stop();
+      if (server) {
+        const closing = server;
+        await new Promise<void>((resolve) => {
+          closing.close(() => resolve());
+          closing.closeIdleConnections();
+        });
+      }
+      await handler.idle();
+      await queues.close();
+      if (ownsRedis) redis.disconnect();
+    },
+  };
+}
+
+function buildForges(
+  config: BridgeConfig,
+  triggerers: Triggerer[],
+  log: Logger,
+): Partial<Record<ForgeKind, Forge>> {
+  const trust = { ...config.trust, triggerers };
+  const forges: Partial<Record<ForgeKind, Forge>> = {};
+  if (config.github) {
+    forges.github = new GithubForge({
+      token: config.github.token,
+      baseUrl: config.github.apiUrl,
+      botLogin: config.botLogin,
+      trust,
+      log: { warn: (message) => log.warn(message) },
+    });
+  }
+  if (config.gitea) {
+    forges.gitea = new GiteaForge({
+      url: config.gitea.url,
+      token: config.gitea.token,
+      botLogin: config.botLogin,
+      trust,
+    });
+  }
+  return forges;
+}

@@ -1,0 +1,222 @@
+import { usageError } from "@taster/core";
+import { z } from "zod";
+
+export interface HostConfig {
+  name: string;
+  dockerHost: string;
+  /** Runs at once on this host (the worker's concurrency). */
+  capacity: number;
+}
+
+export interface EnrolledRepo {
+  forge: "github" | "gitea";
+  repo: string;
+}
+
+export interface BridgeConfig {
+  port: number;
+  redisUrl: string;
+  /** Where people reach Taster; run links are `${publicUrl}/runs/<runId>`. */
+  publicUrl: string;
+  botLogin: string;
+  github?: { webhookSecrets: string[]; token: string; apiUrl: string };
+  gitea?: { url: string; token: string; webhookSecrets: string[] };
+  hosts: HostConfig[];
+  /** recipe name → host name; recipes not listed go to the first host. */
+  recipeHosts: Record<string, string>;
+  enrolledRepos: EnrolledRepo[];
+  /** Seconds between reconciler passes (0 = off) and how far back each pass looks. */
+  reconcileIntervalSec: number;
+  reconcileWindowSec: number;
+  triggerersFile: string;
+  trust: { orgMembers: boolean; minPermission: "read" | "triage" | "write" | "maintain" | "admin" };
+  keyPrefix: string;
+  bullPrefix: string;
+  maxBodyBytes: number;
+}
+
+const list = (value: string | undefined) =>
+  (value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const HOST_NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+/** `lab=unix:///var/run/docker.sock@2,big=ssh://root@10.0.0.5@4` — capacity after the last '@'. */
+export function parseHosts(spec: string): HostConfig[] {
+  return list(spec).map((entry) => {
+    const match = /^([^=]+)=(.+?)(?:@(\d+))?$/.exec(entry);
+    if (!match?.[1] || !match[2]) throw new Error(`"${entry}" is not name=docker-host[@capacity]`);
+    const name = match[1].trim();
+    if (!HOST_NAME.test(name))
+      throw new Error(`host name "${name}" must be lowercase letters, digits and '-'`);
+    const capacity = match[3] ? Number(match[3]) : 1;
+    if (capacity < 1) throw new Error(`host "${name}" needs a capacity of at least 1`);
+    return { name, dockerHost: match[2], capacity };
+  });
+}
+
+function parseMap(spec: string | undefined, what: string): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const entry of list(spec)) {
+    const [key, value] = entry.split("=").map((s) => s.trim());
+    if (!key || !value) throw new Error(`${what}: "${entry}" is not key=value`);
+    map[key] = value;
+  }
+  return map;
+}
+
+function parseEnrolled(spec: string | undefined): EnrolledRepo[] {
+  return list(spec).map((entry) => {
+    const [forge, repo] = entry.includes(":") ? entry.split(":", 2) : ["github", entry];
+    if ((forge !== "github" && forge !== "gitea") || !repo || !/^[\w.-]+\/[\w.-]+$/.test(repo)) {
+      throw new Error(`"${entry}" is not owner/name or gitea:owner/name`);
+    }
+    return { forge, repo };
+  });
+}
+
+const Env = z.object({
+  TASTER_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  TASTER_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be a redis:// URL")
+    .default("redis://127.0.0.1:6379"),
+  TASTER_PUBLIC_URL: z.url().optional(),
+  TASTER_BOT_LOGIN: z.string().min(1).default("taster-bot"),
+  TASTER_GITHUB_WEBHOOK_SECRET: z.string().optional(),
+  TASTER_GITHUB_TOKEN: z.string().optional(),
+  TASTER_GITHUB_API_URL: z.url().default("https://api.github.com"),
+  TASTER_GITEA_URL: z.url().optional(),
+  TASTER_GITEA_TOKEN: z.string().optional(),
+  TASTER_GITEA_WEBHOOK_SECRET: z.string().optional(),
+  TASTER_HOSTS: z.string().default("lab=unix:///var/run/docker.sock@1"),
+  TASTER_RECIPE_HOSTS: z.string().optional(),
+  TASTER_ENROLLED_REPOS: z.string().optional(),
+  TASTER_RECONCILE_INTERVAL_SEC: z.coerce.number().int().min(0).default(300),
+  TASTER_RECONCILE_WINDOW_SEC: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(6 * 3600),
+  TASTER_TRIGGERERS_FILE: z.string().default("allowlist/triggerers.yml"),
+  TASTER_TRUST_ORG_MEMBERS: z.enum(["true", "false"]).default("true"),
+  TASTER_TRUST_MIN_PERMISSION: z.enum(["read", "triage", "write", "maintain", "admin"]).default("write"),
+  TASTER_REDIS_PREFIX: z
+    .string()
+    .regex(/^[\w-]+$/)
+    .default("taster"),
+  TASTER_BULL_PREFIX: z
+    .string()
+    .regex(/^[\w-]+$/)
+    .default("bull"),
+  TASTER_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+});
+
+/**
+ * Reads and checks the bridge's configuration. Every problem is reported at once, by variable name,
+ * and never with a secret's value. No webhook secret at all = refuse to start.
+ */
+export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env): BridgeConfig {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw usageError(`invalid bridge configuration:\n  ${problems.join("\n  ")}`);
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const githubSecrets = list(e.TASTER_GITHUB_WEBHOOK_SECRET);
+  const giteaSecrets = list(e.TASTER_GITEA_WEBHOOK_SECRET);
+  if (githubSecrets.length === 0 && giteaSecrets.length === 0) {
+    problems.push(
+      "no webhook secret configured: set TASTER_GITHUB_WEBHOOK_SECRET (comma-separated for rotation) and/or TASTER_GITEA_WEBHOOK_SECRET — Taster will not accept unsigned webhooks",
+    );
+  }
+  if (githubSecrets.length > 0 && !e.TASTER_GITHUB_TOKEN) {
+    problems.push(
+      "TASTER_GITHUB_TOKEN is required to answer GitHub webhooks (read PRs, comment, set statuses)",
+    );
+  }
+  if (giteaSecrets.length > 0 && (!e.TASTER_GITEA_URL || !e.TASTER_GITEA_TOKEN)) {
+    problems.push("TASTER_GITEA_URL and TASTER_GITEA_TOKEN are required with TASTER_GITEA_WEBHOOK_SECRET");
+  }
+  const attempt = <T>(what: string, read: () => T, fallback: T): T => {
+    try {
+      return read();
+    } catch (error) {
+      problems.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+      return fallback;
+    }
+  };
+  const hosts = attempt("TASTER_HOSTS", () => parseHosts(e.TASTER_HOSTS), []);
+  if (hosts.length === 0 && !problems.some((p) => p.startsWith("TASTER_HOSTS"))) {
+    problems.push("TASTER_HOSTS: at least one host is needed, e.g. lab=unix:///var/run/docker.sock@2");
+  }
+  const recipeHosts = attempt(
+    "TASTER_RECIPE_HOSTS",
+    () => parseMap(e.TASTER_RECIPE_HOSTS, "recipe=host"),
+    {},
+  );
+  for (const [recipe, host] of Object.entries(recipeHosts)) {
+    if (!hosts.some((h) => h.name === host))
+      problems.push(`TASTER_RECIPE_HOSTS: ${recipe} is routed to unknown host "${host}"`);
+  }
+  const enrolledRepos = attempt("TASTER_ENROLLED_REPOS", () => parseEnrolled(e.TASTER_ENROLLED_REPOS), []);
+  for (const enrolled of enrolledRepos) {
+    const configured = enrolled.forge === "github" ? githubSecrets.length > 0 : giteaSecrets.length > 0;
+    if (!configured)
+      problems.push(`TASTER_ENROLLED_REPOS: ${enrolled.forge}:${enrolled.repo} needs that forge configured`);
+  }
+  if (problems.length > 0) throw usageError(`invalid bridge configuration:\n  ${problems.join("\n  ")}`);
+
+  return {
+    port: e.TASTER_PORT,
+    redisUrl: e.TASTER_REDIS_URL,
+    publicUrl: (e.TASTER_PUBLIC_URL ?? `http://localhost:${e.TASTER_PORT}`).replace(/\/+$/, ""),
+    botLogin: e.TASTER_BOT_LOGIN,
+    ...(githubSecrets.length > 0
+      ? {
+          github: {
+            webhookSecrets: githubSecrets,
+            token: e.TASTER_GITHUB_TOKEN ?? "",
+            apiUrl: e.TASTER_GITHUB_API_URL,
+          },
+        }
+      : {}),
+    ...(giteaSecrets.length > 0
+      ? {
+          gitea: {
+            url: e.TASTER_GITEA_URL ?? "",
+            token: e.TASTER_GITEA_TOKEN ?? "",
+            webhookSecrets: giteaSecrets,
+          },
+        }
+      : {}),
+    hosts,
+    recipeHosts,
+    enrolledRepos,
+    reconcileIntervalSec: e.TASTER_RECONCILE_INTERVAL_SEC,
+    reconcileWindowSec: e.TASTER_RECONCILE_WINDOW_SEC,
+    triggerersFile: e.TASTER_TRIGGERERS_FILE,
+    trust: {
+      orgMembers: e.TASTER_TRUST_ORG_MEMBERS === "true",
+      minPermission: e.TASTER_TRUST_MIN_PERMISSION,
+    },
+    keyPrefix: e.TASTER_REDIS_PREFIX,
+    bullPrefix: e.TASTER_BULL_PREFIX,
+    maxBodyBytes: e.TASTER_MAX_BODY_BYTES,
+  };
+}
+
+/** The host a recipe's runs go to. */
+export function hostFor(config: BridgeConfig, recipe: string): string {
+  return config.recipeHosts[recipe] ?? config.hosts[0]?.name ?? "lab";
+}
+
+/** A recipe's name is its repository's name (coop-cloud/hello-web → hello-web). */
+export const recipeOf = (repo: string): string => repo.split("/")[1] ?? repo;

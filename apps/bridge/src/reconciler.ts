@@ -1,0 +1,95 @@
+import { errorMessage, type Logger } from "@taster/core";
+import type { Forge, ForgeKind } from "@taster/forge";
+import type { RunQueues } from "@taster/queue";
+import type { CommentHandler } from "./comments";
+import type { EnrolledRepo } from "./config";
+import type { BridgeMetrics } from "./metrics";
+
+export interface ReconcileReport {
+  scanned: number;
+  /** Commands that led to a new run (their webhook was lost). */
+  recovered: number;
+  failures: string[];
+}
+
+/**
+ * GitHub never redelivers a failed webhook by itself, so a periodic pass reads recent comments on
+ * open PRs of enrolled repos and sends every `!testme` through the same handler. Comments already
+ * handled are skipped cheaply; the handler's atomic dedupe makes a race with the webhook harmless.
+ */
+export class Reconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<ReconcileReport> | undefined;
+
+  constructor(
+    private readonly repos: EnrolledRepo[],
+    private readonly forges: Partial<Record<ForgeKind, Forge>>,
+    private readonly handler: CommentHandler,
+    private readonly queues: RunQueues,
+    private readonly metrics: BridgeMetrics,
+    private readonly log: Logger,
+    private readonly windowSec: number,
+  ) {}
+
+  start(intervalSec: number): void {
+    if (intervalSec <= 0 || this.repos.length === 0) return;
+    this.timer = setInterval(() => void this.reconcile().catch(() => {}), intervalSec * 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One pass; concurrent callers share the pass in progress. */
+  reconcile(): Promise<ReconcileReport> {
+    this.running ??= this.pass().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async pass(): Promise<ReconcileReport> {
+    const report: ReconcileReport = { scanned: 0, recovered: 0, failures: [] };
+    const since = new Date(Date.now() - this.windowSec * 1000);
+    for (const { forge: kind, repo } of this.repos) {
+      const forge = this.forges[kind];
+      if (!forge) continue;
+      try {
+        for (const comment of await forge.listRecentCommands(repo, since)) {
+          report.scanned += 1;
+          if (await this.queues.seenComment(kind, repo, comment.id)) continue;
+          const handled = await this.handler.handle(
+            {
+              forge: kind,
+              action: "created",
+              repo,
+              pr: comment.pr,
+              isPullRequest: true,
+              issueState: "open",
+              commentId: comment.id,
+              body: comment.body,
+              author: comment.author,
+              authorIsBot: false,
+            },
+            `reconcile-${kind}-${comment.id}`,
+          );
+          this.metrics.reconciled.inc({ outcome: handled.outcome });
+          if (handled.outcome === "enqueued") {
+            report.recovered += 1;
+            this.log.warn(
+              { repo, pr: comment.pr, commentId: comment.id, runId: handled.runId },
+              "reconciler recovered a missed !testme",
+            );
+          }
+          if (handled.status >= 500) report.failures.push(`${repo}#${comment.pr}: ${handled.reason}`);
+        }
+      } catch (error) {
+        report.failures.push(`${kind}:${repo}: ${errorMessage(error)}`);
+        this.log.warn({ repo, err: errorMessage(error) }, "reconciler pass failed for repo");
+      }
+    }
+    return report;
+  }
+}

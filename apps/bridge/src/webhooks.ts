@@ -1,0 +1,134 @@
+import type { Logger } from "@taster/core";
+import {
+  type CommentEvent,
+  GithubSignatureVerifier,
+  normalizeGiteaComment,
+  normalizeGithubComment,
+  verifyGiteaSignature,
+} from "@taster/forge";
+import express, { type NextFunction, type Request, type Response, Router } from "express";
+import type { CommentHandler, Handled } from "./comments";
+import type { BridgeConfig } from "./config";
+import type { BridgeMetrics } from "./metrics";
+
+interface Delivery {
+  forge: "github" | "gitea";
+  event: string;
+  deliveryId: string;
+}
+
+/**
+ * POST /webhooks/github and /webhooks/gitea. Order matters: content type (415) → raw body within
+ * the size limit (413) → signature over the raw bytes (401) → JSON (400) → the comment handler.
+ * Nothing is queued unless every check passes.
+ */
+export function webhookRouter(
+  config: BridgeConfig,
+  handler: CommentHandler,
+  metrics: BridgeMetrics,
+  log: Logger,
+): Router {
+  const router = Router();
+  const raw = express.raw({ type: () => true, limit: config.maxBodyBytes });
+  const github = config.github ? new GithubSignatureVerifier(config.github.webhookSecrets) : undefined;
+  const giteaSecrets = config.gitea?.webhookSecrets ?? [];
+
+  const receive =
+    (forge: Delivery["forge"], verify: (req: Request, body: Buffer) => Promise<boolean> | boolean) =>
+    async (req: Request, res: Response) => {
+      const started = process.hrtime.bigint();
+      const delivery = readDelivery(forge, req);
+      const answer = (status: number, outcome: string, extra: Record<string, unknown> = {}) => {
+        metrics.deliveries.inc({ forge, event: delivery.event || "unknown", outcome });
+        metrics.latency.observe({ forge }, Number(process.hrtime.bigint() - started) / 1e9);
+        res.status(status).json({ outcome, ...extra });
+      };
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      if (!delivery.event || !delivery.deliveryId) {
+        return answer(400, "bad-request", {
+          reason: `missing ${forge === "github" ? "X-GitHub-Event/X-GitHub-Delivery" : "X-Gitea-Event/X-Gitea-Delivery"} header`,
+        });
+      }
+      if (!(await verify(req, body)))
+        return answer(401, "bad-signature", { reason: "signature does not match" });
+      let payload: unknown;
+      try {
+        payload = JSON.parse(body.toString("utf8"));
+      } catch {
+        return answer(400, "malformed-json", { reason: "body is not valid JSON" });
+      }
+      if (delivery.event === "ping") return answer(200, "pong");
+      if (!isCommentEvent(forge, delivery.event))
+        return answer(200, "ignored", { reason: `event ${delivery.event} is not handled` });
+      let event: CommentEvent;
+      try {
+        event = forge === "github" ? normalizeGithubComment(payload) : normalizeGiteaComment(payload);
+      } catch (error) {
+        return answer(400, "bad-payload", { reason: (error as Error).message });
+      }
+      const handled: Handled = await handler.handle(event, delivery.deliveryId);
+      log.info(
+        {
+          forge,
+          delivery: delivery.deliveryId,
+          repo: event.repo,
+          pr: event.pr,
+          outcome: handled.outcome,
+          runId: handled.runId,
+        },
+        "webhook",
+      );
+      const { status, outcome, ...rest } = handled;
+      answer(status, outcome, rest);
+    };
+
+  const contentType = (req: Request, res: Response, next: NextFunction) => {
+    if (!req.is("application/json")) {
+      res.status(415).json({
+        outcome: "unsupported-media-type",
+        reason: "send webhooks with content type application/json",
+      });
+      return;
+    }
+    next();
+  };
+
+  if (github) {
+    router.post(
+      "/webhooks/github",
+      contentType,
+      raw,
+      receive("github", (req, body) => github.verify(body.toString("utf8"), req.get("x-hub-signature-256"))),
+    );
+  }
+  if (giteaSecrets.length > 0) {
+    router.post(
+      "/webhooks/gitea",
+      contentType,
+      raw,
+      receive("gitea", (req, body) =>
+        verifyGiteaSignature(
+          giteaSecrets,
+          body,
+          req.get("x-gitea-signature") ?? req.get("x-forgejo-signature"),
+        ),
+      ),
+    );
+  }
+  return router;
+}
+
+function readDelivery(forge: Delivery["forge"], req: Request): Delivery {
+  if (forge === "github") {
+    return { forge, event: req.get("x-github-event") ?? "", deliveryId: req.get("x-github-delivery") ?? "" };
+  }
+  return {
+    forge,
+    event: req.get("x-gitea-event") ?? req.get("x-forgejo-event") ?? "",
+    deliveryId: req.get("x-gitea-delivery") ?? req.get("x-forgejo-delivery") ?? "",
+  };
+}
+
+function isCommentEvent(forge: Delivery["forge"], event: string): boolean {
+  return event === "issue_comment" || (forge === "gitea" && event === "pull_request_comment");
+}

@@ -1,0 +1,391 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { STICKY_MARKER } from "@taster/forge";
+import {
+  type ForgeSim,
+  giteaCommentPayload,
+  githubCommentPayload,
+  sendGiteaWebhook,
+  sendGithubWebhook,
+  signGithub,
+  startForgeSim,
+} from "@taster/forge-sim";
+import { ensureLab } from "@taster/lab";
+import type { Bridge } from "../src/index";
+import {
+  GITEA_REPO,
+  GITEA_SECRET,
+  OLD_SECRET,
+  REPO,
+  randomSha,
+  SECRET,
+  testBridge,
+  testConfig,
+} from "./helpers";
+
+const ns = `btest-${process.pid}-${Date.now()}`;
+let sim: ForgeSim;
+let bridge: Bridge;
+let url: string;
+let prCounter = 0;
+let deliveryCounter = 0;
+
+const delivery = () => `${ns}-d${++deliveryCounter}`;
+
+/** A fresh open PR on the simulated forge; each test gets its own, so assertions never collide. */
+function newPr(repo = REPO): { pr: number; sha: string } {
+  const pr = ++prCounter;
+  const sha = randomSha();
+  sim.state.addPull(repo, { number: pr, headSha: sha });
+  return { pr, sha };
+}
+
+/** A comment as it lands on the forge, plus GitHub's webhook payload for it. */
+function comment(pr: number, body: string, user = "maintainer", repo = REPO) {
+  const c = sim.state.addComment(repo, pr, user, body);
+  return { id: c.id, payload: githubCommentPayload({ repo, pr, body, user, commentId: c.id }) };
+}
+
+async function jobsFor(pr: number, repo = REPO) {
+  const jobs = await bridge.queues
+    .queueFor("lab")
+    .getJobs(["wait", "active", "delayed", "prioritized"], 0, -1);
+  return jobs.filter((j) => j.data.pr === pr && j.data.repo === repo);
+}
+
+const post = (payload: unknown, id = delivery(), secret = SECRET) =>
+  sendGithubWebhook(url, secret, "issue_comment", payload, id);
+
+beforeAll(async () => {
+  const lab = await ensureLab();
+  sim = await startForgeSim({ token: "forge-t0ken", botLogin: "taster-bot" });
+  sim.state.addOrgMember("coop-cloud", "maintainer");
+  sim.state.setPermission(REPO, "writer", "write");
+  sim.state.setPermission(REPO, "reader", "read");
+  sim.state.setPermission(GITEA_REPO, "writer", "write");
+  bridge = await testBridge(testConfig(sim, lab.redisUrl, ns), sim);
+  url = await bridge.start();
+});
+
+afterAll(async () => {
+  await bridge.handler.idle();
+  await bridge.queues.queueFor("lab").obliterate({ force: true });
+  const redis = (bridge.queues as unknown as { redis: import("@taster/queue").Redis }).redis;
+  const keys = await redis.keys(`${ns}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await bridge.stop();
+  await sim.close();
+});
+
+describe("a trusted !testme on a PR", () => {
+  it("is queued for the PR's head sha, answered 202, then acknowledged on the PR", async () => {
+    const { pr, sha } = newPr();
+    const c = comment(pr, "Thanks!\n\n!testme upgrade,backup");
+    const response = await post(c.payload);
+    expect(response.status).toBe(202);
+    const body = JSON.parse(response.body);
+    expect(body).toEqual(expect.objectContaining({ outcome: "enqueued", runId: expect.any(String) }));
+
+    const [job, ...others] = await jobsFor(pr);
+    expect(others).toHaveLength(0);
+    expect(job?.id).toBe(body.runId);
+    expect(job?.data).toEqual(
+      expect.objectContaining({
+        forge: "github",
+        repo: REPO,
+        pr,
+        sha,
+        recipe: "hello-web",
+        stages: ["install", "upgrade", "backup"],
+        host: "lab",
+        commentId: c.id,
+        requestedBy: "maintainer",
+      }),
+    );
+
+    await bridge.handler.idle();
+    expect(sim.state.reactions).toContainEqual(expect.objectContaining({ commentId: c.id, content: "eyes" }));
+    const sticky = sim.state.commentsOn(REPO, pr).filter((x) => x.body.includes(STICKY_MARKER));
+    expect(sticky).toHaveLength(1);
+    expect(sticky[0]?.body).toContain("queued, position");
+    expect(sticky[0]?.body).toContain(`https://taster.test/runs/${body.runId}`);
+    expect(sim.state.statuses).toContainEqual(
+      expect.objectContaining({
+        sha,
+        state: "pending",
+        context: "taster",
+        targetUrl: `https://taster.test/runs/${body.runId}`,
+      }),
+    );
+  });
+
+  it("accepts deliveries signed with a previous (rotated) secret", async () => {
+    const { pr } = newPr();
+    const response = await post(comment(pr, "!testme").payload, delivery(), OLD_SECRET);
+    expect(response.status).toBe(202);
+    expect(await jobsFor(pr)).toHaveLength(1);
+  });
+
+  it("coalesces a second comment for the same sha and lets a newer sha supersede the queued run", async () => {
+    const { pr } = newPr();
+    const first = JSON.parse((await post(comment(pr, "!testme").payload)).body);
+    const second = JSON.parse((await post(comment(pr, "!testme").payload)).body);
+    expect(second).toEqual(expect.objectContaining({ outcome: "coalesced", runId: first.runId }));
+
+    sim.state.addPull(REPO, { number: pr, headSha: randomSha() }); // the author pushed again
+    const third = JSON.parse((await post(comment(pr, "!testme").payload)).body);
+    expect(third).toEqual(expect.objectContaining({ outcome: "enqueued", superseded: first.runId }));
+    const jobs = await jobsFor(pr);
+    expect(jobs.map((j) => j.id)).toEqual([third.runId]);
+    await bridge.handler.idle();
+    const sticky = sim.state.commentsOn(REPO, pr).filter((x) => x.body.includes(STICKY_MARKER));
+    expect(sticky).toHaveLength(1);
+    expect(sticky[0]?.body).toContain(`replaces run \`${first.runId}\``);
+  });
+});
+
+describe("duplicates", () => {
+  it("turns 100 concurrent deliveries of one delivery id, across two bridges, into exactly one job", async () => {
+    const lab = await ensureLab();
+    const twin = await testBridge(testConfig(sim, lab.redisUrl, ns), sim);
+    const twinUrl = await twin.start();
+    try {
+      const { pr } = newPr();
+      const c = comment(pr, "!testme");
+      const id = delivery();
+      const responses = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          sendGithubWebhook(i % 2 === 0 ? url : twinUrl, SECRET, "issue_comment", c.payload, id),
+        ),
+      );
+      expect(new Set(responses.map((r) => r.status))).toEqual(new Set([202]));
+      const outcomes = responses.map((r) => JSON.parse(r.body).outcome);
+      expect(outcomes.filter((o) => o === "enqueued")).toHaveLength(1);
+      expect(new Set(responses.map((r) => JSON.parse(r.body).runId)).size).toBe(1);
+      expect(await jobsFor(pr)).toHaveLength(1);
+      await Promise.all([bridge.handler.idle(), twin.handler.idle()]);
+      expect(sim.state.reactions.filter((r) => r.commentId === c.id)).toHaveLength(1);
+    } finally {
+      await twin.stop();
+    }
+  });
+
+  it("handles the same comment once whether it arrives by webhook or by the reconciler", async () => {
+    const { pr } = newPr();
+    const c = comment(pr, "!testme");
+    expect((await post(c.payload)).status).toBe(202);
+    const report = await bridge.reconciler.reconcile();
+    expect(report.failures).toEqual([]);
+    expect(await jobsFor(pr)).toHaveLength(1);
+  });
+
+  it("recovers a !testme whose webhook never arrived, exactly once", async () => {
+    const { pr, sha } = newPr();
+    const lost = comment(pr, "!testme restore"); // on the forge, but the delivery was lost
+    const first = await bridge.reconciler.reconcile();
+    expect(first.recovered).toBeGreaterThanOrEqual(1);
+    const jobs = await jobsFor(pr);
+    expect(jobs.map((j) => [j.data.sha, j.data.commentId, j.data.stages])).toEqual([
+      [sha, lost.id, ["install", "restore"]],
+    ]);
+    // The late webhook and later passes change nothing.
+    expect(JSON.parse((await post(lost.payload)).body).outcome).toBe("duplicate");
+    await bridge.reconciler.reconcile();
+    expect(await jobsFor(pr)).toHaveLength(1);
+  });
+});
+
+describe("bad input changes nothing", () => {
+  it("answers a bad signature with 401", async () => {
+    const { pr } = newPr();
+    const response = await post(comment(pr, "!testme").payload, delivery(), "wrong-secret");
+    expect(response.status).toBe(401);
+    expect(await jobsFor(pr)).toHaveLength(0);
+  });
+
+  it("answers malformed JSON (validly signed) with 400, wrong content type with 415, a huge body with 413", async () => {
+    const { pr } = newPr();
+    const send = (body: string, contentType: string, signature = signGithub(SECRET, body)) =>
+      fetch(`${url}/webhooks/github`, {
+        method: "POST",
+        headers: {
+          "content-type": contentType,
+          "x-github-event": "issue_comment",
+          "x-github-delivery": delivery(),
+          "x-hub-signature-256": signature,
+        },
+        body,
+      });
+    expect((await send('{"action": "created", "issue": {', "application/json")).status).toBe(400);
+    const valid = JSON.stringify(comment(pr, "!testme").payload);
+    expect(
+      (await send(`payload=${encodeURIComponent(valid)}`, "application/x-www-form-urlencoded")).status,
+    ).toBe(415);
+    const huge = JSON.stringify({ ...comment(pr, "!testme").payload, padding: "x".repeat(2 * 1024 * 1024) });
+    expect((await send(huge, "application/json")).status).toBe(413);
+    expect((await send(valid, "application/json", "sha256=")).status).toBe(401);
+    const notAComment = JSON.stringify({ action: "created", hello: "world" });
+    expect((await send(notAComment, "application/json")).status).toBe(400);
+    expect(await jobsFor(pr)).toHaveLength(0);
+  });
+
+  it("answers a delivery without event headers with 400", async () => {
+    const body = "{}";
+    const response = await fetch(`${url}/webhooks/github`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-hub-signature-256": signGithub(SECRET, body) },
+      body,
+    });
+    expect(response.status).toBe(400);
+  });
+});
+
+describe("who may trigger, and what is ignored", () => {
+  it("replies once per PR to untrusted commenters and queues nothing", async () => {
+    const { pr } = newPr();
+    const first = await post(comment(pr, "!testme", "reader").payload);
+    const second = await post(comment(pr, "!testme", "drive-by").payload);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(JSON.parse(first.body).outcome).toBe("untrusted");
+    await bridge.handler.idle();
+    const replies = sim.state.commentsOn(REPO, pr).filter((c) => c.user === "taster-bot");
+    expect(replies).toHaveLength(1);
+    expect(replies[0]?.body).toContain("Thanks @reader");
+    expect(replies[0]?.body).toContain("allowlist/triggerers.yml");
+    expect(await jobsFor(pr)).toHaveLength(0);
+  });
+
+  it("answers !testme help (and an unknown stage) with usage, and queues nothing", async () => {
+    const { pr } = newPr();
+    await post(comment(pr, "!testme help").payload);
+    await post(comment(pr, "!testme deploy-prod").payload);
+    await bridge.handler.idle();
+    const replies = sim.state.commentsOn(REPO, pr).filter((c) => c.user === "taster-bot");
+    expect(replies).toHaveLength(2);
+    expect(replies[0]?.body).toContain("!testme upgrade,backup");
+    expect(replies[1]?.body).toContain("deploy-prod");
+    expect(await jobsFor(pr)).toHaveLength(0);
+  });
+
+  it("ignores edits, plain issues, closed PRs, bots, quoted commands and chatter", async () => {
+    const { pr } = newPr();
+    const closed = newPr();
+    sim.state.addPull(REPO, { number: closed.pr, headSha: closed.sha, state: "closed" });
+    const cases = [
+      githubCommentPayload({
+        repo: REPO,
+        pr,
+        body: "!testme",
+        user: "maintainer",
+        commentId: 9_000_001,
+        action: "edited",
+      }),
+      githubCommentPayload({
+        repo: REPO,
+        pr,
+        body: "!testme",
+        user: "maintainer",
+        commentId: 9_000_002,
+        onPullRequest: false,
+      }),
+      githubCommentPayload({ repo: REPO, pr, body: "!testme", user: "taster-bot", commentId: 9_000_003 }),
+      githubCommentPayload({
+        repo: REPO,
+        pr,
+        body: "> !testme\nwhy did this fail?",
+        user: "maintainer",
+        commentId: 9_000_004,
+      }),
+      githubCommentPayload({ repo: REPO, pr, body: "LGTM", user: "maintainer", commentId: 9_000_005 }),
+      githubCommentPayload({
+        repo: REPO,
+        pr: closed.pr,
+        body: "!testme",
+        user: "maintainer",
+        commentId: 9_000_006,
+      }),
+    ];
+    for (const payload of cases) {
+      const response = await post(payload);
+      expect(response.status).toBe(200);
+      expect(JSON.parse(response.body).outcome).toBe("ignored");
+    }
+    expect(await jobsFor(pr)).toHaveLength(0);
+    expect(await jobsFor(closed.pr)).toHaveLength(0);
+  });
+});
+
+describe("Gitea / Forgejo", () => {
+  it("queues a trusted !testme from a signed Gitea webhook and rejects a bad signature", async () => {
+    const { pr, sha } = newPr(GITEA_REPO);
+    const c = sim.state.addComment(GITEA_REPO, pr, "writer", "!testme");
+    const payload = giteaCommentPayload({
+      repo: GITEA_REPO,
+      pr,
+      body: c.body,
+      user: "writer",
+      commentId: c.id,
+    });
+    expect((await sendGiteaWebhook(url, "wrong", "issue_comment", payload, delivery())).status).toBe(401);
+    expect(await jobsFor(pr, GITEA_REPO)).toHaveLength(0);
+    const response = await sendGiteaWebhook(url, GITEA_SECRET, "issue_comment", payload, delivery());
+    expect(response.status).toBe(202);
+    const [job] = await jobsFor(pr, GITEA_REPO);
+    expect(job?.data).toEqual(expect.objectContaining({ forge: "gitea", sha, recipe: "notes" }));
+    await bridge.handler.idle();
+    expect(sim.state.reactions).toContainEqual(
+      expect.objectContaining({ repo: GITEA_REPO, commentId: c.id, content: "eyes" }),
+    );
+    expect(sim.state.statuses).toContainEqual(
+      expect.objectContaining({ repo: GITEA_REPO, sha, state: "pending" }),
+    );
+  });
+});
+
+describe("when the forge has a bad minute", () => {
+  it("answers 502 if the head sha cannot be read, and the reconciler picks the comment up later", async () => {
+    const { pr } = newPr();
+    const c = comment(pr, "!testme");
+    sim.failNext({ status: 502, forMs: 60_000, match: `/repos/${REPO}/pulls/${pr}` });
+    const response = await post(c.payload);
+    expect(response.status).toBe(502);
+    expect(await jobsFor(pr)).toHaveLength(0);
+    sim.clearFailures();
+    await bridge.reconciler.reconcile();
+    expect(await jobsFor(pr)).toHaveLength(1);
+  });
+
+  it("still queues the job when every acknowledgement call fails", async () => {
+    const { pr } = newPr();
+    sim.failNext({ status: 502, forMs: 60_000, match: /POST|PATCH/ });
+    const response = await post(comment(pr, "!testme").payload);
+    await bridge.handler.idle();
+    sim.clearFailures();
+    expect(response.status).toBe(202);
+    expect(await jobsFor(pr)).toHaveLength(1);
+    const metrics = await bridge.metrics.registry.getSingleMetricAsString(
+      "taster_acknowledgement_failures_total",
+    );
+    expect(metrics).toMatch(/taster_acknowledgement_failures_total [1-9]/);
+  });
+});
+
+describe("health and metrics", () => {
+  it("serves /healthz, /readyz and Prometheus metrics", async () => {
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(200);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /taster_webhook_deliveries_total\{forge="github",event="issue_comment",outcome="enqueued"\} [1-9]/,
+    );
+    expect(metrics).toMatch(
+      /taster_webhook_deliveries_total\{forge="github",event="issue_comment",outcome="bad-signature"\} [1-9]/,
+    );
+    expect(metrics).toMatch(/taster_jobs_enqueued_total\{host="lab"\} [1-9]/);
+    expect(metrics).toMatch(/taster_jobs_deduplicated_total\{reason="duplicate"\} [1-9]/);
+    expect(metrics).toMatch(/taster_jobs_superseded_total [1-9]/);
+    expect(metrics).toMatch(/taster_untrusted_attempts_total\{forge="github"\} [1-9]/);
+    expect(metrics).toContain("taster_webhook_handling_seconds_bucket");
+    expect(metrics).not.toContain(SECRET);
+  });
+});

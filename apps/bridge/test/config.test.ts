@@ -1,0 +1,63 @@
+import { describe, expect, it } from "@jest/globals";
+import { hostFor, loadBridgeConfig, parseHosts } from "../src/index";
+
+const base = {
+  TASTER_GITHUB_WEBHOOK_SECRET: "topsecret-value",
+  TASTER_GITHUB_TOKEN: "ghp_tokenvalue",
+};
+
+describe("bridge configuration", () => {
+  it("refuses to start without a webhook secret, saying so", () => {
+    expect(() => loadBridgeConfig({})).toThrow(
+      /no webhook secret configured: set TASTER_GITHUB_WEBHOOK_SECRET/,
+    );
+  });
+
+  it("reads secrets for rotation, hosts with capacity and recipe routing", () => {
+    const config = loadBridgeConfig({
+      ...base,
+      TASTER_GITHUB_WEBHOOK_SECRET: "new-secret, old-secret",
+      TASTER_HOSTS: "lab=unix:///var/run/docker.sock@2,big=ssh://root@10.0.0.5@4",
+      TASTER_RECIPE_HOSTS: "notes=big",
+      TASTER_ENROLLED_REPOS: "coop-cloud/hello-web",
+    });
+    expect(config.github?.webhookSecrets).toEqual(["new-secret", "old-secret"]);
+    expect(config.hosts).toEqual([
+      { name: "lab", dockerHost: "unix:///var/run/docker.sock", capacity: 2 },
+      { name: "big", dockerHost: "ssh://root@10.0.0.5", capacity: 4 },
+    ]);
+    expect(hostFor(config, "notes")).toBe("big");
+    expect(hostFor(config, "hello-web")).toBe("lab");
+    expect(config.enrolledRepos).toEqual([{ forge: "github", repo: "coop-cloud/hello-web" }]);
+  });
+
+  it("reports every problem by variable name, without echoing secret values", () => {
+    let message = "";
+    try {
+      loadBridgeConfig({
+        TASTER_GITHUB_WEBHOOK_SECRET: "topsecret-value",
+        TASTER_HOSTS: "lab=unix:///var/run/docker.sock",
+        TASTER_RECIPE_HOSTS: "notes=nowhere",
+        TASTER_ENROLLED_REPOS: "gitea:coop-cloud/notes",
+        TASTER_PORT: "not-a-port",
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain("TASTER_PORT");
+    expect(message).not.toContain("topsecret-value");
+  });
+
+  it("explains each cross-field problem", () => {
+    expect(() => loadBridgeConfig({ TASTER_GITHUB_WEBHOOK_SECRET: "x" })).toThrow(
+      /TASTER_GITHUB_TOKEN is required/,
+    );
+    expect(() => loadBridgeConfig({ ...base, TASTER_RECIPE_HOSTS: "notes=nowhere" })).toThrow(
+      /unknown host "nowhere"/,
+    );
+    expect(() => loadBridgeConfig({ ...base, TASTER_ENROLLED_REPOS: "gitea:coop-cloud/notes" })).toThrow(
+      /needs that forge configured/,
+    );
+    expect(() => parseHosts("Bad Name=unix:///x")).toThrow(/host name/);
+  });
+});

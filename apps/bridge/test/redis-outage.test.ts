@@ -1,0 +1,111 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { type ForgeSim, githubCommentPayload, sendGithubWebhook, startForgeSim } from "@taster/forge-sim";
+import { ensureLab } from "@taster/lab";
+import type { Bridge } from "../src/index";
+import { freePort, REPO, randomSha, SECRET, testBridge, testConfig, waitFor } from "./helpers";
+
+// This test stops Redis, so it runs its OWN throwaway redis-server — never the lab's shared one.
+let redisProcess: ChildProcess | undefined;
+let redisPort: number;
+let dataDir: string;
+let sim: ForgeSim;
+let bridge: Bridge;
+let url: string;
+
+/** True once something answers +PONG on the port. */
+function pingRedis(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("error", () => resolve(false));
+    socket.once("connect", () => socket.write("PING\r\n"));
+    socket.once("data", (data) => {
+      resolve(data.toString().startsWith("+PONG"));
+      socket.destroy();
+    });
+  });
+}
+
+async function startRedis(): Promise<void> {
+  const child = spawn(
+    "redis-server",
+    [
+      "--port",
+      String(redisPort),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "yes",
+      "--dir",
+      dataDir,
+    ],
+    {
+      stdio: "ignore",
+    },
+  );
+  redisProcess = child;
+  await waitFor(() => pingRedis(redisPort), "redis-server to start");
+}
+
+async function stopRedis(): Promise<void> {
+  const child = redisProcess;
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+  redisProcess = undefined;
+}
+
+beforeAll(async () => {
+  await ensureLab();
+  redisPort = await freePort();
+  dataDir = await mkdtemp(join(tmpdir(), "taster-redis-outage-"));
+  await startRedis();
+  sim = await startForgeSim({ token: "forge-t0ken" });
+  sim.state.addOrgMember("coop-cloud", "maintainer");
+  sim.state.addPull(REPO, { number: 1, headSha: randomSha() });
+  bridge = await testBridge(testConfig(sim, `redis://127.0.0.1:${redisPort}`, `outage-${process.pid}`), sim);
+  url = await bridge.start();
+  await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, "bridge to reach its Redis");
+});
+
+afterAll(async () => {
+  await bridge?.stop();
+  await sim?.close();
+  await stopRedis();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe("Redis outage", () => {
+  it("answers 503 (never a silent 2xx) while Redis is down, and accepts the same delivery once it is back", async () => {
+    const c = sim.state.addComment(REPO, 1, "maintainer", "!testme");
+    const payload = githubCommentPayload({
+      repo: REPO,
+      pr: 1,
+      body: c.body,
+      user: "maintainer",
+      commentId: c.id,
+    });
+
+    await stopRedis();
+    const refused = await sendGithubWebhook(url, SECRET, "issue_comment", payload, "outage-delivery-1");
+    expect(refused.status).toBe(503);
+    expect((await fetch(`${url}/readyz`)).status).toBe(503);
+
+    await startRedis();
+    await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, "bridge to reconnect to Redis");
+    const accepted = await sendGithubWebhook(url, SECRET, "issue_comment", payload, "outage-delivery-1");
+    expect(accepted.status).toBe(202);
+    const { runId } = JSON.parse(accepted.body);
+    const job = await bridge.queues.queueFor("lab").getJob(runId);
+    expect(job?.data).toEqual(
+      expect.objectContaining({ pr: 1, commentId: c.id, deliveryId: "outage-delivery-1" }),
+    );
+  });
+});
