@@ -1,13 +1,49 @@
-import { usageError } from "@taster/core";
+import { createBridge, loadBridgeConfig } from "@taster/bridge";
 import type { Command } from "commander";
 
-// Placeholder: the owner of this command replaces it with the real thing.
+/** `taster bridge`: the webhook bridge, configured from TASTER_* environment variables (see docs/bridge.md). */
 export function registerBridge(program: Command): void {
   program
     .command("bridge")
-    .description("(not built yet)")
-    .allowUnknownOption()
-    .action(() => {
-      throw usageError("'taster bridge' is not built yet");
+    .description(
+      "receive forge webhooks and turn !testme comments into queued runs (config: TASTER_* env, docs/bridge.md)",
+    )
+    .option("--port <port>", "listen on this port (overrides TASTER_PORT)")
+    .option("--check", "validate the configuration, print a summary (no secrets) and exit")
+    .action(async (options: { port?: string; check?: boolean }) => {
+      const config = loadBridgeConfig({
+        ...process.env,
+        ...(options.port ? { TASTER_PORT: options.port } : {}),
+      });
+      if (options.check) {
+        const summary = {
+          port: config.port,
+          publicUrl: config.publicUrl,
+          forges: [
+            config.github
+              ? `github (${config.github.apiUrl}, ${config.github.webhookSecrets.length} secret(s))`
+              : undefined,
+            config.gitea
+              ? `gitea (${config.gitea.url}, ${config.gitea.webhookSecrets.length} secret(s))`
+              : undefined,
+          ].filter(Boolean),
+          hosts: config.hosts.map((h) => `${h.name} (capacity ${h.capacity})`),
+          recipeHosts: config.recipeHosts,
+          enrolledRepos: config.enrolledRepos.map((r) => `${r.forge}:${r.repo}`),
+          reconcileIntervalSec: config.reconcileIntervalSec,
+        };
+        process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+        return;
+      }
+      const bridge = await createBridge(config);
+      const url = await bridge.start();
+      process.stderr.write(`taster bridge: listening on ${url} (public ${config.publicUrl})\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      });
+      process.stderr.write("taster bridge: stopping (finishing acknowledgements)\n");
+      await bridge.stop();
     });
 }
