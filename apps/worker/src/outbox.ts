@@ -46,6 +46,7 @@ interface OutboxJob {
 export class ReportOutbox {
   readonly queue: Queue<OutboxJob>;
   private worker: Worker<OutboxJob> | undefined;
+  private workerConnection: Redis | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -109,8 +110,10 @@ export class ReportOutbox {
   /** Starts delivering (one report at a time per process, so one PR's edits stay in order). */
   start(): void {
     if (this.worker) return;
+    this.workerConnection = this.redis.duplicate({ maxRetriesPerRequest: null });
+    this.workerConnection.on("error", () => {});
     this.worker = new Worker<OutboxJob>(REPORT_QUEUE, (job) => this.deliver(job), {
-      connection: this.redis.duplicate({ maxRetriesPerRequest: null }),
+      connection: this.workerConnection,
       prefix: this.opts.bullPrefix,
       concurrency: 1,
       settings: { backoffStrategy: (attemptsMade) => backoffDelay(this.backoff, attemptsMade) },
@@ -144,6 +147,7 @@ export class ReportOutbox {
   async close(): Promise<void> {
     await this.worker?.close().catch(() => {});
     await this.queue.close().catch(() => {});
+    this.workerConnection?.disconnect();
   }
 
   private async deliver(job: Job<OutboxJob>): Promise<void> {

@@ -297,8 +297,10 @@ export function createWorker(options: WorkerOptions): TasterWorker {
   }
 
   const lockDuration = options.lockDurationMs ?? 60_000;
+  const workerConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  workerConnection.on("error", () => {});
   const worker = new Worker<RunJob>(queueNameFor(options.host), processJob, {
-    connection: new Redis(options.redisUrl, { maxRetriesPerRequest: null }),
+    connection: workerConnection,
     prefix: bullPrefix,
     concurrency: options.capacity ?? 1,
     lockDuration,
@@ -323,6 +325,7 @@ export function createWorker(options: WorkerOptions): TasterWorker {
       clearInterval(poll);
       await outbox.close();
       subscriber.disconnect();
+      workerConnection.disconnect();
       await redis.quit().catch(() => {});
     },
   };
