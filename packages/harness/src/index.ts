@@ -1,6 +1,7 @@
 export * from "./allowlist";
 export * from "./backend";
 export * from "./broker";
+export * from "./converge";
 export * from "./discovery";
 export * from "./marker";
 export * from "./results";

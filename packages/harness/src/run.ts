@@ -41,12 +41,12 @@ import {
   restoreStack,
   teardownStack,
   updateState,
-  waitForConvergence,
 } from "@taster/swarm";
 import type { RunContext } from "@taster/testkit";
 import { gateRepoLocal, loadAllowlist, REPO_LOCAL_DIR } from "./allowlist";
 import { type LiveRun, swarmBackend } from "./backend";
 import { type Broker, startBroker } from "./broker";
+import { converge } from "./converge";
 import { type Customization, discoverCustomization, HOOK_NAMES } from "./discovery";
 import { writeHookRunner } from "./hooks";
 import { MUTATED_MARKER, markerLocation, newMarkerValue } from "./marker";
@@ -501,7 +501,7 @@ async function deployAndConverge(
     state.log.event("secrets", `created ${created.length} secret(s) (values never shown)`, state.tier);
   const t0 = Date.now();
   await deployStack(host, p, labels);
-  await waitForConvergence(host, p, {
+  await converge(host, p, {
     ...(state.settings?.deployTimeout ? { timeoutSeconds: state.settings.deployTimeout } : {}),
     ...(state.opts.signal ? { signal: state.opts.signal } : {}),
     onProgress: (msg) => state.log.event("converge", msg, state.tier),
@@ -617,7 +617,7 @@ async function restoreOp(state: RunState): Promise<Op | TierResult> {
       const marker = state.broker?.state.get(MARKER_KEY) as { service: string; path: string } | undefined;
       if (marker) await writeInService(state, marker.service, marker.path, MUTATED_MARKER);
       await restoreStack(live.host, live.plan, backup);
-      await waitForConvergence(live.host, live.plan, {
+      await converge(live.host, live.plan, {
         ...(state.opts.signal ? { signal: state.opts.signal } : {}),
         onProgress: (msg) => state.log.event("converge", msg, "restore"),
       });

@@ -16,10 +16,14 @@ beforeAll(async () => {
 describe("hello-web PR #1: one deployment, all tiers", () => {
   test("is green on every tier and reaches L3 (custom N/A is neutral) → level 4", () => {
     const statuses = Object.fromEntries(Object.entries(results.tiers).map(([t, r]) => [t, r.status]));
-    expect({ outcome: results.outcome, statuses, error: results.error }).toEqual({
+    const failures = Object.values(results.tiers).flatMap((t) =>
+      t.tests.filter((r) => r.status !== "pass").map((r) => `${r.name}: ${r.failure}`),
+    );
+    expect({ outcome: results.outcome, statuses, error: results.error, failures }).toEqual({
       outcome: "pass",
       statuses: { install: "pass", upgrade: "pass", backup: "pass", restore: "pass", custom: "na" },
       error: undefined,
+      failures: [],
     });
     expect(results.level).toBe(4);
   });
@@ -38,14 +42,14 @@ describe("hello-web PR #1: one deployment, all tiers", () => {
     expect(results.versions.base).toBe("1.1.0+1.1");
     expect(results.versions.head).toMatch(/^1\.1\.0\+1\.1\+[0-9a-f]{8}$/);
     expect(rowNames(results, "upgrade")).toContain(
-      "pass upgrade.test.ts › upgrade the PR head is what runs: chaos-version equals the head",
+      "pass _generic/upgrade.test.ts › upgrade the PR head is what runs: chaos-version equals the head",
     );
   });
 
   test("the backup checksum is recorded and the marker came back after restore", () => {
     expect(results.backup?.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(rowNames(results, "restore")).toContain(
-      "pass restore.test.ts › restore the marker seeded before backup and changed after it is back",
+      "pass _generic/restore.test.ts › restore the marker seeded before backup and changed after it is back",
     );
   });
 

@@ -9,17 +9,24 @@ let results: Results;
 
 beforeAll(async () => {
   lab = await ensureLab();
-  run = await labRun(lab, { source: recipeRepo(lab, "notes"), pr: 2 });
+  // The release path 0.1.0+2.0 → 0.2.0+2.1. (PR #2 as the lab publishes it today changes the
+  // config without bumping APP_CONF_VERSION — publish-recipe.sh loses the abra.sh change — and
+  // Taster rightly fails its upgrade: "only updates to Labels are allowed".)
+  run = await labRun(lab, { source: recipeRepo(lab, "notes"), ref: "refs/tags/0.2.0+2.1" });
   results = run.results;
 }, 300_000);
 
-describe("notes PR #2: two services, secret, config, DB-style backup hooks", () => {
+describe("notes 0.1.0+2.0 → 0.2.0+2.1: two services, secret, config, DB-style backup hooks", () => {
   test("is green on all tiers with one deployment and zero residue", async () => {
     const statuses = Object.fromEntries(Object.entries(results.tiers).map(([t, r]) => [t, r.status]));
-    expect({ outcome: results.outcome, statuses, error: results.error }).toEqual({
+    const failures = Object.values(results.tiers).flatMap((t) =>
+      t.tests.filter((r) => r.status !== "pass").map((r) => `${r.name}: ${r.failure}`),
+    );
+    expect({ outcome: results.outcome, statuses, error: results.error, failures }).toEqual({
       outcome: "pass",
       statuses: { install: "pass", upgrade: "pass", backup: "pass", restore: "pass", custom: "na" },
       error: undefined,
+      failures: [],
     });
     expect(results.flags.deployCount).toBe(1);
     expect(results.flags.cleanTeardown).toBe(true);

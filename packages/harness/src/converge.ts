@@ -1,0 +1,38 @@
+import { ConvergenceError, type Host, type Plan, waitForConvergence } from "@taster/swarm";
+
+type ConvergeOptions = NonNullable<Parameters<typeof waitForConvergence>[2]>;
+
+/**
+ * Docker marks EVERY stopped container with a healthcheck "unhealthy" (streak 0, last probe fine),
+ * and a probe cut short by the stop exits 137. @taster/swarm's convergence currently reads the
+ * old task that an update stopped as a failing healthcheck. Such a verdict is noise: a real
+ * failing check has a streak of failed probes with their own exit code. Remove this wrapper once
+ * swarm ignores containers stopped by the update.
+ */
+export function isStoppedContainerNoise(error: unknown): boolean {
+  return (
+    error instanceof ConvergenceError &&
+    error.reason === "healthcheck failing" &&
+    /failing \((0|1) in a row\); last probe exit (0|137)\b/.test(error.details)
+  );
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** waitForConvergence within one overall timeout, waiting again past stopped-container noise. */
+export async function converge(host: Host, plan: Plan, opts: ConvergeOptions = {}): Promise<void> {
+  const until = Date.now() + (opts.timeoutSeconds ?? plan.timeoutSeconds) * 1000;
+  for (;;) {
+    const remaining = Math.max(1, (until - Date.now()) / 1000);
+    try {
+      await waitForConvergence(host, plan, { ...opts, timeoutSeconds: remaining });
+      return;
+    } catch (error) {
+      if (!isStoppedContainerNoise(error) || Date.now() >= until || opts.signal?.aborted) throw error;
+      opts.onProgress?.(
+        "a container stopped by the update reads unhealthy (Docker does that): waiting again",
+      );
+      await sleep(1_500);
+    }
+  }
+}
