@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { registerBridge } from "./commands/bridge";
 import { registerDemo } from "./commands/demo";
+import { registerDoctor } from "./commands/doctor";
 import { registerLab } from "./commands/lab";
 import { registerPlan } from "./commands/plan";
 import { registerRun } from "./commands/run";
@@ -19,6 +20,7 @@ registerPlan(program);
 registerRun(program);
 registerBridge(program);
 registerWorker(program);
+registerDoctor(program);
 registerTest(program);
 
 try {
