@@ -228,11 +228,15 @@ async function serviceVerdict(
 }
 
 async function taskVerdict(host: Host, fullName: string, task: SwarmTask): Promise<ServiceVerdict> {
-  if (task.Status.State !== "running") return { done: false, waiting: `task ${task.Status.State}` };
+  const state = task.Status.State;
   const containerId = task.Status.ContainerStatus?.ContainerID;
-  if (!containerId) return { done: false, waiting: "container not reported yet" };
+  // Swarm holds a task in `starting` until its agent has seen the container healthy; the
+  // container's own health (and its health_status event) comes first, so read it directly.
+  if ((state !== "running" && state !== "starting") || !containerId) return { done: false, waiting: `task ${state}` };
   const container = await host.docker.getContainer(containerId).inspect();
   const health = container.State.Health;
+  if (!container.State.Running) return { done: false, waiting: `container ${container.State.Status}` };
+  if (state === "starting" && !health) return { done: false, waiting: "task starting" };
   if (health) {
     if (health.Status === "healthy") return { done: true };
     if (health.Status === "unhealthy") {
