@@ -1,0 +1,11 @@
+#!/bin/sh
+# Swarm secrets arrive as files: TASTER_X_FILE=/run/secrets/y becomes TASTER_X=<contents>,
+# so the values never sit in the service spec (where `docker service inspect` would show them).
+set -eu
+for var in $(env | sed -n 's/^\(TASTER_[A-Z0-9_]*\)_FILE=.*/\1/p'); do
+  file=$(printenv "${var}_FILE")
+  [ -r "$file" ] || { echo "taster: $var_FILE points at unreadable $file" >&2; exit 2; }
+  export "$var=$(cat "$file")"
+  unset "${var}_FILE"
+done
+exec /opt/taster/taster "$@"
