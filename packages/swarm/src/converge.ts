@@ -104,7 +104,7 @@ export async function waitForConvergence(
           );
           timer = setTimeout(evaluate, Math.min(FALLBACK_POLL_MS, ...rechecks));
         } catch (error) {
-          finish(error);
+          finish(withComposeName(error, plan));
         } finally {
           running = false;
           if (again && !finished) {
@@ -132,6 +132,13 @@ export async function waitForConvergence(
   } finally {
     events.close();
   }
+}
+
+/** Reports name services as the recipe does (`app`), not as swarm does (`<stack>_app`). */
+function withComposeName(error: unknown, plan: Plan): unknown {
+  if (!(error instanceof ConvergenceError)) return error;
+  const service = plan.services.find((candidate) => candidate.fullName === error.service);
+  return service ? new ConvergenceError(service.name, error.reason, error.details) : error;
 }
 
 function splitWaiting(progress: string, fallback: string): [string, string] {
@@ -232,7 +239,8 @@ async function taskVerdict(host: Host, fullName: string, task: SwarmTask): Promi
   const containerId = task.Status.ContainerStatus?.ContainerID;
   // Swarm holds a task in `starting` until its agent has seen the container healthy; the
   // container's own health (and its health_status event) comes first, so read it directly.
-  if ((state !== "running" && state !== "starting") || !containerId) return { done: false, waiting: `task ${state}` };
+  if ((state !== "running" && state !== "starting") || !containerId)
+    return { done: false, waiting: `task ${state}` };
   const container = await host.docker.getContainer(containerId).inspect();
   const health = container.State.Health;
   if (!container.State.Running) return { done: false, waiting: `container ${container.State.Status}` };

@@ -64,7 +64,8 @@ describe("convergence failures are reported fast, with the reason", () => {
     expect(error).toBeInstanceOf(ConvergenceError);
     const failure = error as ConvergenceError;
     expect(failure.kind).toBe("recipe");
-    expect(failure.service).toBe(`${stack}_app`);
+    expect(failure.service).toBe("app");
+    expect(failure.message).toMatch(/^service app did not converge: healthcheck failing/);
     expect(failure.reason).toBe("healthcheck failing");
     expect(failure.details).toContain("http://127.0.0.1:8080/healthz");
     expect(failure.details).toMatch(/Connection refused|can't connect/i);
