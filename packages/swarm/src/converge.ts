@@ -215,12 +215,12 @@ async function serviceVerdict(
     throw new ConvergenceError(fullName, "update rolled back", service.UpdateStatus?.Message ?? state);
   }
   const tasks = await listServiceTasks(host, fullName, service.ID);
-  await failFast(host, fullName, tasks, started, ended);
+  const template = taskSpecKey(service.Spec?.TaskTemplate);
+  await failFast(host, fullName, tasks, started, ended, template);
   const replicas = service.Spec?.Mode?.Replicated?.Replicas;
   const current = tasks.filter((task) => task.DesiredState === "running");
   if (state === "updating") return { done: false, waiting: "update in progress" };
   // Right after a redeploy the old tasks still run until swarm's updater starts: they are not ours.
-  const template = taskSpecKey(service.Spec?.TaskTemplate);
   if (current.some((task) => taskSpecKey(task.Spec) !== template))
     return { done: false, waiting: "old tasks still running" };
   if (replicas !== undefined && current.length < replicas) {
@@ -292,10 +292,13 @@ async function failFast(
   tasks: SwarmTask[],
   started: number,
   ended: EndedTasks,
+  template: string,
 ): Promise<void> {
   const recent = tasks.filter((task) => taskTime(task) >= started - 1000);
   for (const task of recent) {
     if (task.DesiredState === "running" || !TERMINAL.has(task.Status.State)) continue;
+    // Old-spec tasks were stopped by the update itself, not by their healthcheck.
+    if (taskSpecKey(task.Spec) !== template) continue;
     const unhealthy = await endedUnhealthy(host, task, ended);
     if (unhealthy) throw new ConvergenceError(fullName, "healthcheck failing", unhealthy);
   }
