@@ -7,9 +7,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { ensureLab, recipeRepo } from "../infra/lab/src/index";
 import { Redactor } from "../packages/core/src/index";
 import { runRecipe } from "../packages/harness/src/index";
-import { ensureLab, recipeRepo } from "../infra/lab/src/index";
 import { fetchRecipe, pullRef, resolveRef } from "../packages/recipe/src/index";
 import {
   backupStack,
@@ -35,11 +35,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let counter = 0;
 const stackName = (kind: string) => `bench${kind}${process.pid % 10000}x${counter++}`;
 
+// Every contender fetches its own checkouts inside its timed section, as Taster does.
+let fetches = 0;
 async function checkouts(work: string) {
+  work = join(work, `f${fetches++}`);
   const headSha = await resolveRef(repo, pullRef(1));
   const head = await fetchRecipe({ url: repo, ref: pullRef(1), sha: headSha, workspace: join(work, "h") });
   const base = await fetchRecipe({ url: repo, ref: "refs/tags/1.1.0+1.1", workspace: join(work, "b") });
   return { head: head.dir, base: base.dir };
+}
+
+/** What a script would do: git clone the PR head and the base release. */
+async function plainCheckouts(work: string): Promise<{ head: string; base: string }> {
+  const dir = join(work, `plain${fetches++}`);
+  const git = (...args: string[]) => run("git", args);
+  await git("clone", "-q", repo, join(dir, "head"));
+  await git("-C", join(dir, "head"), "fetch", "-q", "origin", "refs/pull/1/head");
+  await git("-C", join(dir, "head"), "checkout", "-q", "FETCH_HEAD");
+  await git("clone", "-q", "--branch", "1.1.0+1.1", repo, join(dir, "base"));
+  return { head: join(dir, "head"), base: join(dir, "base") };
 }
 
 // ---- (a) the plain script: what a person would type, no checks beyond "it is healthy" ----------
@@ -64,7 +78,8 @@ async function container(stack: string): Promise<string> {
       .split("\n")[0] ?? ""
   );
 }
-async function plainLifecycle(dirs: { head: string; base: string }): Promise<void> {
+async function plainLifecycle(work: string): Promise<void> {
+  const dirs = await plainCheckouts(work);
   const stack = stackName("p");
   const deployEnv = { ...env, STACK_NAME: stack, DOMAIN: `${stack}.taster.test` };
   const deploy = (dir: string) =>
@@ -87,14 +102,15 @@ async function plainLifecycle(dirs: { head: string; base: string }): Promise<voi
       "-q",
       "-O",
       "-",
-      `http://${stack}_app/`,
+      `http://tasks.${stack}_app/`,
     );
   try {
     await deploy(dirs.base);
     await waitHealthy(stack);
     await probe();
+    const old = await container(stack);
     await deploy(dirs.head);
-    await sleep(500);
+    while ((await container(stack)) === old || !(await container(stack))) await sleep(200);
     await waitHealthy(stack);
     await probe();
     const id = await container(stack);
@@ -124,7 +140,8 @@ async function plainLifecycle(dirs: { head: string; base: string }): Promise<voi
 }
 
 // ---- (b) the naive harness: a fresh deployment (and teardown) for every tier --------------------
-async function naiveLifecycle(host: Host, dirs: { head: string; base: string }): Promise<void> {
+async function naiveLifecycle(host: Host, work: string): Promise<void> {
+  const dirs = await checkouts(work);
   const redactor = new Redactor();
   const up = async (dir: string, stack: string, chaos: boolean): Promise<Plan> => {
     const plan = await planRecipe(host, { dir, stack, domain: `${stack}.taster.test` });
@@ -170,17 +187,21 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 const work = await mkdtemp(join(tmpdir(), "bench-lifecycle-"));
 const host = await connectHost(lab.dockerHost);
 try {
-  const dirs = await checkouts(work);
   const figures = { taster: [] as number[], plain: [] as number[], naive: [] as number[] };
   for (let i = 0; i < rounds; i++) {
     figures.taster.push(
       await time(async () => {
         const results = await runRecipe({ source: repo, pr: 1, hostUrl: lab.dockerHost, workRoot: work });
-        if (results.outcome !== "pass") throw new Error(`taster run did not pass: ${results.error ?? ""}`);
+        if (results.outcome !== "pass") {
+          const failed = Object.values(results.tiers).flatMap((t) =>
+            t.tests.filter((r) => r.status !== "pass"),
+          );
+          throw new Error(`taster run did not pass: ${results.error ?? JSON.stringify(failed, null, 2)}`);
+        }
       }),
     );
-    figures.plain.push(await time(() => plainLifecycle(dirs)));
-    figures.naive.push(await time(() => naiveLifecycle(host, dirs)));
+    figures.plain.push(await time(() => plainLifecycle(work)));
+    figures.naive.push(await time(() => naiveLifecycle(host, work)));
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   const t = median(figures.taster);

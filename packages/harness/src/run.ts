@@ -454,6 +454,7 @@ async function sandboxed(state: RunState, tier: Tier, files: string[], workDir: 
     context: contextFor(state),
     timeoutMs: Math.max(1_000, deadline - Date.now()),
     labelBases: [roots[0] as string, state.checkoutDir as string, workDir],
+    cacheDir: join(state.workspace?.dir as string, "sandbox", "jest-cache"),
     ...(state.opts.signal ? { signal: state.opts.signal } : {}),
     onOutput: (line) => state.log.detail(line, tier),
   });

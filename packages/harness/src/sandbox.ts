@@ -32,6 +32,8 @@ export interface SandboxRun {
   broker: { url: string; token: string };
   context: RunContext;
   timeoutMs: number;
+  /** jest's transform cache; share one per run so later tiers start warm (never across runs). */
+  cacheDir?: string;
   /** Rows name files relative to the first of these that holds them (default: the roots). */
   labelBases?: string[];
   /** Aborting kills the jest process group at once (SIGINT/SIGTERM of the run). */
@@ -82,9 +84,11 @@ function jestConfig(run: SandboxRun) {
     // Recipe checkouts have no node_modules: map what tests import to the workspace's copies.
     moduleNameMapper: { "^@taster/testkit$": toolPaths.testkit },
     modulePaths: [toolPaths.nodeModules],
-    cacheDirectory: join(run.workDir, "jest-cache"),
+    cacheDirectory: run.cacheDir ?? join(run.workDir, "jest-cache"),
     testMatch: ["**/*.test.ts"],
     testPathIgnorePatterns: ["/node_modules/"],
+    // A test may wait on a slow deployment: only the tier's own deadline bounds it (jest's default is 5 s).
+    testTimeout: run.timeoutMs,
     watchman: false,
     haste: { enableSymlinks: false },
   };
@@ -104,9 +108,10 @@ function scrubbedEnv(run: SandboxRun): Record<string, string> {
 }
 
 async function prepareWorkDir(run: SandboxRun): Promise<string> {
-  for (const sub of ["", "home", "tmp", "jest-cache"]) {
-    await mkdir(join(run.workDir, sub), { recursive: true, mode: 0o700 });
-    await chown(join(run.workDir, sub), SANDBOX_UID, SANDBOX_GID);
+  const owned = ["", "home", "tmp"].map((sub) => join(run.workDir, sub));
+  for (const dir of [...owned, run.cacheDir ?? join(run.workDir, "jest-cache")]) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chown(dir, SANDBOX_UID, SANDBOX_GID);
   }
   await exposeToSandbox(run.workDir);
   const configPath = join(run.workDir, "jest.config.json");
