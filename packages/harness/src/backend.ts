@@ -44,7 +44,7 @@ export async function stackServices(run: LiveRun): Promise<ServiceStatus[]> {
       running.map((t) => taskHealth(run, t.Status?.ContainerStatus?.ContainerID)),
     );
     const containerSpec = (
-      spec?.TaskTemplate as { ContainerSpec?: { Image?: string; HealthCheck?: unknown } }
+      spec?.TaskTemplate as { ContainerSpec?: { Image?: string; Healthcheck?: unknown } }
     )?.ContainerSpec;
     result.push({
       name: fullName.startsWith(`${stack}_`) ? fullName.slice(stack.length + 1) : fullName,
@@ -53,7 +53,7 @@ export async function stackServices(run: LiveRun): Promise<ServiceStatus[]> {
       desired: spec?.Mode?.Replicated?.Replicas ?? (spec?.Mode?.Global ? running.length : 0),
       running: running.length,
       health,
-      hasHealthcheck: hasHealthcheck(containerSpec?.HealthCheck),
+      hasHealthcheck: hasHealthcheck(containerSpec?.Healthcheck),
       ...(service.UpdateStatus?.State ? { updateState: service.UpdateStatus.State } : {}),
     });
   }

@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { OpName, Ops, RunContext } from "@taster/testkit";
@@ -12,9 +12,19 @@ export interface BrokerBackend {
   backupArtifact(): Ops["backupArtifact"]["res"];
 }
 
+/** A credential for one sandboxed process; revoked when that process's tier is over. */
+export interface BrokerGrant {
+  token: string;
+  revoke(): void;
+}
+
 export interface Broker {
   url: string;
-  token: string;
+  /**
+   * A token for one sandboxed jest process. With a gate, its calls wait until the gate resolves
+   * (the tier's op is done) and are refused if it rejects: assertions can start while the op runs.
+   */
+  issue(opts?: { gate?: Promise<unknown> }): BrokerGrant;
   /** Run-wide JSON state shared by hooks and assertions (also readable by the orchestrator). */
   state: Map<string, unknown>;
   /** Every operation asked of the broker, for the run log. */
@@ -64,10 +74,20 @@ const isStringArray = (v: unknown): v is string[] =>
  * operation that deploys, removes, or reaches another stack or the host.
  */
 export async function startBroker(context: () => RunContext, backend: BrokerBackend): Promise<Broker> {
-  const token = randomBytes(32).toString("hex");
-  const expected = Buffer.from(`Bearer ${token}`);
+  const grants = new Map<string, { gate?: Promise<unknown> }>();
   const state = new Map<string, unknown>();
-  const broker: Broker = { url: "", token, state, close: async () => {} };
+  const broker: Broker = {
+    url: "",
+    issue: (opts = {}) => {
+      const token = randomBytes(32).toString("hex");
+      // A rejected gate must not surface as an unhandled rejection before anyone calls.
+      opts.gate?.catch(() => undefined);
+      grants.set(token, opts);
+      return { token, revoke: () => grants.delete(token) };
+    },
+    state,
+    close: async () => {},
+  };
 
   const ownService = (name: unknown): string => {
     const services = context().services;
@@ -115,15 +135,20 @@ export async function startBroker(context: () => RunContext, backend: BrokerBack
       res.end(JSON.stringify(body));
     };
     try {
-      const auth = Buffer.from(req.headers.authorization ?? "");
-      if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) {
-        throw new Refusal(401, "bad or missing broker token");
-      }
+      // 256-bit random tokens: a map lookup leaks nothing usable through timing.
+      const token = /^Bearer ([0-9a-f]{64})$/.exec(req.headers.authorization ?? "")?.[1];
+      const grant = token ? grants.get(token) : undefined;
+      if (!grant) throw new Refusal(401, "bad, missing or revoked broker token");
       const op = /^\/v1\/([A-Za-z]+)$/.exec(req.url ?? "")?.[1];
       if (req.method !== "POST" || !op || !Object.hasOwn(handlers, op)) {
         throw new Refusal(404, `no such operation: ${req.method} ${req.url}`);
       }
       const body = (await readBody(req)) as Record<string, unknown>;
+      if (grant.gate) {
+        await grant.gate.catch(() => {
+          throw new Refusal(409, "the tier's op failed: nothing to assert against");
+        });
+      }
       broker.onCall?.(op, op === "exec" ? `${String(body.service)}: ${JSON.stringify(body.argv)}` : "");
       send(200, await handlers[op as OpName](body));
     } catch (error) {

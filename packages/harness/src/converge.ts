@@ -1,4 +1,5 @@
 import { ConvergenceError, type Host, type Plan, waitForConvergence } from "@taster/swarm";
+import { stackServices } from "./backend";
 
 type ConvergeOptions = NonNullable<Parameters<typeof waitForConvergence>[2]>;
 
@@ -26,6 +27,7 @@ export async function converge(host: Host, plan: Plan, opts: ConvergeOptions = {
     const remaining = Math.max(1, (until - Date.now()) / 1000);
     try {
       await waitForConvergence(host, plan, { ...opts, timeoutSeconds: remaining });
+      await untilManagerReportsRunning(host, plan, until);
       return;
     } catch (error) {
       if (!isStoppedContainerNoise(error) || Date.now() >= until || opts.signal?.aborted) throw error;
@@ -34,5 +36,19 @@ export async function converge(host: Host, plan: Plan, opts: ConvergeOptions = {
       );
       await sleep(1_500);
     }
+  }
+}
+
+/**
+ * swarm's convergence can report done when the containers are healthy but the manager still
+ * lists the task as "starting" (it moves a task to "running" only after the agent reports the
+ * health). Tests read the manager's view, so wait until it agrees, within the same deadline.
+ */
+async function untilManagerReportsRunning(host: Host, plan: Plan, until: number): Promise<void> {
+  for (;;) {
+    const services = await stackServices({ host, plan, backup: null });
+    const lagging = services.filter((s) => s.running < s.desired);
+    if (lagging.length === 0 || Date.now() >= until) return;
+    await sleep(100);
   }
 }

@@ -292,9 +292,9 @@ async function startHost(state: RunState): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Tiers.
 
-function contextFor(state: RunState): RunContext {
+function contextFor(state: RunState, target?: Plan): RunContext {
   const settings = state.settings as Settings;
-  const plan = state.live?.plan;
+  const plan = target ?? state.live?.plan;
   return {
     recipe: state.recipe,
     stack: state.stack as string,
@@ -316,7 +316,8 @@ function contextFor(state: RunState): RunContext {
   };
 }
 
-type Op = { name: string; run: () => Promise<void> };
+/** A tier's op; `plan` is what the stack will be once it is done (what the assertions see). */
+type Op = { name: string; run: () => Promise<void>; plan?: Plan };
 
 async function runTiers(state: RunState): Promise<void> {
   const order: { tier: Tier; prepare: () => Promise<Op | TierResult> }[] = [
@@ -363,10 +364,28 @@ async function prepareOrFail(prepareTier: () => Promise<Op | TierResult>): Promi
   }
 }
 
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const tierBudgetMs = (state: RunState) =>
+  (state.opts.tierTimeoutSeconds ?? state.settings?.tierTimeout ?? 300) * 1000;
+
+/**
+ * hook → op → assertions. The assertions' jest process starts while the op runs (its broker calls
+ * wait for the op), so jest's start-up is hidden behind the deploy; the tier's clock (tierTimeout)
+ * covers the hook and the assertions, not the op (which has its own convergence timeout).
+ */
 async function runTier(state: RunState, tier: Tier, op: Op): Promise<TierResult> {
   const timings = emptyTimings();
   const started = Date.now();
-  const deadline = started + (state.opts.tierTimeoutSeconds ?? state.settings?.tierTimeout ?? 300) * 1000;
+  let budgetMs = tierBudgetMs(state);
   const finish = (result: Omit<TierResult, "timings">): TierResult => ({
     ...result,
     timings: { ...timings, totalMs: Date.now() - started },
@@ -374,16 +393,35 @@ async function runTier(state: RunState, tier: Tier, op: Op): Promise<TierResult>
   const hookName = tier === "custom" ? undefined : HOOK_NAMES[tier];
   if (hookName) {
     const t0 = Date.now();
-    const hook = await runHook(state, tier, hookName, deadline);
+    const hook = await runHook(state, tier, hookName, budgetMs);
     timings.hookMs = Date.now() - t0;
+    budgetMs = Math.max(1_000, budgetMs - timings.hookMs);
     if (hook) return finish(hook);
   }
-  const opRow = await timed(state, tier, op, (ms) => {
-    timings.opMs = ms;
-  });
-  if (opRow.status === "fail") return finish({ status: "fail", reason: opRow.failure, tests: [opRow] });
+  const opDone = deferred();
+  const cancel = new AbortController();
+  const files = state.customization?.assertions[tier] ?? [];
+  const assertions = runAssertions(state, tier, files, budgetMs, op.plan, opDone.promise, cancel.signal);
+  let opRow: TestRow;
+  try {
+    opRow = await timed(state, tier, op, (ms) => {
+      timings.opMs = ms;
+    });
+  } catch (error) {
+    opDone.reject(error);
+    cancel.abort();
+    await assertions.catch(() => undefined);
+    throw error;
+  }
+  if (opRow.status === "fail") {
+    opDone.reject(new Error("op failed"));
+    cancel.abort();
+    await assertions.catch(() => undefined);
+    return finish({ status: "fail", reason: opRow.failure, tests: [opRow] });
+  }
+  opDone.resolve();
   const t1 = Date.now();
-  const rows = await runAssertions(state, tier, state.customization?.assertions[tier] ?? [], deadline);
+  const rows = await assertions;
   timings.assertMs = Date.now() - t1;
   const verdict = tierStatusFromRows(rows);
   return finish({ ...verdict, tests: [opRow, ...rows] });
@@ -396,6 +434,7 @@ async function timed(state: RunState, tier: Tier, op: Op, took: (ms: number) => 
   try {
     await op.run();
     took(Date.now() - t0);
+    state.log.event("op", `done in ${((Date.now() - t0) / 1000).toFixed(1)}s`, tier);
     return { file: "(taster)", name: op.name, status: "pass", durationMs: Date.now() - t0 };
   } catch (error) {
     took(Date.now() - t0);
@@ -415,7 +454,7 @@ async function runHook(
   state: RunState,
   tier: Tier,
   hookName: string,
-  deadline: number,
+  budgetMs: number,
 ): Promise<Omit<TierResult, "timings"> | null> {
   const hooks = state.customization?.hooks ?? [];
   if (hooks.length === 0) return null;
@@ -424,7 +463,7 @@ async function runHook(
   const runner = await writeHookRunner(workDir, hookName, hooks);
   if (!runner) return null;
   state.log.event("hook", hookName, tier);
-  const rows = await sandboxed(state, tier, [runner], workDir, deadline);
+  const rows = await sandboxed(state, tier, [runner], workDir, { budgetMs });
   const failed = rows.filter((r) => r.status !== "pass");
   if (failed.length === 0) return null;
   const first = failed[0]?.failure?.split("\n")[0] ?? failed[0]?.name ?? "";
@@ -435,29 +474,44 @@ async function runAssertions(
   state: RunState,
   tier: Tier,
   files: string[],
-  deadline: number,
+  budgetMs: number,
+  plan: Plan | undefined,
+  gate: Promise<unknown>,
+  cancel: AbortSignal,
 ): Promise<TestRow[]> {
   const workDir = join(state.workspace?.dir as string, "sandbox", tier);
   await mkdir(workDir, { recursive: true });
-  state.log.event("assert", `${files.length} file(s)`, tier);
-  return sandboxed(state, tier, files, workDir, deadline);
+  state.log.event("assert", `${files.length} file(s), started alongside the op`, tier);
+  return sandboxed(state, tier, files, workDir, { budgetMs, plan, gate, cancel });
 }
 
-async function sandboxed(state: RunState, tier: Tier, files: string[], workDir: string, deadline: number) {
+interface SandboxCall {
+  budgetMs: number;
+  /** The plan the tests will see (after the op); default: the live one. */
+  plan?: Plan | undefined;
+  /** The op: broker calls wait for it, and the clock starts when it is done. */
+  gate?: Promise<unknown>;
+  cancel?: AbortSignal;
+}
+
+async function sandboxed(state: RunState, tier: Tier, files: string[], workDir: string, call: SandboxCall) {
   const roots = [state.opts.recipesTestsDir ?? toolPaths.recipesTests, workDir];
   if (state.manifest?.repoLocal.allowed) roots.push(join(state.checkoutDir as string, REPO_LOCAL_DIR));
+  const signals = [state.opts.signal, call.cancel].filter((s): s is AbortSignal => s !== undefined);
+  const grant = (state.broker as Broker).issue(call.gate ? { gate: call.gate } : {});
   const result = await runSandboxed({
     files,
     roots,
     workDir,
-    broker: state.broker as Broker,
-    context: contextFor(state),
-    timeoutMs: Math.max(1_000, deadline - Date.now()),
+    broker: { url: (state.broker as Broker).url, token: grant.token },
+    context: contextFor(state, call.plan),
+    timeoutMs: call.budgetMs,
+    ...(call.gate ? { clockStartsAfter: call.gate } : {}),
     labelBases: [roots[0] as string, state.checkoutDir as string, workDir],
     cacheDir: join(state.workspace?.dir as string, "sandbox", "jest-cache"),
-    ...(state.opts.signal ? { signal: state.opts.signal } : {}),
+    ...(signals.length ? { signal: AbortSignal.any(signals) } : {}),
     onOutput: (line) => state.log.detail(line, tier),
-  });
+  }).finally(() => grant.revoke());
   if (result.error) state.log.event("assert", result.error, tier);
   checkAborted(state);
   if (result.rows.length === 0 && result.error) {
@@ -523,6 +577,7 @@ async function installOp(state: RunState): Promise<Op> {
     : { version: state.headVersion as string, chaos: true, chaosVersion: state.chaos as string };
   return {
     name: `deploy ${labels.version} (${target ? "upgrade base" : "PR head"}) and converge`,
+    plan: p,
     run: () => deployAndConverge(state, p, labels),
   };
 }
@@ -541,6 +596,7 @@ async function upgradeOp(state: RunState): Promise<Op | TierResult> {
   const head = await plan(state, state.checkoutDir as string);
   return {
     name: `chaos-deploy the PR head ${state.chaos} over ${state.base.tag} and converge`,
+    plan: head,
     run: async () => {
       const live = state.live as LiveRun;
       live.plan = head;

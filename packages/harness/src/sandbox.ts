@@ -32,6 +32,8 @@ export interface SandboxRun {
   broker: { url: string; token: string };
   context: RunContext;
   timeoutMs: number;
+  /** Start the timeout clock only once this settles (jest may start while the tier's op runs). */
+  clockStartsAfter?: Promise<unknown>;
   /** jest's transform cache; share one per run so later tiers start warm (never across runs). */
   cacheDir?: string;
   /** Rows name files relative to the first of these that holds them (default: the roots). */
@@ -87,8 +89,9 @@ function jestConfig(run: SandboxRun) {
     cacheDirectory: run.cacheDir ?? join(run.workDir, "jest-cache"),
     testMatch: ["**/*.test.ts"],
     testPathIgnorePatterns: ["/node_modules/"],
-    // A test may wait on a slow deployment: only the tier's own deadline bounds it (jest's default is 5 s).
-    testTimeout: run.timeoutMs,
+    // A test may wait for the op and a slow deployment: only the tier's own clock bounds it
+    // (jest's default is 5 s); the kill below is the real limit.
+    testTimeout: 2_000_000_000,
     watchman: false,
     haste: { enableSymlinks: false },
   };
@@ -218,16 +221,24 @@ export async function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
   streamLines(child.stdout, run.onOutput);
   streamLines(child.stderr, run.onOutput);
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killGroup(child);
-  }, run.timeoutMs);
+  let timer: NodeJS.Timeout | undefined;
+  let exited = false;
+  const startClock = () => {
+    if (exited) return;
+    timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child);
+    }, run.timeoutMs);
+  };
+  if (run.clockStartsAfter) run.clockStartsAfter.then(startClock, startClock);
+  else startClock();
   const onAbort = () => killGroup(child);
   run.signal?.addEventListener("abort", onAbort, { once: true });
   const exitCode = await new Promise<number | null>((done) => {
     child.on("error", () => done(null));
     child.on("close", (code) => done(code));
   });
+  exited = true;
   clearTimeout(timer);
   run.signal?.removeEventListener("abort", onAbort);
   killGroup(child); // nothing a test started may outlive its tier

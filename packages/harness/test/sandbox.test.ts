@@ -96,7 +96,7 @@ const runOf = (file: string, workDir: string, timeoutMs: number): SandboxRun => 
   files: [join(dir, "tests", file)],
   roots: [join(dir, "tests")],
   workDir: join(dir, workDir),
-  broker,
+  broker: { url: broker.url, token: broker.issue().token },
   context,
   timeoutMs,
 });
@@ -122,12 +122,37 @@ describe("sandboxed tier run", () => {
     expect(result.rows).toEqual([expect.objectContaining({ status: "fail", name: "timed out after 8s" })]);
   });
 
-  test("the broker refuses a wrong token", async () => {
-    const res = await fetch(`${broker.url}/v1/stateGet`, {
+  const stateGet = (token: string) =>
+    fetch(`${broker.url}/v1/stateGet`, {
       method: "POST",
-      headers: { authorization: "Bearer nope" },
+      headers: { authorization: `Bearer ${token}` },
       body: JSON.stringify({ key: "seed" }),
     });
-    expect(res.status).toBe(401);
+
+  test("the broker refuses a wrong or revoked token", async () => {
+    expect((await stateGet("nope")).status).toBe(401);
+    const grant = broker.issue();
+    expect((await stateGet(grant.token)).status).toBe(200);
+    grant.revoke();
+    expect((await stateGet(grant.token)).status).toBe(401);
+  });
+
+  test("a gated grant waits for its op, and is refused when the op failed", async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const waiting = stateGet(broker.issue({ gate }).token);
+    const first = await Promise.race([
+      waiting.then(() => "answered"),
+      new Promise((r) => setTimeout(r, 300, "waiting")),
+    ]);
+    expect(first).toBe("waiting");
+    open();
+    expect((await waiting).status).toBe(200);
+    const failed = broker.issue({ gate: Promise.reject(new Error("deploy failed")) });
+    const refused = await stateGet(failed.token);
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toEqual({ error: "the tier's op failed: nothing to assert against" });
   });
 });
