@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { registerAllowlist } from "./commands/allowlist";
 import { registerBridge } from "./commands/bridge";
 import { registerDemo } from "./commands/demo";
 import { registerDoctor } from "./commands/doctor";
@@ -21,6 +22,7 @@ registerRun(program);
 registerBridge(program);
 registerWorker(program);
 registerDoctor(program);
+registerAllowlist(program);
 registerTest(program);
 
 try {

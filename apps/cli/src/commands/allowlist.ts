@@ -1,0 +1,117 @@
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { usageError } from "@taster/core";
+import { repoLocalTreeHash } from "@taster/harness";
+import { fetchRecipe, makeWorkspace } from "@taster/recipe";
+import type { Command } from "commander";
+import { addPin, readChecked, removePin, writeChecked } from "../allowlist/repo-local";
+import type { Problem } from "../allowlist/yaml-check";
+
+const ROOT = process.env.TASTER_ROOT ?? process.cwd();
+const DEFAULT_FILE = join(ROOT, "allowlist", "repo-local.yml");
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+function report(file: string, problems: Problem[]): void {
+  for (const p of problems) process.stderr.write(`${file}:${p.line}: ${p.message}\n`);
+}
+
+/** The tree hash of tests/taster at a ref of a recipe repo: exactly the content being approved. */
+async function treeFrom(repo: string, ref: string): Promise<string> {
+  const workspace = await makeWorkspace(tmpdir(), "allowlist");
+  try {
+    const { dir, sha } = await fetchRecipe({ url: repo, ref, workspace: workspace.dir });
+    const tree = await repoLocalTreeHash(dir);
+    if (!tree) throw usageError(`${repo} has no tests/taster at ${ref} (${sha.slice(0, 12)})`);
+    print(`tests/taster at ${ref} (${sha.slice(0, 12)}) is tree ${tree}`);
+    return tree;
+  } finally {
+    await workspace.cleanup();
+  }
+}
+
+async function loadValid(file: string) {
+  const { text, checked } = await readChecked(file);
+  if (!checked.value) {
+    report(file, checked.problems);
+    throw usageError(`${file} is not valid; fix it first (see above)`);
+  }
+  return { text, allowlist: checked.value };
+}
+
+interface AddFlags {
+  file: string;
+  tree?: string;
+  from?: string;
+  ref: string;
+  by: string;
+  why: string;
+}
+
+export function registerAllowlist(program: Command): void {
+  const allowlist = program
+    .command("allowlist")
+    .description("the repo-local code allowlist (allowlist/repo-local.yml): default-deny, pinned to content");
+
+  allowlist
+    .command("list")
+    .description("who approved what, when and why")
+    .option("--file <path>", "allowlist file", DEFAULT_FILE)
+    .action(async (flags: { file: string }) => {
+      const { allowlist: list } = await loadValid(flags.file);
+      if (list.recipes.length === 0) print("no recipe may run repo-local code (default-deny)");
+      for (const entry of list.recipes) {
+        print(entry.name);
+        for (const pin of entry.pins)
+          print(`  ${pin.tree}  by ${pin.approvedBy} on ${pin.approvedAt}: ${pin.why}`);
+      }
+    });
+
+  allowlist
+    .command("check")
+    .description("validate the allowlist (for CI); each problem with its line")
+    .option("--file <path>", "allowlist file", DEFAULT_FILE)
+    .action(async (flags: { file: string }) => {
+      const { checked } = await readChecked(flags.file);
+      report(flags.file, checked.problems);
+      if (checked.problems.length) process.exitCode = 1;
+      else print(`${flags.file}: ok (${checked.value?.recipes.length ?? 0} recipe(s))`);
+    });
+
+  allowlist
+    .command("add")
+    .description("approve a recipe's tests/taster content (pinned by git tree hash)")
+    .argument("<recipe>", "recipe name, e.g. hello-web")
+    .option("--file <path>", "allowlist file", DEFAULT_FILE)
+    .option("--tree <hash>", "the approved tree hash (git rev-parse <sha>:tests/taster)")
+    .option("--from <repo>", "compute the tree hash from this recipe repo (URL or path)")
+    .option("--ref <ref>", "with --from: the ref whose tests/taster you reviewed", "HEAD")
+    .requiredOption("--by <login>", "who approves")
+    .requiredOption("--why <text>", "what was reviewed")
+    .action(async (recipe: string, flags: AddFlags) => {
+      if (!flags.tree === !flags.from) throw usageError("give exactly one of --tree or --from");
+      const tree = flags.tree ?? (await treeFrom(flags.from as string, flags.ref));
+      const { text } = await loadValid(flags.file);
+      const pin = {
+        tree,
+        approvedBy: flags.by,
+        approvedAt: new Date().toISOString().slice(0, 10),
+        why: flags.why,
+      };
+      await writeChecked(flags.file, addPin(text, recipe, pin));
+      print(`${recipe}: approved tests/taster tree ${tree}`);
+    });
+
+  allowlist
+    .command("remove")
+    .description("withdraw one pin, or a recipe's whole entry")
+    .argument("<recipe>", "recipe name")
+    .option("--file <path>", "allowlist file", DEFAULT_FILE)
+    .option("--tree <hash>", "only this pin")
+    .action(async (recipe: string, flags: { file: string; tree?: string }) => {
+      const text = await readFile(flags.file, "utf8");
+      await writeChecked(flags.file, removePin(text, recipe, flags.tree));
+      print(flags.tree ? `${recipe}: pin ${flags.tree} removed` : `${recipe}: removed from the allowlist`);
+    });
+}

@@ -1,0 +1,91 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "@jest/globals";
+import { addPin, checkRepoLocal, removePin } from "../src/allowlist/repo-local";
+
+const run = promisify(execFile);
+const TASTER = join(import.meta.dirname, "..", "..", "..", "taster");
+const TREE_A = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+const TREE_B = "9bc2d39ff4ba1e8dc1bb01d6d0dc9e5fcd6e1ec1";
+
+const entry = (name: string, extra = "") =>
+  [
+    `  - name: "${name}"`,
+    "    pins:",
+    `      - tree: ${TREE_A}`,
+    "        approvedBy: alice",
+    '        approvedAt: "2026-11-23"',
+    "        why: reviewed",
+    extra,
+  ].join("\n");
+
+describe("allowlist check", () => {
+  it("accepts the shipped, empty allowlist", async () => {
+    const text = await readFile(
+      join(import.meta.dirname, "..", "..", "..", "allowlist", "repo-local.yml"),
+      "utf8",
+    );
+    expect(checkRepoLocal(text)).toEqual({ value: { recipes: [] }, problems: [] });
+  });
+
+  it("rejects a duplicate entry at the line of the repeat", () => {
+    const text = `recipes:\n${entry("hello-web")}\n${entry("hello-web")}\n`;
+    expect(checkRepoLocal(text).problems).toEqual([
+      { line: 9, message: "recipe 'hello-web' is listed more than once (first at line 2)" },
+    ]);
+  });
+
+  it("rejects an unknown key, naming it and its line", () => {
+    const text = `recipes:\n${entry("hello-web", "        colour: blue")}\n`;
+    expect(checkRepoLocal(text).problems).toEqual([
+      { line: 8, message: "unknown key 'colour' in recipes.0.pins.0" },
+    ]);
+  });
+
+  it("rejects '*' — it is not a wildcard", () => {
+    const { problems, value } = checkRepoLocal(`recipes:\n${entry("*")}\n`);
+    expect(value).toBeUndefined();
+    expect(problems[0]).toEqual({
+      line: 2,
+      message: "recipes.0.name: '*' is not a wildcard: list each recipe by name",
+    });
+  });
+
+  it("reports broken YAML with its line", () => {
+    expect(checkRepoLocal("recipes:\n  - name: [unclosed\n").problems[0]?.line).toBe(3);
+  });
+
+  it("fails the CLI (exit 1) with file:line: reason", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "allowlist-"));
+    const file = join(dir, "repo-local.yml");
+    await writeFile(file, `recipes:\n${entry("*")}\n`);
+    const failure = await run(TASTER, ["allowlist", "check", "--file", file]).catch((e) => e);
+    expect(failure.code).toBe(1);
+    expect(failure.stderr).toContain(`${file}:2: recipes.0.name: '*' is not a wildcard`);
+  });
+});
+
+describe("allowlist add/remove", () => {
+  const base = "# reviewed by the admins\nrecipes: [] # default-deny\n";
+  const pin = (tree: string) => ({ tree, approvedBy: "bob", approvedAt: "2026-11-23", why: "PR #3 overlay" });
+
+  it("adds pins, keeps the file's comments, and the result passes check", () => {
+    const once = addPin(base, "hello-web", pin(TREE_A));
+    const twice = addPin(once, "hello-web", pin(TREE_B));
+    expect(twice).toContain("# reviewed by the admins");
+    const { value } = checkRepoLocal(twice);
+    expect(value?.recipes).toEqual([{ name: "hello-web", pins: [pin(TREE_A), pin(TREE_B)] }]);
+    expect(() => addPin(twice, "hello-web", pin(TREE_A))).toThrow(/already has pin/);
+  });
+
+  it("removes one pin, then the entry with its last pin", () => {
+    const text = addPin(addPin(base, "notes", pin(TREE_A)), "notes", pin(TREE_B));
+    const one = removePin(text, "notes", TREE_A);
+    expect(checkRepoLocal(one).value?.recipes).toEqual([{ name: "notes", pins: [pin(TREE_B)] }]);
+    expect(checkRepoLocal(removePin(one, "notes", TREE_B)).value?.recipes).toEqual([]);
+    expect(() => removePin(base, "notes")).toThrow(/not on the allowlist/);
+  });
+});
