@@ -33,6 +33,11 @@ const env = { ...process.env, DOCKER_HOST: lab.dockerHost };
 const docker = async (...args: string[]) => (await run("docker", args, { env, maxBuffer: 64 << 20 })).stdout;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let counter = 0;
+const phases = {
+  tasterTeardown: [] as number[],
+  tasterDeploy: [] as number[],
+  plainTeardown: [] as number[],
+};
 const stackName = (kind: string) => `bench${kind}${process.pid % 10000}x${counter++}`;
 
 // Every contender fetches its own checkouts inside its timed section, as Taster does.
@@ -122,6 +127,7 @@ async function plainLifecycle(work: string): Promise<void> {
     await rm(tar, { force: true, recursive: true });
     await probe();
   } finally {
+    const t0 = performance.now();
     await docker("stack", "rm", stack);
     while ((await docker("ps", "-aq", "--filter", `label=com.docker.stack.namespace=${stack}`)).trim())
       await sleep(200);
@@ -136,6 +142,7 @@ async function plainLifecycle(work: string): Promise<void> {
       (await docker("network", "ls", "-q", "--filter", `label=com.docker.stack.namespace=${stack}`)).trim()
     )
       await sleep(200);
+    phases.plainTeardown.push(performance.now() - t0);
   }
 }
 
@@ -191,7 +198,15 @@ try {
   for (let i = 0; i < rounds; i++) {
     figures.taster.push(
       await time(async () => {
-        const results = await runRecipe({ source: repo, pr: 1, hostUrl: lab.dockerHost, workRoot: work });
+        const results = await runRecipe({
+          source: repo,
+          pr: 1,
+          hostUrl: lab.dockerHost,
+          workRoot: work,
+          nameSalt: `bench-${process.pid}-${i}`,
+        });
+        phases.tasterTeardown.push(results.timings.teardownMs);
+        phases.tasterDeploy.push(results.timings.deployMs);
         if (results.outcome !== "pass") {
           const failed = Object.values(results.tiers).flatMap((t) =>
             t.tests.filter((r) => r.status !== "pass"),
@@ -214,6 +229,9 @@ try {
   console.log(`  naive deploy-per-tier harness:                         ${s(n)}`);
   console.log(
     `  overhead vs plain: ${((t / p - 1) * 100).toFixed(0)}% (target ≤ 20%)  ratio ${(t / p).toFixed(2)}`,
+  );
+  console.log(
+    `  of which teardown: taster ${s(median(phases.tasterTeardown))} vs plain ${s(median(phases.plainTeardown))}; taster deploy+converge (both deploys) ${s(median(phases.tasterDeploy))}`,
   );
   console.log(`  speed-up vs naive: ${(n / t).toFixed(2)}× (target ≥ 2×)`);
 } finally {

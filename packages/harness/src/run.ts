@@ -89,6 +89,12 @@ export interface RunOptions {
   recipesTestsDir?: string;
   /** Parent of the per-run workspace (default: <tmp>/taster-runs). */
   workRoot?: string;
+  /**
+   * Mixed into the stack name so concurrent runs of the same (repo, PR, sha) never share a stack
+   * (tests on a shared engine, a retest while a stale run still tears down). Default: none, so
+   * the name stays deterministic for the janitor and the queue's coalescing.
+   */
+  nameSalt?: string;
   /** Overrides the recipe's tierTimeout setting (seconds). */
   tierTimeoutSeconds?: number;
   signal?: AbortSignal;
@@ -202,7 +208,8 @@ async function prepare(state: RunState): Promise<void> {
   });
   state.sha = fetched.sha;
   state.checkoutDir = fetched.dir;
-  const key = { repo: opts.source, pr: opts.pr ?? 0, sha: fetched.sha };
+  const repo = opts.nameSalt ? `${opts.source}#${opts.nameSalt}` : opts.source;
+  const key = { repo, pr: opts.pr ?? 0, sha: fetched.sha };
   state.stack = stackNameFor(key);
   state.domain = domainFor(key);
   state.deploysBefore = deployCount(state.stack);
