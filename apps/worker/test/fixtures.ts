@@ -9,7 +9,7 @@ export function tier(status: TierResult["status"], extra: Partial<TierResult> = 
 
 /** A results.json as the harness writes it, with every tier passing unless overridden. */
 export function results(
-  overrides: Partial<Results> & { tiers?: Partial<Record<Tier, TierResult>> } = {},
+  overrides: Omit<Partial<Results>, "tiers"> & { tiers?: Partial<Record<Tier, TierResult>> } = {},
 ): Results {
   const tiers = Object.fromEntries(
     TIERS.map((t) => [

@@ -1,0 +1,201 @@
+/**
+ * The whole of Taster on one machine, for the README demo and the end-to-end tests: the lab's
+ * swarm and Redis, a forge simulator seeded with the hello-web sample PR, the bridge and a worker —
+ * on free loopback ports, with generated secrets that are never printed.
+ *
+ * Not part of the production worker (import it as `@taster/worker/local-stack`).
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Bridge, createBridge, loadBridgeConfig } from "@taster/bridge";
+import { createLogger, type Logger } from "@taster/core";
+import { type ForgeSim, githubCommentPayload, sendGithubWebhook, startForgeSim } from "@taster/forge-sim";
+import { ensureLab, type LabInfo, recipeRepo } from "@taster/lab";
+import { Redis } from "ioredis";
+import { githubReportForge } from "./forge";
+import { STICKY_MARKER } from "./report";
+import { createWorker, type TasterWorker, type WorkerOptions } from "./worker";
+
+export const DEMO_REPO = "coop-cloud/hello-web";
+export const DEMO_MAINTAINER = "alice";
+
+export interface LocalStack {
+  lab: LabInfo;
+  sim: ForgeSim;
+  bridge: Bridge;
+  bridgeUrl: string;
+  worker: TasterWorker;
+  /** The PR's head sha, as the lab repo's refs/pull/1/head says. */
+  headSha: string;
+  /** Every secret of this stack, so callers can check nothing printed them. */
+  secrets: string[];
+  /** A maintainer comments `body` on PR #1 and the forge delivers the signed webhook. */
+  comment(body: string, user?: string): Promise<{ status: number; runId?: string; outcome?: string }>;
+  /** Resolves with the run's final state once it is finished AND its report reached the forge. */
+  waitForVerdict(runId: string, onLogLine?: (line: string) => void, timeoutMs?: number): Promise<string>;
+  /** The PR's sticky comment as the forge holds it now. */
+  stickyComment(): string | undefined;
+  /** Latest commit status per context on the head sha. */
+  statuses(): { context: string; state: string; description?: string }[];
+  close(): Promise<void>;
+}
+
+export interface LocalStackOptions {
+  worker?: Partial<WorkerOptions>;
+  /** Service log lines of the worker (redacted). */
+  log?: (line: string) => void;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const lab = await ensureLab();
+  const id = `${process.pid}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
+  const token = `ghp_${randomBytes(18).toString("hex")}`;
+  const webhookSecret = randomBytes(24).toString("hex");
+  const host = `local-${id}`.toLowerCase().replace(/[^a-z0-9-]/g, "-");
+  const keyPrefix = `local-${id}`;
+  const bullPrefix = `localb-${id}`;
+  const recipe = recipeRepo(lab, "hello-web");
+  const headSha = execFileSync("git", ["--git-dir", recipe, "rev-parse", "refs/pull/1/head"])
+    .toString()
+    .trim();
+
+  const sim = await startForgeSim({ token });
+  sim.state.addPull(DEMO_REPO, { number: 1, headSha, title: "Stop within 5 s on redeploys" });
+  sim.state.setPermission(DEMO_REPO, DEMO_MAINTAINER, "write");
+
+  const config = loadBridgeConfig({
+    TASTER_PORT: "0",
+    TASTER_REDIS_URL: lab.redisUrl,
+    TASTER_PUBLIC_URL: "http://127.0.0.1:8080",
+    TASTER_BOT_LOGIN: sim.state.botLogin,
+    TASTER_GITHUB_WEBHOOK_SECRET: webhookSecret,
+    TASTER_GITHUB_TOKEN: token,
+    TASTER_GITHUB_API_URL: sim.url,
+    TASTER_HOSTS: `${host}=${lab.dockerHost}@1`,
+    TASTER_RECONCILE_INTERVAL_SEC: "0",
+    TASTER_REDIS_PREFIX: keyPrefix,
+    TASTER_BULL_PREFIX: bullPrefix,
+  });
+  const bridge = await createBridge(config, { logger: silentLogger() });
+  const bridgeUrl = await bridge.start();
+  const dataDir = await mkdtemp(join(tmpdir(), "taster-local-"));
+  const worker = createWorker({
+    host,
+    hostUrl: lab.dockerHost,
+    redisUrl: lab.redisUrl,
+    forge: githubReportForge({ token, baseUrl: sim.url, botLogin: sim.state.botLogin }),
+    publicUrl: config.publicUrl,
+    keyPrefix,
+    bullPrefix,
+    dataDir,
+    recipeSource: (job) => recipeRepo(lab, job.recipe),
+    secrets: [token, webhookSecret],
+    ...(options.log ? { log: options.log } : {}),
+    ...options.worker,
+  });
+  await worker.ready();
+
+  let delivery = 0;
+  const latestStatuses = () => {
+    const byContext = new Map<string, { context: string; state: string; description?: string }>();
+    for (const s of sim.state.statuses.filter((x) => x.sha === headSha)) {
+      byContext.set(s.context, {
+        context: s.context,
+        state: s.state,
+        ...(s.description ? { description: s.description } : {}),
+      });
+    }
+    return [...byContext.values()].sort((a, b) => a.context.localeCompare(b.context));
+  };
+
+  return {
+    lab,
+    sim,
+    bridge,
+    bridgeUrl,
+    worker,
+    headSha,
+    secrets: [token, webhookSecret],
+    async comment(body, user = DEMO_MAINTAINER) {
+      const c = sim.state.addComment(DEMO_REPO, 1, user, body);
+      const payload = githubCommentPayload({ repo: DEMO_REPO, pr: 1, body, user, commentId: c.id });
+      const answer = await sendGithubWebhook(
+        bridgeUrl,
+        webhookSecret,
+        "issue_comment",
+        payload,
+        `local-${id}-${++delivery}`,
+      );
+      const parsed = safeJson(answer.body) as { runId?: string; outcome?: string };
+      return {
+        status: answer.status,
+        ...(parsed.runId ? { runId: parsed.runId } : {}),
+        ...(parsed.outcome ? { outcome: parsed.outcome } : {}),
+      };
+    },
+    async waitForVerdict(runId, onLogLine, timeoutMs = 10 * 60_000) {
+      const until = Date.now() + timeoutMs;
+      let after: string | undefined;
+      for (;;) {
+        const lines = await worker.logs.readLog(runId, after);
+        for (const entry of lines) {
+          after = entry.id;
+          onLogLine?.(entry.line);
+        }
+        const run = await worker.runs.getRun(runId);
+        if (run && ["done", "failed", "cancelled", "superseded"].includes(run.state)) {
+          const left = Math.max(1_000, until - Date.now());
+          if (!(await worker.outbox.drained(runId, left)))
+            throw new Error(`the report of ${runId} did not reach the forge`);
+          return run.state;
+        }
+        if (Date.now() > until) throw new Error(`run ${runId} did not finish within ${timeoutMs / 1000}s`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    },
+    stickyComment: () => sim.state.commentsOn(DEMO_REPO, 1).find((c) => c.body.includes(STICKY_MARKER))?.body,
+    statuses: latestStatuses,
+    async close() {
+      await worker.close().catch(() => {});
+      await bridge.stop().catch(() => {});
+      await sim.close().catch(() => {});
+      await deleteKeys(lab.redisUrl, [`${keyPrefix}:*`, `${bullPrefix}:*`]).catch(() => {});
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return {};
+  }
+}
+
+/** Removes only this stack's keys from the shared Redis. */
+async function deleteKeys(redisUrl: string, patterns: string[]): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+  try {
+    for (const pattern of patterns) {
+      let cursor = "0";
+      do {
+        const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 500);
+        cursor = next;
+        if (keys.length) await redis.del(...keys);
+      } while (cursor !== "0");
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function silentLogger(): Logger {
+  // The demo shows its own progress; the bridge's service log would only interleave with it.
+  const logger = createLogger("bridge");
+  logger.level = "silent";
+  return logger;
+}

@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { TIERS } from "@taster/core";
+import { type LocalStack, startLocalStack } from "../src/local-stack";
+import { residue } from "./env";
+
+let stack: LocalStack;
+beforeAll(async () => {
+  stack = await startLocalStack();
+}, 120_000);
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe("end to end: signed webhook → bridge → Redis → worker → lab swarm → forge", () => {
+  test("a maintainer's !testme ends as one final comment with the tier table and the statuses, zero residue", async () => {
+    const answer = await stack.comment("Looks good to me.\n\n!testme\n");
+    expect(answer).toMatchObject({ status: 202, outcome: "enqueued" });
+    const runId = answer.runId as string;
+    const logLines: string[] = [];
+    const state = await stack.waitForVerdict(runId, (line) => logLines.push(line), 180_000);
+    // The comment in the failure message says why, if it was not green.
+    expect({ state, comment: state === "done" ? "" : stack.stickyComment() }).toEqual({
+      state: "done",
+      comment: "",
+    });
+
+    const stickies = stack.sim.state
+      .commentsOn("coop-cloud/hello-web", 1)
+      .filter((c) => c.user === "taster-bot");
+    expect(stickies).toHaveLength(1);
+    const body = stack.stickyComment() ?? "";
+    expect(body).toContain("passed, level L4");
+    expect(body).toContain("| tier | result | tests | duration | note |");
+    for (const tier of ["install", "upgrade", "backup", "restore"])
+      expect(body).toMatch(new RegExp(`\\| ${tier} \\| ✅ pass \\|`));
+    expect(body).toContain("base `1.1.0+1.1` → head `1.1.0+1.1+");
+    expect(body).toContain(`/runs/${runId}/log`);
+
+    const statuses = Object.fromEntries(stack.statuses().map((s) => [s.context, s.state]));
+    expect(statuses).toEqual({
+      taster: "success",
+      ...Object.fromEntries(TIERS.map((t) => [`taster/${t}`, "success"])),
+    });
+    expect(stack.sim.state.reactions.some((r) => r.content === "eyes")).toBe(true);
+
+    const run = await stack.worker.runs.getRun(runId);
+    expect(await residue(stack.lab, (run?.result as { stack: string }).stack)).toEqual([]);
+    expect(logLines.some((l) => l.includes("teardown: zero residue"))).toBe(true);
+
+    const everything = [body, ...stack.sim.state.statuses.map((s) => s.description ?? ""), ...logLines].join(
+      "\n",
+    );
+    for (const secret of stack.secrets) expect(everything).not.toContain(secret);
+  }, 240_000);
+});
