@@ -8,6 +8,7 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Bridge, createBridge, loadBridgeConfig } from "@taster/bridge";
@@ -66,10 +67,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   sim.state.addPull(DEMO_REPO, { number: 1, headSha, title: "Stop within 5 s on redeploys" });
   sim.state.setPermission(DEMO_REPO, DEMO_MAINTAINER, "write");
 
+  const port = await freePort();
   const config = loadBridgeConfig({
-    TASTER_PORT: "0",
+    TASTER_PORT: String(port),
     TASTER_REDIS_URL: lab.redisUrl,
-    TASTER_PUBLIC_URL: "http://127.0.0.1:8080",
+    TASTER_PUBLIC_URL: `http://127.0.0.1:${port}`,
     TASTER_BOT_LOGIN: sim.state.botLogin,
     TASTER_GITHUB_WEBHOOK_SECRET: webhookSecret,
     TASTER_GITHUB_TOKEN: token,
@@ -166,6 +168,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A free loopback port, so the run links in comments point at this bridge. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 function safeJson(text: string): unknown {

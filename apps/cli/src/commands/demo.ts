@@ -1,20 +1,58 @@
-import { execFileSync } from "node:child_process";
-import { ensureLab, recipeRepo } from "@taster/lab";
+import { startLocalStack } from "@taster/worker/local-stack";
 import type { Command } from "commander";
 
+const say = (line: string) => process.stderr.write(`demo: ${line}\n`);
+
 /**
- * The README's first command: a `!testme` of the hello-web sample PR, end to end, on the lab.
- * It runs as far as Taster is built; each stage says what it did.
+ * The README's first command: a real `!testme` of the bundled hello-web sample PR, end to end on
+ * the local lab — forge simulator, bridge and worker in this process, a signed webhook, the run on
+ * the lab's swarm, and the PR comment exactly as a maintainer would see it. Exit 0 when green.
  */
 export function registerDemo(program: Command): void {
   program
     .command("demo")
-    .description("a full !testme of the bundled hello-web sample PR on the local lab")
-    .action(async () => {
-      process.stderr.write("demo: bringing the lab up\n");
-      const lab = await ensureLab();
-      const repo = recipeRepo(lab, "hello-web");
-      const sha = execFileSync("git", ["--git-dir", repo, "rev-parse", "refs/pull/1/head"]).toString().trim();
-      process.stdout.write(`demo: hello-web PR #1 head is ${sha} (${repo})\n`);
+    .description("a full !testme of the bundled hello-web sample PR on the local lab, end to end")
+    .option("--quiet", "do not stream the run's live log")
+    .action(async (flags: { quiet?: boolean }) => {
+      say("bringing the lab up, starting the forge simulator, the bridge and a worker");
+      const stack = await startLocalStack();
+      let green = false;
+      try {
+        say(
+          `bridge on ${stack.bridgeUrl}, forge simulator on ${stack.sim.url} (secrets generated, not shown)`,
+        );
+        say(`hello-web PR #1 head is ${stack.headSha}`);
+        say('alice comments "!testme" on coop-cloud/hello-web#1; the forge sends the signed webhook');
+        const answer = await stack.comment("!testme");
+        if (answer.status !== 202 || !answer.runId) {
+          throw new Error(`the bridge answered ${answer.status} (${answer.outcome ?? "no outcome"})`);
+        }
+        say(`bridge: ${answer.status} ${answer.outcome}, run ${answer.runId}; waiting for the verdict`);
+        const started = Date.now();
+        const ticker = flags.quiet
+          ? setInterval(() => say(`… ${Math.round((Date.now() - started) / 1000)}s`), 10_000)
+          : undefined;
+        const state = await stack
+          .waitForVerdict(
+            answer.runId,
+            flags.quiet ? undefined : (line) => process.stderr.write(`  │ ${line}\n`),
+          )
+          .finally(() => clearInterval(ticker));
+        green = state === "done";
+        const body = stack.stickyComment() ?? "(no comment was posted)";
+        process.stdout.write(
+          `\n──── PR comment on coop-cloud/hello-web#1 (as a maintainer sees it) ────\n\n`,
+        );
+        process.stdout.write(`${body.replace(/^<!-- taster:status -->\n?/, "")}\n`);
+        process.stdout.write(`──── commit statuses on ${stack.headSha.slice(0, 10)} ────\n`);
+        for (const s of stack.statuses()) {
+          process.stdout.write(`  ${s.state.padEnd(8)} ${s.context.padEnd(16)} ${s.description ?? ""}\n`);
+        }
+        process.stdout.write(`\nverdict: ${green ? "GREEN" : `NOT GREEN (${state})`}\n`);
+      } finally {
+        say("tearing down the bridge, worker and forge simulator");
+        await stack.close();
+      }
+      if (!green) process.exitCode = 1;
     });
 }
