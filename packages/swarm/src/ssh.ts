@@ -3,14 +3,21 @@ import { Agent } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Duplex } from "node:stream";
+import { Duplex } from "node:stream";
 import { infraError } from "@taster/core";
 import { Client, type ClientChannel } from "ssh2";
 import { knownHostsName, readKnownHosts, verifyHostKey } from "./known-hosts";
 
 const DIAL_STDIO = "docker system dial-stdio";
 // OpenSSH allows 10 sessions per connection (MaxSessions): stay under it, queue the rest.
-const MAX_CHANNELS = 8;
+const MAX_CHANNELS = 9;
+// API requests reuse up to this many keep-alive channels (opening one starts a remote
+// `docker` process, ~0.1–0.3 s); the rest of MAX_CHANNELS is for CLI calls and streams.
+const API_CHANNELS = 6;
+const IDLE_API_CHANNELS = 2;
+// sshd frees a session slot a moment after the channel closed: a refused open is retried.
+const OPEN_RETRIES = 20;
+const OPEN_RETRY_PAUSE_MS = 100;
 
 export interface SshOptions {
   knownHostsPath: string;
@@ -20,7 +27,8 @@ export interface SshOptions {
 /**
  * One SSH connection to a Docker host, shared by every API request (through `agent`) and every
  * Docker CLI call (through a private local unix socket that forwards to the same connection).
- * Each request is one `docker system dial-stdio` channel; the connection itself is never re-made.
+ * Each socket is one `docker system dial-stdio` channel; API sockets are kept alive and reused;
+ * the connection itself is never re-made.
  */
 export class SshTunnel {
   private constructor(
@@ -124,9 +132,7 @@ async function openDialStdio(client: Client): Promise<ClientChannel> {
   slotsByClient.set(client, owned);
   await owned.acquire();
   try {
-    const channel = await new Promise<ClientChannel>((resolve, reject) => {
-      client.exec(DIAL_STDIO, (error, opened) => (error ? reject(error) : resolve(opened)));
-    });
+    const channel = await execWithRetry(client);
     channel.once("close", () => owned.release());
     return channel;
   } catch (error) {
@@ -135,18 +141,104 @@ async function openDialStdio(client: Client): Promise<ClientChannel> {
   }
 }
 
-/** An http.Agent whose sockets are dial-stdio channels on the one SSH connection. */
+async function execWithRetry(client: Client): Promise<ClientChannel> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await new Promise<ClientChannel>((resolve, reject) => {
+        client.exec(DIAL_STDIO, (error, opened) => (error ? reject(error) : resolve(opened)));
+      });
+    } catch (error) {
+      const refused = /Channel open failure/i.test((error as Error).message);
+      if (!refused || attempt >= OPEN_RETRIES) throw error;
+      await new Promise((resolve) => setTimeout(resolve, OPEN_RETRY_PAUSE_MS));
+    }
+  }
+}
+
+/**
+ * An http.Agent whose sockets are dial-stdio channels on the one SSH connection. The socket is
+ * handed over synchronously (and connected when a channel slot frees up), so the agent's own
+ * maxSockets/keep-alive pooling works: excess requests queue and reuse idle channels.
+ */
 function channelAgent(client: Client): Agent {
-  const agent = new Agent();
-  const create = (_options: unknown, done: (error: Error | null, socket?: Duplex) => void) => {
-    openDialStdio(client).then(
-      (channel) => done(null, channel),
-      (error: Error) => done(infraError(`cannot open a Docker channel over SSH: ${error.message}`, error)),
-    );
-    return undefined;
-  };
+  const agent = new Agent({ keepAlive: true, maxSockets: API_CHANNELS, maxFreeSockets: IDLE_API_CHANNELS });
+  const create = () => new LazyChannel(openDialStdio(client));
   (agent as unknown as { createConnection: typeof create }).createConnection = create;
   return agent;
+}
+
+/** A Duplex over a channel that is still being opened; writes wait for it, reads follow it. */
+class LazyChannel extends Duplex {
+  private channel: ClientChannel | undefined;
+  private readonly opened: Promise<ClientChannel>;
+
+  constructor(opening: Promise<ClientChannel>) {
+    super({ allowHalfOpen: true });
+    this.opened = opening.then((channel) => {
+      this.attach(channel);
+      return channel;
+    });
+    this.opened.catch((error: Error) =>
+      this.destroy(infraError(`cannot open a Docker channel over SSH: ${error.message}`, error)),
+    );
+  }
+
+  private attach(channel: ClientChannel): void {
+    this.channel = channel;
+    channel.on("data", (chunk: Buffer) => {
+      if (!this.push(chunk)) channel.pause();
+    });
+    channel.on("end", () => this.push(null));
+    channel.on("close", () => this.destroy());
+    channel.on("error", (error: Error) => this.destroy(error));
+  }
+
+  override _read(): void {
+    this.channel?.resume();
+  }
+
+  override _write(chunk: Buffer, encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.opened.then(
+      (channel) => channel.write(chunk, encoding, done),
+      (error: Error) => done(error),
+    );
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    this.opened.then(
+      (channel) => {
+        channel.end();
+        done();
+      },
+      (error: Error) => done(error),
+    );
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    // A paused channel never ends, and one that never ends never reports `close` (which frees
+    // its slot): drain it while it closes.
+    this.channel?.resume();
+    this.channel?.close();
+    done(error);
+  }
+
+  // What http.Agent calls on pooled sockets: a channel has no TCP options or timers of its own,
+  // and the SSH connection keeps the process alive anyway.
+  setKeepAlive(): this {
+    return this;
+  }
+  setNoDelay(): this {
+    return this;
+  }
+  setTimeout(): this {
+    return this;
+  }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
 }
 
 /** A local unix socket whose every connection is piped to a fresh dial-stdio channel. */
@@ -154,10 +246,17 @@ function forwardUnixSocket(client: Client, path: string): Promise<Server> {
   const server = createServer((local: Socket) => {
     openDialStdio(client).then(
       (channel) => {
+        // When the CLI goes, drain and close the channel: a paused channel never reports
+        // `close`, and `close` is what frees its slot.
+        const closeChannel = () => {
+          channel.resume();
+          channel.close();
+        };
+        if (local.destroyed) return closeChannel();
         local.pipe(channel).pipe(local);
-        local.on("error", () => channel.close());
+        local.on("close", closeChannel);
         channel.on("error", () => local.destroy());
-        channel.on("close", () => local.end());
+        channel.on("close", () => local.destroy());
       },
       () => local.destroy(),
     );

@@ -9,6 +9,7 @@ import {
   deployStack,
   execInService,
   type Host,
+  openEvents,
   planRecipe,
   teardownStack,
   waitForConvergence,
@@ -62,6 +63,26 @@ describe("the SSH transport (lab sshd)", () => {
     expect(c).toHaveLength(12);
     expect(await sshConnectionsOfThisProcess()).toBe(1);
     expect(await teardownStack(host, stack)).toEqual({ residue: [] });
+  });
+
+  it("serves bursts of API and CLI calls with event streams open, within sshd's session limit", async () => {
+    const ssh = host as Host;
+    const streams = await Promise.all([1, 2, 3].map(() => openEvents(ssh.docker, Date.now())));
+    try {
+      for (let round = 0; round < 2; round++) {
+        const [services, versions] = await Promise.all([
+          Promise.all(Array.from({ length: 20 }, () => ssh.docker.listServices())),
+          Promise.all(
+            Array.from({ length: 5 }, () => ssh.cli(["version", "--format", "{{.Server.APIVersion}}"])),
+          ),
+        ]);
+        expect(services).toHaveLength(20);
+        expect(versions.map((v) => v.stdout.trim())).toEqual(Array(5).fill("1.41"));
+      }
+    } finally {
+      for (const stream of streams) stream.close();
+    }
+    expect(await sshConnectionsOfThisProcess()).toBe(1);
   });
 
   it("accepts a hashed known_hosts entry for the host", async () => {
