@@ -52,7 +52,8 @@ async function deployAndMeasure(stack: string): Promise<{ plan: Plan; lateMs: nu
     await deployStack(host, plan, { version: "1.1.0+1.1", chaos: false, chaosVersion: "bench" });
     const { convergedAt } = await waitForConvergence(host, plan, { timeoutSeconds: 120 });
     // The health event may still be in flight on the stream when convergence is reported.
-    for (let i = 0; i < 50 && healthyAt.length < plan.services.length; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && healthyAt.length < plan.services.length; i++)
+      await new Promise((r) => setTimeout(r, 20));
     const lastHealthy = Math.max(...healthyAt);
     if (!Number.isFinite(lastHealthy)) throw new Error(`no health_status event seen for ${stack}`);
     return { plan, lateMs: convergedAt - lastHealthy };
@@ -65,7 +66,8 @@ async function deployAndMeasure(stack: string): Promise<{ plan: Plan; lateMs: nu
 async function dockerStackRm(h: Host, stack: string): Promise<void> {
   await h.cli(["stack", "rm", stack]);
   const filters = { label: [`com.docker.stack.namespace=${stack}`] };
-  while ((await h.docker.listContainers({ all: true, filters })).length > 0) await new Promise((r) => setTimeout(r, 100));
+  while ((await h.docker.listContainers({ all: true, filters })).length > 0)
+    await new Promise((r) => setTimeout(r, 100));
 }
 
 const late: number[] = [];
@@ -75,7 +77,10 @@ const leftovers: string[] = [];
 try {
   for (let i = 0; i < deploys; i++) {
     // Alternate which teardown goes first so neither always runs on a busier engine.
-    const [a, b] = await Promise.all([deployAndMeasure(stackName("t", i)), deployAndMeasure(stackName("b", i))]);
+    const [a, b] = await Promise.all([
+      deployAndMeasure(stackName("t", i)),
+      deployAndMeasure(stackName("b", i)),
+    ]);
     late.push(a.lateMs, b.lateMs);
     const timeTaster = async () => {
       const started = performance.now();
@@ -105,7 +110,9 @@ try {
 }
 
 const lateMedian = median(late);
-console.log(`convergence report latency over ${late.length} deploys (after the last task's health_status: healthy event):`);
+console.log(
+  `convergence report latency over ${late.length} deploys (after the last task's health_status: healthy event):`,
+);
 console.log(
   `  median ${fmt(lateMedian)}  min ${fmt(Math.min(...late))}  max ${fmt(Math.max(...late))}  target ≤ 250 ms: ${lateMedian <= 250 ? "met" : "MISSED"}`,
 );
