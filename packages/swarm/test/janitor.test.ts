@@ -31,7 +31,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const stack of [dead, live, crashed]) await teardownStack(host, stack);
+  for (const stack of [dead, live, crashed]) await teardownStack(host, stack).catch(() => {});
   await host.close();
   await removeTempDirs();
 });
