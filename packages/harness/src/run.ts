@@ -409,6 +409,8 @@ async function runTier(state: RunState, tier: Tier, op: Op): Promise<TierResult>
   const cancel = new AbortController();
   const files = state.customization?.assertions[tier] ?? [];
   const assertions = runAssertions(state, tier, files, budgetMs, op.plan, opDone.promise, cancel.signal);
+  // Awaited below; until then a rejection (e.g. the run was interrupted) must not go unhandled.
+  assertions.catch(() => undefined);
   let opRow: TestRow;
   try {
     opRow = await timed(state, tier, op, (ms) => {

@@ -14,7 +14,7 @@ beforeAll(async () => {
 }, 300_000);
 
 describe("hello-web PR #1: one deployment, all tiers", () => {
-  test("is green on every tier and reaches L3 (custom N/A is neutral) → level 4", () => {
+  test("is green on every tier; custom is N/A (neutral), so it reaches L4", () => {
     const statuses = Object.fromEntries(Object.entries(results.tiers).map(([t, r]) => [t, r.status]));
     const failures = Object.values(results.tiers).flatMap((t) =>
       t.tests.filter((r) => r.status !== "pass").map((r) => `${r.name}: ${r.failure}`),
