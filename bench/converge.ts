@@ -35,7 +35,7 @@ const median = (values: number[]) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 };
-const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
+const fmt = (ms: number) => `${Math.round(ms)} ms`;
 
 /** Deploys a fresh hello-web stack and measures how late Taster reports its convergence. */
 async function deployAndMeasure(stack: string): Promise<{ plan: Plan; lateMs: number }> {

@@ -115,10 +115,15 @@ export async function waitForConvergence(
       };
       const onAbort = () => finish(infraError(`waiting for ${plan.stack} to converge was aborted`));
       opts.signal?.addEventListener("abort", onAbort);
+      if (opts.signal?.aborted) onAbort();
       const deadline = setTimeout(() => {
         const [service, detail] = splitWaiting(lastProgress, plan.appService);
         finish(
-          new ConvergenceError(service, "timeout", `not converged after ${timeoutMs / 1000}s (${detail})`),
+          new ConvergenceError(
+            service,
+            "timeout",
+            `not converged after ${Math.round(timeoutMs / 100) / 10}s (${detail})`,
+          ),
         );
       }, timeoutMs);
       events.on("event", (event: EngineEvent) => {
@@ -136,6 +141,9 @@ export async function waitForConvergence(
 
 /** Reports name services as the recipe does (`app`), not as swarm does (`<stack>_app`). */
 function withComposeName(error: unknown, plan: Plan): unknown {
+  if (!(error instanceof TasterError)) {
+    return infraError(`checking whether ${plan.stack} converged failed: ${(error as Error).message}`, error);
+  }
   if (!(error instanceof ConvergenceError)) return error;
   const service = plan.services.find((candidate) => candidate.fullName === error.service);
   return service ? new ConvergenceError(service.name, error.reason, error.details) : error;
