@@ -58,7 +58,7 @@ export async function waitForConvergence(
   const started = Date.now();
   const timeoutMs = (opts.timeoutSeconds ?? plan.timeoutSeconds) * 1000;
   const names = new Set(plan.services.map((service) => service.fullName));
-  const ended = new Map<string, string | null>();
+  const ended: EndedTasks = new Map();
   const events = await openEvents(host.docker, started);
   let lastProgress = "";
   try {
@@ -85,24 +85,15 @@ export async function waitForConvergence(
         running = true;
         clearTimeout(timer);
         try {
-          const verdicts = await Promise.all(
-            plan.services.map((service) => serviceVerdict(host, service.fullName, started, ended)),
-          );
-          const waiting = verdicts.flatMap((verdict, i) =>
-            verdict.done ? [] : [`${plan.services[i]?.name}: ${verdict.waiting}`],
-          );
-          if (waiting.length === 0) {
+          const state = await stackState(host, plan, started, ended);
+          if (state.done) {
             const convergedAt = Date.now();
             finish(undefined, { convergedAt, durationMs: convergedAt - started });
             return;
           }
-          const progress = `waiting for ${waiting.join("; ")}`;
-          if (progress !== lastProgress) opts.onProgress?.(progress);
-          lastProgress = progress;
-          const rechecks = verdicts.flatMap((v) =>
-            !v.done && v.recheckInMs !== undefined ? [v.recheckInMs] : [],
-          );
-          timer = setTimeout(evaluate, Math.min(FALLBACK_POLL_MS, ...rechecks));
+          if (state.progress !== lastProgress) opts.onProgress?.(state.progress);
+          lastProgress = state.progress;
+          timer = setTimeout(evaluate, state.recheckInMs);
         } catch (error) {
           finish(withComposeName(error, plan));
         } finally {
@@ -113,9 +104,6 @@ export async function waitForConvergence(
           }
         }
       };
-      const onAbort = () => finish(infraError(`waiting for ${plan.stack} to converge was aborted`));
-      opts.signal?.addEventListener("abort", onAbort);
-      if (opts.signal?.aborted) onAbort();
       const deadline = setTimeout(() => {
         const [service, detail] = splitWaiting(lastProgress, plan.appService);
         finish(
@@ -126,6 +114,9 @@ export async function waitForConvergence(
           ),
         );
       }, timeoutMs);
+      const onAbort = () => finish(infraError(`waiting for ${plan.stack} to converge was aborted`));
+      opts.signal?.addEventListener("abort", onAbort);
+      if (opts.signal?.aborted) return onAbort();
       events.on("event", (event: EngineEvent) => {
         if (relevant(event, names)) void evaluate();
       });
@@ -137,6 +128,25 @@ export async function waitForConvergence(
   } finally {
     events.close();
   }
+}
+
+type StackState = { done: true } | { done: false; progress: string; recheckInMs: number };
+
+/** One look at every service: converged, or what it still waits for and when to look again. */
+async function stackState(host: Host, plan: Plan, started: number, ended: EndedTasks): Promise<StackState> {
+  const verdicts = await Promise.all(
+    plan.services.map((service) => serviceVerdict(host, service.fullName, started, ended)),
+  );
+  const waiting = verdicts.flatMap((verdict, i) =>
+    verdict.done ? [] : [`${plan.services[i]?.name}: ${verdict.waiting}`],
+  );
+  if (waiting.length === 0) return { done: true };
+  const rechecks = verdicts.flatMap((v) => (!v.done && v.recheckInMs !== undefined ? [v.recheckInMs] : []));
+  return {
+    done: false,
+    progress: `waiting for ${waiting.join("; ")}`,
+    recheckInMs: Math.min(FALLBACK_POLL_MS, ...rechecks),
+  };
 }
 
 /** Reports name services as the recipe does (`app`), not as swarm does (`<stack>_app`). */

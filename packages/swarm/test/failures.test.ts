@@ -83,6 +83,22 @@ describe("convergence failures are reported fast, with the reason", () => {
     expect(error.message).toMatch(/not converged after 2s \(.+\)/);
   });
 
+  it("stops at once when the run is aborted, and names a service that was never deployed", async () => {
+    const stack = newStack("ab");
+    const plan = await planRecipe(host, {
+      dir: await checkout(lab, "broken"),
+      stack,
+      domain: `${stack}.test`,
+    });
+    const controller = new AbortController();
+    controller.abort();
+    await expect(waitForConvergence(host, plan, { signal: controller.signal })).rejects.toThrow(/aborted/);
+    const missing = (await waitForConvergence(host, plan).catch((e: unknown) => e)) as ConvergenceError;
+    expect(missing).toBeInstanceOf(ConvergenceError);
+    expect(missing.service).toBe("app");
+    expect(missing.reason).toBe("service missing");
+  });
+
   it("reports a missing image", async () => {
     const error = await deployFixture("im", ["image: taster-lab/does-not-exist:9.9"]);
     expect(error.reason).toBe("image missing");
