@@ -35,17 +35,32 @@ export function parseHosts(spec: string | undefined): HostEntry[] {
 }
 
 const EnvSchema = z.object({
-  TASTER_REDIS_URL: z.string().url("TASTER_REDIS_URL must be a redis:// URL"),
-  TASTER_GITHUB_TOKEN: z.string().min(1, "TASTER_GITHUB_TOKEN is required so the worker can report"),
+  TASTER_REDIS_URL: z
+    .string({ error: "required (the Redis the bridge queues into, e.g. redis://127.0.0.1:6379)" })
+    .regex(/^rediss?:\/\//, "must be a redis:// URL"),
+  TASTER_GITHUB_TOKEN: z
+    .string({ error: "required so the worker can report to the pull request" })
+    .min(1, "required so the worker can report to the pull request"),
   TASTER_GITHUB_API_URL: z.string().url().optional(),
   TASTER_BOT_LOGIN: z.string().optional(),
   TASTER_PUBLIC_URL: z.string().url().optional(),
   TASTER_HOSTS: z.string().optional(),
-  TASTER_KEY_PREFIX: z.string().optional(),
+  TASTER_REDIS_PREFIX: z.string().optional(),
   TASTER_BULL_PREFIX: z.string().optional(),
   TASTER_DATA_DIR: z.string().optional(),
   TASTER_GITHUB_WEBHOOK_SECRET: z.string().optional(),
+  TASTER_RECIPE_SOURCE: z.string().optional(),
 });
+
+/** Where a job's recipe is fetched from: `{repo}` (owner/name) and `{recipe}` are filled in. */
+export const DEFAULT_RECIPE_SOURCE = "https://github.com/{repo}.git";
+
+export function recipeSourceFrom(template: string): (job: { repo: string; recipe: string }) => string {
+  if (!template.includes("{repo}") && !template.includes("{recipe}")) {
+    throw usageError(`TASTER_RECIPE_SOURCE "${template}" must contain {repo} or {recipe}`);
+  }
+  return (job) => template.replaceAll("{repo}", job.repo).replaceAll("{recipe}", job.recipe);
+}
 
 export interface WorkerConfig {
   host: HostEntry;
@@ -57,6 +72,8 @@ export interface WorkerConfig {
   keyPrefix?: string;
   bullPrefix?: string;
   dataDir?: string;
+  /** TASTER_RECIPE_SOURCE, e.g. `https://github.com/{repo}.git` (default) or `/srv/recipes/{recipe}.git`. */
+  recipeSource: string;
   /** Every secret the environment holds, so the worker can redact them from what it writes. */
   secrets: string[];
 }
@@ -98,9 +115,10 @@ export function workerConfigFromEnv(
     ...(e.TASTER_GITHUB_API_URL ? { githubApiUrl: e.TASTER_GITHUB_API_URL } : {}),
     ...(e.TASTER_BOT_LOGIN ? { botLogin: e.TASTER_BOT_LOGIN } : {}),
     ...(e.TASTER_PUBLIC_URL ? { publicUrl: e.TASTER_PUBLIC_URL } : {}),
-    ...(e.TASTER_KEY_PREFIX ? { keyPrefix: e.TASTER_KEY_PREFIX } : {}),
+    ...(e.TASTER_REDIS_PREFIX ? { keyPrefix: e.TASTER_REDIS_PREFIX } : {}),
     ...(e.TASTER_BULL_PREFIX ? { bullPrefix: e.TASTER_BULL_PREFIX } : {}),
     ...(e.TASTER_DATA_DIR ? { dataDir: e.TASTER_DATA_DIR } : {}),
+    recipeSource: e.TASTER_RECIPE_SOURCE ?? DEFAULT_RECIPE_SOURCE,
     secrets: [e.TASTER_GITHUB_TOKEN, ...(e.TASTER_GITHUB_WEBHOOK_SECRET ?? "").split(",")].filter(Boolean),
   };
 }

@@ -1,5 +1,5 @@
 import { createLogger } from "@taster/core";
-import { createWorker, githubReportForge, workerConfigFromEnv } from "@taster/worker";
+import { createWorker, githubReportForge, recipeSourceFrom, workerConfigFromEnv } from "@taster/worker";
 import type { Command } from "commander";
 
 /** `taster worker --host URL [--capacity N]`: consume the host's queue until SIGTERM/SIGINT. */
@@ -27,6 +27,7 @@ export function registerWorker(program: Command): void {
         ...(config.keyPrefix ? { keyPrefix: config.keyPrefix } : {}),
         ...(config.bullPrefix ? { bullPrefix: config.bullPrefix } : {}),
         ...(config.dataDir ? { dataDir: config.dataDir } : {}),
+        recipeSource: recipeSourceFrom(config.recipeSource),
         secrets: config.secrets,
         log: (line) => logger.info(line),
       });
