@@ -1,6 +1,6 @@
 import { chmod, mkdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import {
   domainFor,
   errorMessage,
@@ -198,7 +198,7 @@ async function prepare(state: RunState): Promise<void> {
   if (opts.pr !== undefined && opts.ref) throw usageError("give --pr or --ref, not both");
   const ref = opts.pr !== undefined ? pullRef(opts.pr) : opts.ref;
   const recipesTestsDir = opts.recipesTestsDir ?? toolPaths.recipesTests;
-  state.workspace = await makeWorkspace(opts.workRoot ?? join(tmpdir(), "taster-runs"), state.recipe);
+  state.workspace = await makeWorkspace(workRootOf(opts), state.recipe);
   log.event("fetch", `${opts.source} ${ref ?? "HEAD"}${opts.sha ? ` @ ${opts.sha}` : ""}`);
   const fetched = await fetchRecipe({
     url: opts.source,
@@ -286,14 +286,16 @@ async function fileExists(path: string): Promise<boolean> {
   );
 }
 
+const workRootOf = (opts: RunOptions) => resolve(opts.workRoot ?? join(tmpdir(), "taster-runs"));
+
 async function startHost(state: RunState): Promise<void> {
   const url = state.opts.hostUrl ?? process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock";
   state.host = await connectHost(url, state.opts.hostOptions);
   const sandboxRoot = join(state.workspace?.dir as string, "sandbox");
   await mkdir(sandboxRoot, { recursive: true });
-  await exposeToSandbox(sandboxRoot);
+  await exposeToSandbox(sandboxRoot, workRootOf(state.opts));
   if (state.manifest?.repoLocal.allowed)
-    await exposeToSandbox(join(state.checkoutDir as string, REPO_LOCAL_DIR));
+    await exposeToSandbox(join(state.checkoutDir as string, REPO_LOCAL_DIR), workRootOf(state.opts));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { chmod, chown, lstat, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
+import { infraError } from "@taster/core";
 import { ENV_BROKER_TOKEN, ENV_BROKER_URL, ENV_CONTEXT, type RunContext } from "@taster/testkit";
 import type { TestRow } from "./results";
 
@@ -52,11 +53,21 @@ export interface SandboxResult {
   error?: string;
 }
 
-/** Makes a path's ancestors traversable and the tree readable for the sandbox uid. */
-export async function exposeToSandbox(path: string, stopAt = "/"): Promise<void> {
-  for (let dir = dirname(path); dir.startsWith(stopAt) && dir !== dirname(dir); dir = dirname(dir)) {
+/**
+ * Makes `path` readable for the sandbox uid: the tree itself, and its ancestors up to and
+ * including `within` become traversable (o+x, never o+r). Directories above `within` are never
+ * changed: if one of them is closed to others, that is an error naming it.
+ */
+export async function exposeToSandbox(path: string, within = dirname(path)): Promise<void> {
+  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
     const mode = (await lstat(dir)).mode & 0o7777;
-    if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
+    if ((mode & 0o001) !== 0) continue;
+    if (!(dir === within || dir.startsWith(`${within}${sep}`))) {
+      throw infraError(
+        `${dir} is closed to the sandbox user (mode ${mode.toString(8)}): choose a work root under /tmp`,
+      );
+    }
+    await chmod(dir, mode | 0o001);
   }
   await walkReadable(path);
 }

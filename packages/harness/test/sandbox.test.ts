@@ -84,7 +84,7 @@ test.skip("a skipped test is reported", () => {});
 test("hangs", async () => { await new Promise(() => setInterval(() => {}, 1000)); }, 600_000);
 `,
   );
-  await exposeToSandbox(join(dir, "tests"));
+  await exposeToSandbox(join(dir, "tests"), dir);
 });
 
 afterAll(async () => {
