@@ -9,6 +9,8 @@ interface RunFlags {
   sha?: string;
   stages?: string;
   host?: string;
+  knownHosts?: string;
+  identity?: string;
   out: string;
   allowlist?: string;
   tierTimeout?: string;
@@ -40,6 +42,8 @@ export function registerRun(program: Command): void {
     .option("--sha <sha>", "exact commit to test (default: what the ref points at)")
     .option("--stages <list>", "tiers to run, e.g. upgrade,backup (install always runs)")
     .option("--host <url>", "Docker host: unix:///…, tcp://host:port or ssh://user@host:port")
+    .option("--known-hosts <file>", "for an ssh:// host: the known_hosts file its key is checked against")
+    .option("--identity <file>", "for an ssh:// host: the private key to log in with")
     .option("--out <dir>", "where results.json and run.log are written", "taster-out")
     .option("--allowlist <file>", "repo-local allowlist (default: allowlist/repo-local.yml)")
     .option("--tier-timeout <seconds>", "override the recipe's tierTimeout")
@@ -71,6 +75,10 @@ export function registerRun(program: Command): void {
           ...(flags.sha ? { sha: flags.sha } : {}),
           stages,
           ...(flags.host ? { hostUrl: flags.host } : {}),
+          hostOptions: {
+            ...(flags.knownHosts ? { knownHostsPath: resolve(flags.knownHosts) } : {}),
+            ...(flags.identity ? { privateKeyPath: resolve(flags.identity) } : {}),
+          },
           outDir: resolve(flags.out),
           ...(flags.allowlist ? { allowlistPath: resolve(flags.allowlist) } : {}),
           ...(tierTimeoutSeconds ? { tierTimeoutSeconds } : {}),
