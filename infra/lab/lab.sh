@@ -56,7 +56,10 @@ build_image() {
   dir=$(mktemp -d)
   mkdir -p "$dir"/{bin,etc,tmp,var/www,run/secrets}
   cp "$(command -v busybox)" "$dir/bin/busybox"
-  for applet in $("$dir/bin/busybox" --list); do ln -sf busybox "$dir/bin/$applet"; done
+  # `--list` names busybox itself: linking that would replace the binary with a link to itself.
+  for applet in $("$dir/bin/busybox" --list); do
+    [[ $applet == busybox ]] || ln -sf busybox "$dir/bin/$applet"
+  done
   install -m 0755 "$LAB_SRC"/images/bin/* "$dir/bin/"
   echo "$version" >"$dir/etc/web-version"
   echo "taster-lab web $version" >"$dir/var/www/index.html"

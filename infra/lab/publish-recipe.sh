@@ -24,7 +24,8 @@ for step in "$src"/[0-9][0-9]-*/; do
   elif git -C "$work" rev-parse -q --verify main >/dev/null; then
     git -C "$work" checkout -q main
   fi
-  (cd "$step" && tar -c --exclude=.message .) | tar -x -C "$work"
+  # -m: fresh mtimes, or git may miss a same-size edit made within the same second.
+  (cd "$step" && tar -c --exclude=.message .) | tar -x -m -C "$work"
   message=$(cat "$step/.message" 2>/dev/null || echo "$name")
   git -C "$work" add -A
   git -C "$work" commit -q -m "$message"

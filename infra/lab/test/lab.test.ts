@@ -46,8 +46,16 @@ describe("the lab", () => {
     const until = async (check: () => Promise<boolean>) => {
       for (let i = 0; i < 120 && !(await check()); i++) await new Promise((r) => setTimeout(r, 250));
     };
-    await until(async () => (await ls()) !== "");
-    expect(await ls()).not.toBe("");
+    // Running, and really serving: a lab image that cannot start its command would fail here.
+    const serve = async () => {
+      const id = (await ls()).split("\n")[0];
+      if (!id) return "";
+      return (
+        await docker("exec", id, "wget", "-q", "-O", "-", "http://127.0.0.1/").catch(() => ({ stdout: "" }))
+      ).stdout;
+    };
+    await until(async () => (await serve()).includes("taster-lab web 1.0"));
+    expect(await serve()).toBe("taster-lab web 1.0\n");
 
     await docker("stack", "rm", stack);
     await until(async () => (await ls()) === "");

@@ -45,3 +45,23 @@ describe.each(Object.entries(expected))("sample recipe %s", (name, { tags, pull 
     for (const tag of tags) expect(files).toContain(`release/${tag}`);
   });
 });
+
+describe("sample pull requests carry their change", () => {
+  it("notes PR #2 bumps the config version in abra.sh", async () => {
+    const repo = recipeRepo(lab, "notes");
+    expect(await git(repo, "show", "main:abra.sh")).toContain("APP_CONF_VERSION=v1");
+    expect(await git(repo, "show", "refs/pull/2/head:abra.sh")).toContain("APP_CONF_VERSION=v2");
+  });
+
+  it("hello-web PR #1 adds a stop grace period", async () => {
+    const diff = await git(
+      recipeRepo(lab, "hello-web"),
+      "diff",
+      "main",
+      "refs/pull/1/head",
+      "--",
+      "compose.yml",
+    );
+    expect(diff).toContain("+    stop_grace_period: 5s");
+  });
+});
