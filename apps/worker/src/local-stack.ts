@@ -58,7 +58,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const host = `local-${id}`.toLowerCase().replace(/[^a-z0-9-]/g, "-");
   const keyPrefix = `local-${id}`;
   const bullPrefix = `localb-${id}`;
-  const recipe = recipeRepo(lab, "hello-web");
+  const dataDir = await mkdtemp(join(tmpdir(), "taster-local-"));
+  // A private mirror of the sample recipe: the stack name hashes the source, so this stack's runs
+  // never share a swarm stack with anyone else's run of the same PR on the shared engine.
+  const recipe = join(dataDir, "recipes", "hello-web.git");
+  execFileSync("git", ["clone", "--quiet", "--mirror", recipeRepo(lab, "hello-web"), recipe]);
   const headSha = execFileSync("git", ["--git-dir", recipe, "rev-parse", "refs/pull/1/head"])
     .toString()
     .trim();
@@ -83,7 +87,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   });
   const bridge = await createBridge(config, { logger: silentLogger() });
   const bridgeUrl = await bridge.start();
-  const dataDir = await mkdtemp(join(tmpdir(), "taster-local-"));
   const worker = createWorker({
     host,
     hostUrl: lab.dockerHost,
@@ -93,7 +96,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     keyPrefix,
     bullPrefix,
     dataDir,
-    recipeSource: (job) => recipeRepo(lab, job.recipe),
+    recipeSource: () => recipe,
     secrets: [token, webhookSecret],
     ...(options.log ? { log: options.log } : {}),
     ...options.worker,

@@ -271,13 +271,16 @@ export function createWorker(options: WorkerOptions): TasterWorker {
         return "cancelled";
       }
       // Results are stored before anything is posted: a forge outage can delay the report, never lose it.
-      await runs.saveResult(job.runId, results, results.outcome === "pass" ? "done" : "failed");
+      // A Redis blip here must not lose a finished run either: keep trying for a while.
       const ctx = contextFor(job);
       const report =
         results.outcome === "error"
           ? infraReport(ctx, results, attempts)
           : renderFinal(ctx, results, redactor);
-      await publish(job, report);
+      await untilRedisAnswers(`storing the result of ${job.runId}`, async () => {
+        await runs.saveResult(job.runId, results, results.outcome === "pass" ? "done" : "failed");
+        await publish(job, report);
+      });
       say(`${job.runId}: ${results.outcome} L${results.level}`);
       return results.outcome;
     } finally {
@@ -329,6 +332,19 @@ export function createWorker(options: WorkerOptions): TasterWorker {
       await redis.quit().catch(() => {});
     },
   };
+}
+
+/** Retries a Redis step through an outage (≈ 10 min of capped backoff) before giving up. */
+async function untilRedisAnswers(what: string, step: () => Promise<void>): Promise<void> {
+  const policy: BackoffPolicy = { baseMs: 500, maxMs: 30_000, attempts: 30 };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (error) {
+      if (attempt >= policy.attempts) throw new Error(`${what}: Redis kept failing: ${errorMessage(error)}`);
+      await new Promise((r) => setTimeout(r, backoffDelay(policy, attempt)));
+    }
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -38,7 +38,11 @@ export async function startEnv(): Promise<TestEnv> {
   const lab = await ensureLab();
   const id = `${process.pid}-${++counter}-${Date.now().toString(36)}`;
   const sim = await startForgeSim({ token: TOKEN });
-  const recipe = recipeRepo(lab, "hello-web");
+  const dataDir = await mkdtemp(join(tmpdir(), "taster-worker-test-"));
+  // A private mirror: the stack name hashes the source, so runs of other tests (same PR, same sha)
+  // on the shared engine never land on this test's stack.
+  const recipe = join(dataDir, "hello-web.git");
+  execFileSync("git", ["clone", "--quiet", "--mirror", recipeRepo(lab, "hello-web"), recipe]);
   const rev = (ref: string) => execFileSync("git", ["--git-dir", recipe, "rev-parse", ref]).toString().trim();
   const prHead = rev("refs/pull/1/head");
   sim.state.addPull(REPO, { number: 1, headSha: prHead });
@@ -47,7 +51,6 @@ export async function startEnv(): Promise<TestEnv> {
   const redis = connectRedis(lab.redisUrl);
   await new Promise<void>((resolve) => (redis.status === "ready" ? resolve() : redis.once("ready", resolve)));
   const queues = new RunQueues({ redis, keyPrefix, bullPrefix });
-  const dataDir = await mkdtemp(join(tmpdir(), "taster-worker-test-"));
   let comment = 1;
   const env: TestEnv = {
     lab,
