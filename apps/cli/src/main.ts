@@ -3,6 +3,7 @@ import { registerAllowlist } from "./commands/allowlist";
 import { registerBridge } from "./commands/bridge";
 import { registerDemo } from "./commands/demo";
 import { registerDoctor } from "./commands/doctor";
+import { registerJanitor } from "./commands/janitor";
 import { registerLab } from "./commands/lab";
 import { registerPlan } from "./commands/plan";
 import { registerRun } from "./commands/run";
@@ -23,6 +24,7 @@ registerBridge(program);
 registerWorker(program);
 registerDoctor(program);
 registerAllowlist(program);
+registerJanitor(program);
 registerTest(program);
 
 try {
