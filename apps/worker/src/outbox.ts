@@ -73,8 +73,14 @@ export class ReportOutbox {
   /**
    * Records the run's new desired report, then queues its delivery. Resolves once both are in Redis.
    */
-  async publish(target: ReportTarget, report: Report, opts: { comment?: boolean } = {}): Promise<void> {
+  async publish(
+    target: ReportTarget,
+    report: Report,
+    opts: { comment?: boolean; final?: boolean } = {},
+  ): Promise<void> {
     const key = this.key(target.runId);
+    // After the verdict, progress is history: a late "running" must never replace it.
+    if (!opts.final && (await this.redis.hget(key, "final")) === "1") return;
     const previous = JSON.parse((await this.redis.hget(key, "statuses")) ?? "{}") as Record<
       string,
       CommitStatus
@@ -89,6 +95,7 @@ export class ReportOutbox {
         sha: target.sha,
         // comment: false = statuses only (the sticky comment belongs to a newer run of the PR).
         ...(opts.comment === false ? {} : { body: report.body }),
+        ...(opts.final ? { final: "1" } : {}),
         statuses: JSON.stringify(previous),
       })
       .expire(key, 30 * 24 * 3600)

@@ -80,8 +80,9 @@ export function renderRunning(
   progress: { tier?: Tier; step: string; elapsedMs: number; stages: Tier[] },
   redactor: Redactor,
 ): Report {
-  const doing = progress.tier ? `running tier **${progress.tier}**` : `preparing (${progress.step})`;
-  const plain = progress.tier ? `running ${progress.tier}` : `preparing (${progress.step})`;
+  const phase = progress.step === "teardown" ? "tearing down" : `preparing (${progress.step})`;
+  const doing = progress.tier ? `running tier **${progress.tier}**` : phase;
+  const plain = progress.tier ? `running ${progress.tier}` : phase;
   const body = [
     header(ctx, "🏃", "running"),
     "",

@@ -143,10 +143,29 @@ export function createWorker(options: WorkerOptions): TasterWorker {
     sha: job.sha,
   });
 
-  async function publish(job: RunJob, report: Report, comment = true): Promise<void> {
-    const note = await redis.get(`${keys.prefix}:report-note:${job.runId}`).catch(() => null);
-    const body = note ? `${report.body}\n> ${redactor.redact(note)}\n` : report.body;
-    await outbox.publish(targetOf(job), { body, statuses: report.statuses }, { comment });
+  // One run's reports are queued strictly in the order they were made: progress published from a
+  // log event must never land after the verdict that followed it.
+  const publishing = new Map<string, Promise<void>>();
+  function publish(
+    job: RunJob,
+    report: Report,
+    opts: { comment?: boolean; final?: boolean } = {},
+  ): Promise<void> {
+    const previous = publishing.get(job.runId) ?? Promise.resolve();
+    const next = previous
+      .catch(() => {})
+      .then(async () => {
+        const note = await redis.get(`${keys.prefix}:report-note:${job.runId}`).catch(() => null);
+        const body = note ? `${report.body}\n> ${redactor.redact(note)}\n` : report.body;
+        await outbox.publish(targetOf(job), { body, statuses: report.statuses }, opts);
+      });
+    publishing.set(job.runId, next);
+    void next
+      .finally(() => {
+        if (publishing.get(job.runId) === next) publishing.delete(job.runId);
+      })
+      .catch(() => {});
+    return next;
   }
 
   /** Decides whether this job may run now; retaken jobs (stalled, requeued) get their orphan removed first. */
@@ -179,7 +198,7 @@ export function createWorker(options: WorkerOptions): TasterWorker {
       await redis.set(`${keys.prefix}:report-note:${by}`, note, "EX", 30 * 24 * 3600);
     }
     // The sticky comment belongs to the newest run of the PR now: only the old sha's status says why.
-    await publish(job, renderCancelled(contextFor(job), why, redactor), false);
+    await publish(job, renderCancelled(contextFor(job), why, redactor), { comment: false, final: true });
   }
 
   async function runWithRetries(job: RunJob, source: string, signal: AbortSignal) {
@@ -279,7 +298,7 @@ export function createWorker(options: WorkerOptions): TasterWorker {
           : renderFinal(ctx, results, redactor);
       await untilRedisAnswers(`storing the result of ${job.runId}`, async () => {
         await runs.saveResult(job.runId, results, results.outcome === "pass" ? "done" : "failed");
-        await publish(job, report);
+        await publish(job, report, { final: true });
       });
       say(`${job.runId}: ${results.outcome} L${results.level}`);
       return results.outcome;
