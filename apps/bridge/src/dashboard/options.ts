@@ -1,0 +1,20 @@
+import type { Redactor } from "@taster/core";
+import type { RunLog, RunQueues, RunStore } from "@taster/queue";
+
+export interface DashboardOptions {
+  runs: RunStore;
+  logs: RunLog;
+  queues: RunQueues;
+  /** Swarm hosts whose queues the front page shows (the bridge's config.hosts fits). */
+  hosts: readonly { name: string; capacity: number }[];
+  /** Where people reach Taster; used for copy-paste snippets such as the badge markdown. */
+  publicUrl: string;
+  /** Defence in depth: scrubs the bridge's own secrets from every page, log and badge it serves. */
+  redactor?: Redactor;
+  /** How often a live log checks the run's stream for new lines. Default 500 ms. */
+  livePollMs?: number;
+  /** How many recent runs recipe pages and badges look through. Default 500. */
+  historyScan?: number;
+  /** Recent runs on the front page. Default 50. */
+  recentRuns?: number;
+}

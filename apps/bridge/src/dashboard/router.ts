@@ -1,0 +1,161 @@
+import { errorMessage } from "@taster/core";
+import { type Request, type Response, Router } from "express";
+import { renderBadge } from "./badge";
+import { isInFlight, latestVerdict, RECIPE_NAME, recipeRuns } from "./history";
+import { renderHome } from "./home";
+import { html } from "./html";
+import { page } from "./layout";
+import { type LiveLogDeps, sendLogText, streamLog } from "./live-log";
+import type { DashboardOptions } from "./options";
+import { renderRecipePage } from "./recipe-page";
+import { renderRunPage } from "./run-page";
+
+/** Run ids are [a-z0-9-] (see RunJobSchema); anything else cannot be a run and never reaches Redis. */
+const RUN_ID = /^[a-z0-9][a-z0-9-]{0,127}$/;
+
+/**
+ * The dashboard: queue, runs, recipe history, live logs and badges, all server-rendered HTML that
+ * works without JavaScript except for following a live log.
+ */
+export function dashboardRouter(options: DashboardOptions): Router {
+  const router = Router();
+  const redact = (text: string) => options.redactor?.redact(text) ?? text;
+  const live: LiveLogDeps = {
+    runs: options.runs,
+    logs: options.logs,
+    pollMs: options.livePollMs ?? 500,
+    redactor: options.redactor,
+  };
+
+  const sendPage = (res: Response, status: number, body: string) => {
+    res.status(status).type("html").set("Cache-Control", "no-cache").send(redact(body));
+  };
+  const notFound = (res: Response, what: string) =>
+    sendPage(
+      res,
+      404,
+      page("Not found", html`<h1>Not found</h1><p>${what}</p><p><a href="/">Back to the queue</a></p>`),
+    );
+
+  /** Pages fail as a readable 503 when Redis is away, never as a stack trace. */
+  const handle =
+    (work: (req: Request, res: Response) => Promise<void>) =>
+    async (req: Request, res: Response): Promise<void> => {
+      try {
+        await work(req, res);
+      } catch (error) {
+        if (res.headersSent) {
+          res.end();
+          return;
+        }
+        sendPage(
+          res,
+          503,
+          page(
+            "Unavailable",
+            html`<h1>Taster cannot read its run store right now</h1><p class="muted">${redact(errorMessage(error))}</p><p>Try again in a moment.</p>`,
+          ),
+        );
+      }
+    };
+
+  const runId = (req: Request) => {
+    const id = String(req.params.id ?? "");
+    return RUN_ID.test(id) ? id : undefined;
+  };
+
+  router.get(
+    "/",
+    handle(async (_req, res) => sendPage(res, 200, await renderHome(options))),
+  );
+
+  router.get(
+    "/runs/:id",
+    handle(async (req, res) => {
+      const id = runId(req);
+      const body = id ? await renderRunPage(options, id) : undefined;
+      if (body) sendPage(res, 200, body);
+      else notFound(res, `There is no run "${String(req.params.id)}".`);
+    }),
+  );
+
+  router.get(
+    "/runs/:id/results.json",
+    handle(async (req, res) => {
+      const id = runId(req);
+      const run = id ? await options.runs.getRun(id) : undefined;
+      if (!run) {
+        res.status(404).json({ error: "no such run" });
+        return;
+      }
+      if (run.result === undefined) {
+        res.status(404).json({ error: "this run has no results yet", state: run.state });
+        return;
+      }
+      res
+        .type("json")
+        .set("X-Content-Type-Options", "nosniff")
+        .send(redact(JSON.stringify(run.result, null, 2)));
+    }),
+  );
+
+  const withRun =
+    (then: (id: string, req: Request, res: Response) => Promise<void>) =>
+    async (req: Request, res: Response): Promise<void> => {
+      const id = runId(req);
+      if (!id || !(await options.runs.getRun(id))) {
+        res
+          .status(404)
+          .type("text")
+          .send(`There is no run "${String(req.params.id)}".\n`);
+        return;
+      }
+      await then(id, req, res);
+    };
+
+  router.get("/runs/:id/log.txt", handle(withRun((id, _req, res) => sendLogText(live, id, res))));
+
+  // EventSource asks for text/event-stream; a person following the "full log" link gets plain text.
+  router.get(
+    "/runs/:id/log",
+    handle(
+      withRun((id, req, res) =>
+        req.accepts(["text/plain", "text/event-stream"]) === "text/event-stream" ||
+        req.get("accept")?.includes("text/event-stream")
+          ? streamLog(live, id, req, res)
+          : sendLogText(live, id, res),
+      ),
+    ),
+  );
+
+  router.get(
+    "/recipes/:name",
+    handle(async (req, res) => {
+      const name = String(req.params.name ?? "");
+      const body = RECIPE_NAME.test(name) ? await renderRecipePage(options, name) : undefined;
+      if (body) sendPage(res, 200, body);
+      else notFound(res, `Taster has no runs of a recipe called "${name}".`);
+    }),
+  );
+
+  router.get(
+    "/badges/:recipe.svg",
+    handle(async (req, res) => {
+      const name = String(req.params.recipe ?? "");
+      if (!RECIPE_NAME.test(name)) {
+        res.status(404).type("text").send("not a recipe name\n");
+        return;
+      }
+      const history = await recipeRuns(options.runs, name, options.historyScan ?? 500);
+      const verdict = latestVerdict(history);
+      const status = verdict ? { level: verdict.level } : history.some(isInFlight) ? "running" : "no runs";
+      res
+        .type("image/svg+xml")
+        // Short: READMEs should show a new level within a minute; forges' image proxies honour this.
+        .set("Cache-Control", "max-age=60, s-maxage=60, must-revalidate")
+        .send(renderBadge(status));
+    }),
+  );
+
+  return router;
+}

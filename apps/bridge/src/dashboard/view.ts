@@ -1,0 +1,66 @@
+import { type Results, resultsSchema } from "@taster/harness";
+import type { RunRecord, RunState } from "@taster/queue";
+import { html, type SafeHtml } from "./html";
+
+/** States after which a run's log no longer grows. */
+export const FINISHED: ReadonlySet<RunState> = new Set(["done", "failed", "cancelled", "superseded"]);
+
+/** L0 red … L4 bright green (the shields.io palette, so badges look at home in a README). */
+export const LEVEL_COLOURS = ["#e05d44", "#fe7d37", "#dfb317", "#97ca00", "#44cc11"] as const;
+export const GREY = "#9f9f9f";
+
+const STATE_COLOURS: Record<RunState, string> = {
+  claimed: GREY,
+  queued: GREY,
+  running: "#0969da",
+  done: "#1a7f37",
+  failed: "#cf222e",
+  cancelled: "#6e7781",
+  superseded: "#6e7781",
+};
+
+/** The run's results.json, or undefined while it has none (or one of a schema this bridge does not know). */
+export function resultsOf(run: RunRecord): Results | undefined {
+  const parsed = resultsSchema.safeParse(run.result);
+  return parsed.success ? parsed.data : undefined;
+}
+
+export const shortSha = (sha: string): string => sha.slice(0, 10);
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${(ms / 1000).toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m ${s % 60}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
+}
+
+/** "5 min ago" with the exact UTC time on hover. */
+export function when(epochMs: number, now = Date.now()): SafeHtml {
+  const s = Math.max(0, Math.round((now - epochMs) / 1000));
+  const text =
+    s < 60
+      ? `${s}s ago`
+      : s < 3600
+        ? `${Math.floor(s / 60)} min ago`
+        : s < 86_400
+          ? `${Math.floor(s / 3600)} h ago`
+          : `${Math.floor(s / 86_400)} d ago`;
+  const iso = new Date(epochMs).toISOString();
+  return html`<time datetime="${iso}" title="${iso}">${text}</time>`;
+}
+
+export const stateChip = (state: RunState): SafeHtml =>
+  html`<span class="chip state-${state}" style="background:${STATE_COLOURS[state] ?? GREY}">${state}</span>`;
+
+export const levelChip = (level: number | undefined): SafeHtml =>
+  level === undefined
+    ? html`<span class="muted">–</span>`
+    : html`<span class="chip level" style="background:${LEVEL_COLOURS[level] ?? GREY}">L${level}</span>`;
+
+export const runLink = (runId: string): string => `/runs/${encodeURIComponent(runId)}`;
+
+/** Wall time of a run: finished − started, or so far. */
+export function runDuration(run: RunRecord, now = Date.now()): string {
+  if (!run.startedAt) return "–";
+  return formatDuration((run.finishedAt ?? now) - run.startedAt);
+}
