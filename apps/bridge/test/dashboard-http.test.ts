@@ -1,0 +1,202 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { type DashboardFixture, sampleResults, startDashboard } from "./dashboard-fixtures";
+
+const HOSTILE = `<script>alert("owned")</script>`;
+let dash: DashboardFixture;
+
+beforeAll(async () => {
+  dash = await startDashboard("http");
+});
+
+afterAll(async () => {
+  await dash?.close();
+});
+
+const get = (path: string, headers: Record<string, string> = {}) => fetch(`${dash.url}${path}`, { headers });
+
+/** A failed run whose test names, failure text, reasons, requester and log lines are all hostile. */
+async function hostileRun(state: "running" | "failed") {
+  const results = sampleResults("hostile", 1, {
+    upgrade: {
+      status: "fail",
+      reason: `reason ${HOSTILE}`,
+      tests: [
+        {
+          file: `upgrade${HOSTILE}.test.ts`,
+          name: `keeps data ${HOSTILE}`,
+          status: "fail",
+          durationMs: 10,
+          failure: `expected <b>1</b>\n${HOSTILE}`,
+        },
+      ],
+    },
+  });
+  return dash.seedRun({
+    recipe: "hostile",
+    state,
+    results,
+    requestedBy: `<img src=x onerror=alert(1)>`,
+    log: [`deploy: ${HOSTILE}`, `line with "quotes" & ampersands`],
+  });
+}
+
+describe("escaping", () => {
+  it("renders hostile test names, reasons, requesters and log lines as text, never as markup", async () => {
+    const runId = await hostileRun("failed");
+    const body = await (await get(`/runs/${runId}`)).text();
+    expect(body).toContain("keeps data &lt;script&gt;alert(&quot;owned&quot;)&lt;/script&gt;");
+    expect(body).toContain("deploy: &lt;script&gt;");
+    expect(body).toContain("&lt;img src=x onerror=alert(1)&gt;");
+    expect(body).toContain("&amp; ampersands");
+    // A finished run needs no script at all: nothing in the page is executable.
+    expect(body).not.toMatch(/<script/i);
+    expect(body).not.toContain("<img");
+  });
+
+  it("keeps the only script on a live run page the dashboard's own log follower", async () => {
+    const runId = await hostileRun("running");
+    const body = await (await get(`/runs/${runId}`)).text();
+    expect(body.match(/<script/gi)).toHaveLength(1);
+    expect(body).toContain("new EventSource(pre.dataset.stream)");
+    expect(body).not.toContain(HOSTILE);
+  });
+
+  it("escapes hostile values on the front page and the recipe page too", async () => {
+    await hostileRun("failed");
+    for (const path of ["/", "/recipes/hostile"]) {
+      const body = await (await get(path)).text();
+      expect(body).not.toContain("<img");
+      expect(body).not.toMatch(/<script/i);
+    }
+  });
+});
+
+describe("not found", () => {
+  it("answers 404 with a page for unknown and malformed run ids", async () => {
+    for (const id of ["no-such-run-123", "..%2F..%2Fetc%2Fpasswd", "UPPER%3Ckey%3E"]) {
+      const res = await get(`/runs/${id}`);
+      expect(res.status).toBe(404);
+      expect(res.headers.get("content-type")).toMatch(/text\/html/);
+      const body = await res.text();
+      expect(body).toContain("Not found");
+      expect(body).not.toContain("<key>");
+    }
+  });
+
+  it("answers 404 for the results, log and stream of an unknown run and for an unknown recipe", async () => {
+    for (const path of [
+      "/runs/nope-1/results.json",
+      "/runs/nope-1/log.txt",
+      "/runs/nope-1/log",
+      "/recipes/never-tested",
+    ]) {
+      expect((await get(path, { accept: "text/event-stream" })).status).toBe(404);
+    }
+  });
+
+  it("answers 404 for results.json while a run has no results yet", async () => {
+    const runId = await dash.seedRun({ recipe: "pending", state: "running" });
+    const res = await get(`/runs/${runId}/results.json`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ state: "running" });
+  });
+});
+
+describe("run data", () => {
+  it("serves results.json and the full log of a finished run", async () => {
+    const results = sampleResults("served", 3);
+    const runId = await dash.seedRun({ recipe: "served", state: "done", results, log: ["one", "two"] });
+    const json = await get(`/runs/${runId}/results.json`);
+    expect(json.headers.get("content-type")).toMatch(/application\/json/);
+    expect(await json.json()).toEqual(results);
+    const text = await get(`/runs/${runId}/log.txt`);
+    expect(text.headers.get("content-type")).toMatch(/text\/plain/);
+    expect(await text.text()).toBe("one\ntwo\n");
+    // The "full log" link in PR comments points at /log: a browser gets the text, not an event stream.
+    expect(await (await get(`/runs/${runId}/log`, { accept: "text/html,*/*" })).text()).toBe("one\ntwo\n");
+  });
+
+  it("streams a finished run's log as server-sent events, resumes after Last-Event-ID, and ends", async () => {
+    const runId = await dash.seedRun({
+      recipe: "sse",
+      state: "done",
+      log: ["first", "second\nwrapped", "third"],
+    });
+    const all = await (await get(`/runs/${runId}/log`, { accept: "text/event-stream" })).text();
+    expect(all).toMatch(/data: first\n\n/);
+    expect(all).toMatch(/data: second\ndata: wrapped\n\n/);
+    expect(all.trimEnd()).toMatch(/event: end\ndata: done$/);
+    const firstId = /id: (\S+)\ndata: first/.exec(all)?.[1] ?? "";
+    const resumed = await (
+      await get(`/runs/${runId}/log`, { accept: "text/event-stream", "last-event-id": firstId })
+    ).text();
+    expect(resumed).not.toContain("data: first");
+    expect(resumed).toContain("data: third");
+  });
+});
+
+describe("queue and history", () => {
+  it("lists waiting runs per host with their positions and recent runs with their level", async () => {
+    const first = await dash.seedRun({ recipe: "waiting-a", state: "queued" });
+    const second = await dash.seedRun({ recipe: "waiting-b", state: "queued" });
+    const finished = await dash.seedRun({
+      recipe: "leveled",
+      state: "done",
+      results: sampleResults("leveled", 3),
+    });
+    const body = await (await get("/")).text();
+    const positions = [...body.matchAll(/<tr data-run="([^"]+)">\s*<td>(\d+)<\/td>/g)].map((m) => [
+      m[1],
+      m[2],
+    ]);
+    const a = positions.find(([id]) => id === first)?.[1];
+    const b = positions.find(([id]) => id === second)?.[1];
+    expect(Number(b)).toBe(Number(a) + 1);
+    expect(body).toMatch(new RegExp(`data-run="${finished}">[\\s\\S]*?>L3</span>`));
+  });
+
+  it("shows a recipe's history with a level sparkline", async () => {
+    for (const level of [1, 2, 3]) {
+      await dash.seedRun({ recipe: "climbing", state: "failed", results: sampleResults("climbing", level) });
+    }
+    const body = await (await get("/recipes/climbing")).text();
+    expect(body).toContain("Runs (3)");
+    expect(body).toContain('class="sparkline"');
+    expect(body.match(/<circle /g)).toHaveLength(3);
+    expect(body).toContain(`https://taster.test/badges/climbing.svg`);
+  });
+});
+
+describe("badges", () => {
+  const COLOURS = ["#e05d44", "#fe7d37", "#dfb317", "#97ca00", "#44cc11"];
+
+  it("shows the latest level, coloured from red (L0) to bright green (L4)", async () => {
+    for (const level of [0, 1, 2, 3, 4]) {
+      const recipe = `badge-l${level}`;
+      await dash.seedRun({ recipe, state: "failed", results: sampleResults(recipe, level) });
+      const res = await get(`/badges/${recipe}.svg`);
+      expect(res.headers.get("content-type")).toMatch(/image\/svg\+xml/);
+      expect(res.headers.get("cache-control")).toMatch(/max-age=60/);
+      const svg = await res.text();
+      expect(svg).toContain(`>L${level}</text>`);
+      expect(svg).toContain(`fill="${COLOURS[level]}"`);
+    }
+  });
+
+  it("is grey for a recipe with only a run in progress or no runs at all", async () => {
+    await dash.seedRun({ recipe: "badge-running", state: "running" });
+    const running = await (await get("/badges/badge-running.svg")).text();
+    expect(running).toContain(">running</text>");
+    expect(running).toContain('fill="#9f9f9f"');
+    const none = await get("/badges/never-ran.svg");
+    expect(none.status).toBe(200);
+    expect(await none.text()).toContain(">no runs</text>");
+  });
+
+  it("keeps the last verdict's level when a newer run errored on the infrastructure", async () => {
+    await dash.seedRun({ recipe: "badge-infra", state: "done", results: sampleResults("badge-infra", 3) });
+    const errored = sampleResults("badge-infra", 0, {}, { outcome: "error", error: "engine unreachable" });
+    await dash.seedRun({ recipe: "badge-infra", state: "failed", results: errored });
+    expect(await (await get("/badges/badge-infra.svg")).text()).toContain(">L3</text>");
+  });
+});
