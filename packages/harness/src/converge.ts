@@ -5,10 +5,10 @@ type ConvergeOptions = NonNullable<Parameters<typeof waitForConvergence>[2]>;
 
 /**
  * Docker marks EVERY stopped container with a healthcheck "unhealthy" (streak 0, last probe fine),
- * and a probe cut short by the stop exits 137. @taster/swarm's convergence currently reads the
- * old task that an update stopped as a failing healthcheck. Such a verdict is noise: a real
- * failing check has a streak of failed probes with their own exit code. Remove this wrapper once
- * swarm ignores containers stopped by the update.
+ * and a probe cut short by the stop exits 137. @taster/swarm's convergence once read the old
+ * task an update stopped as a failing healthcheck (it now skips old-spec tasks); this stays as a
+ * narrow guard: such a verdict is noise, a real failing check has a streak of failed probes with
+ * their own exit code, and the retry is bounded by the same convergence timeout.
  */
 export function isStoppedContainerNoise(error: unknown): boolean {
   return (

@@ -9,14 +9,12 @@ let results: Results;
 
 beforeAll(async () => {
   lab = await ensureLab();
-  // The release path 0.1.0+2.0 → 0.2.0+2.1. (PR #2 as the lab publishes it today changes the
-  // config without bumping APP_CONF_VERSION — publish-recipe.sh loses the abra.sh change — and
-  // Taster rightly fails its upgrade: "only updates to Labels are allowed".)
-  run = await labRun(lab, { source: recipeRepo(lab, "notes"), ref: "refs/tags/0.2.0+2.1" });
+  // PR #2 bumps the golang-templated config to v2 through abra.sh: a new config object, in place.
+  run = await labRun(lab, { source: recipeRepo(lab, "notes"), pr: 2 });
   results = run.results;
 }, 300_000);
 
-describe("notes 0.1.0+2.0 → 0.2.0+2.1: two services, secret, config, DB-style backup hooks", () => {
+describe("notes PR #2 over 0.2.0+2.1: two services, secret, config v2, DB-style backup hooks", () => {
   test("is green on all tiers with one deployment and zero residue", async () => {
     const statuses = Object.fromEntries(Object.entries(results.tiers).map(([t, r]) => [t, r.status]));
     const failures = Object.values(results.tiers).flatMap((t) =>
