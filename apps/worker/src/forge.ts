@@ -7,8 +7,17 @@ import { type CommitStatus, STICKY_MARKER } from "./report";
  * worker's own GitHub implementation until then.
  */
 export interface ReportForge {
-  /** Creates or edits in place the one comment on the PR that carries STICKY_MARKER. */
-  upsertStickyComment(repo: string, pr: number, body: string): Promise<void>;
+  /**
+   * Edits in place the one comment on the PR that carries STICKY_MARKER, creating it when missing
+   * unless `createIfMissing` is false (progress waits for the bridge's own "queued" comment, so the
+   * two processes never both create one).
+   */
+  upsertStickyComment(
+    repo: string,
+    pr: number,
+    body: string,
+    opts?: { createIfMissing?: boolean },
+  ): Promise<unknown>;
   setCommitStatus(repo: string, sha: string, status: CommitStatus): Promise<void>;
 }
 
@@ -39,7 +48,7 @@ export function githubReportForge(options: GithubReportForgeOptions): ReportForg
     Boolean(c.body?.includes(STICKY_MARKER)) && (!options.botLogin || c.user?.login === options.botLogin);
 
   return {
-    async upsertStickyComment(repo, pr, body) {
+    async upsertStickyComment(repo, pr, body, opts = {}) {
       const where = split(repo);
       const comments = await octokit.paginate(octokit.rest.issues.listComments, {
         ...where,
@@ -50,7 +59,7 @@ export function githubReportForge(options: GithubReportForgeOptions): ReportForg
       if (sticky) {
         if (sticky.body === body) return;
         await octokit.rest.issues.updateComment({ ...where, comment_id: sticky.id, body });
-      } else {
+      } else if (opts.createIfMissing !== false) {
         await octokit.rest.issues.createComment({ ...where, issue_number: pr, body });
       }
     },

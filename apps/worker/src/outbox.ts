@@ -167,7 +167,10 @@ export class ReportOutbox {
       const posted = JSON.parse(h.postedStatuses ?? "{}") as Record<string, string>;
       const desired = JSON.parse(h.statuses ?? "{}") as Record<string, CommitStatus>;
       if (h.body !== undefined && h.postedBody !== h.body) {
-        await this.opts.forge.upsertStickyComment(h.repo, Number(h.pr), h.body);
+        // Only the verdict may create the comment; progress edits the bridge's one if it is there.
+        await this.opts.forge.upsertStickyComment(h.repo, Number(h.pr), h.body, {
+          createIfMissing: h.final === "1",
+        });
         await this.redis.hset(key, "postedBody", h.body);
       }
       for (const status of Object.values(desired)) {
