@@ -44,7 +44,9 @@ describe("end to end: signed webhook → bridge → Redis → worker → lab swa
     expect(stack.sim.state.reactions.some((r) => r.content === "eyes")).toBe(true);
 
     const run = await stack.worker.runs.getRun(runId);
-    expect(await residue(stack.lab, (run?.result as { stack: string }).stack)).toEqual([]);
+    const deployed = (run?.result as { stack?: string } | undefined)?.stack;
+    expect(deployed).toMatch(/^t[0-9a-f]{10}$/);
+    expect(await residue(stack.lab, deployed as string)).toEqual([]);
     expect(logLines.some((l) => l.includes("teardown: zero residue"))).toBe(true);
 
     const everything = [body, ...stack.sim.state.statuses.map((s) => s.description ?? ""), ...logLines].join(
