@@ -123,7 +123,13 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
           closing.closeIdleConnections();
         });
       }
-      await handler.idle();
+      // Give acknowledgements a moment; anything still pending is reported later by the worker.
+      if (!(await handler.idle(10_000))) {
+        log.warn(
+          { pending: handler.pendingAcknowledgements },
+          "stopping with acknowledgements still pending",
+        );
+      }
       await queues.close();
       if (ownsRedis) redis.disconnect();
     },

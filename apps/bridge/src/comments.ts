@@ -5,6 +5,8 @@ import { type BridgeConfig, hostFor, recipeOf } from "./config";
 import { helpMessage, queuedMessage, runLink, untrustedMessage } from "./messages";
 import type { BridgeMetrics } from "./metrics";
 
+const MAX_PENDING_ACKS = 1_000;
+
 /** How one comment was handled, and the HTTP answer the forge gets for it. */
 export interface Handled {
   status: number;
@@ -100,9 +102,24 @@ export class CommentHandler {
     }
   }
 
-  /** Resolves once every acknowledgement started so far has finished (tests, graceful stop). */
-  async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  /**
+   * Resolves once every acknowledgement started so far has finished (tests, graceful stop), or
+   * after `timeoutMs`: GitHub's pacing can hold a backlog for minutes, and the jobs are safe anyway.
+   */
+  async idle(timeoutMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pending.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      const timer = new Promise((resolve) => setTimeout(resolve, Math.min(left, 2_147_483_647)).unref());
+      await Promise.race([Promise.allSettled([...this.pending]), timer]);
+    }
+    return true;
+  }
+
+  /** Acknowledgements and replies not yet done (GitHub paces writes, so these can queue up). */
+  get pendingAcknowledgements(): number {
+    return this.pending.size;
   }
 
   private filter(event: CommentEvent): string | undefined {
@@ -172,6 +189,12 @@ export class CommentHandler {
   }
 
   private later(work: () => Promise<void>): void {
+    // GitHub paces writes (≈1 per 3 s for comments), so under a flood acknowledgements queue up in
+    // memory. Past a bound, drop them: the job is safe in Redis and the worker reports on the PR.
+    if (this.pending.size >= MAX_PENDING_ACKS) {
+      this.metrics.ackFailures.inc();
+      return;
+    }
     const task = work().catch((error) => {
       this.metrics.ackFailures.inc();
       this.log.warn({ err: errorMessage(error) }, "acknowledgement failed (the job itself is queued)");

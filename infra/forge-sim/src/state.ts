@@ -46,6 +46,9 @@ export class ForgeSimState {
   readonly repos = new Map<string, SimRepo>();
   readonly orgMembers = new Map<string, Set<string>>();
   readonly comments: SimComment[] = [];
+  // Indexes so lookups stay cheap when a benchmark piles up thousands of comments.
+  private readonly byIssue = new Map<string, SimComment[]>();
+  private readonly byId = new Map<number, SimComment>();
   readonly reactions: SimReaction[] = [];
   readonly statuses: SimStatus[] = [];
   /** Who the API token belongs to: authored comments, reactions and statuses are theirs. */
@@ -94,15 +97,19 @@ export class ForgeSimState {
       updatedAt: now,
     };
     this.comments.push(comment);
+    this.byId.set(comment.id, comment);
+    const key = `${fullName}#${issueNumber}`;
+    this.byIssue.set(key, [...(this.byIssue.get(key) ?? []), comment]);
     return comment;
   }
 
   commentsOn(fullName: string, issueNumber: number): SimComment[] {
-    return this.comments.filter((c) => c.repo === fullName && c.issueNumber === issueNumber);
+    return this.byIssue.get(`${fullName}#${issueNumber}`) ?? [];
   }
 
   findComment(fullName: string, id: number): SimComment | undefined {
-    return this.comments.find((c) => c.repo === fullName && c.id === id);
+    const comment = this.byId.get(id);
+    return comment?.repo === fullName ? comment : undefined;
   }
 
   permissionOf(fullName: string, login: string): Permission {

@@ -34,7 +34,10 @@ export interface GithubForgeOptions {
 /** GitHub through Octokit, throttled and retried as GitHub asks integrators to. */
 export class GithubForge implements Forge {
   readonly kind = "github" as const;
+  /** Acknowledgements, reports and the reconciler. */
   private readonly octokit: Client;
+  /** Reads a webhook waits on (head sha, trust): own throttle queue, so a backlog of acks never delays them. */
+  private readonly urgent: Client;
   private readonly trust: TrustChecker;
   private readonly stickyLock = new PerKeyLock();
 
@@ -52,23 +55,27 @@ export class GithubForge implements Forge {
       );
       return retryCount < retries && retryAfter <= maxWait;
     };
-    this.octokit = new TasterOctokit({
-      auth: options.token,
-      baseUrl: options.baseUrl ?? "https://api.github.com",
-      userAgent: "taster-ci",
-      log: { debug: () => {}, info: () => {}, warn: (m: string) => options.log?.warn(m), error: () => {} },
-      retry: { retries, retryAfterBaseValue: options.retryBaseMs ?? 1000 },
-      throttle: {
-        onRateLimit: onLimit,
-        onSecondaryRateLimit: onLimit,
-        retryAfterBaseValue: options.retryBaseMs ?? 1000,
-        write: new Bottleneck.Group({ maxConcurrent: 1, minTime: options.writeMinTimeMs ?? 1000 }),
-        notifications: new Bottleneck.Group({
-          maxConcurrent: 1,
-          minTime: options.notificationsMinTimeMs ?? 3000,
-        }),
-      },
-    });
+    const client = (id: string) =>
+      new TasterOctokit({
+        auth: options.token,
+        baseUrl: options.baseUrl ?? "https://api.github.com",
+        userAgent: "taster-ci",
+        log: { debug: () => {}, info: () => {}, warn: (m: string) => options.log?.warn(m), error: () => {} },
+        retry: { retries, retryAfterBaseValue: options.retryBaseMs ?? 1000 },
+        throttle: {
+          id,
+          onRateLimit: onLimit,
+          onSecondaryRateLimit: onLimit,
+          retryAfterBaseValue: options.retryBaseMs ?? 1000,
+          write: new Bottleneck.Group({ maxConcurrent: 1, minTime: options.writeMinTimeMs ?? 1000 }),
+          notifications: new Bottleneck.Group({
+            maxConcurrent: 1,
+            minTime: options.notificationsMinTimeMs ?? 3000,
+          }),
+        },
+      });
+    this.octokit = client("taster");
+    this.urgent = client("taster-webhook");
     this.trust = new TrustChecker(
       {
         isOrgMember: (org, user) => this.isOrgMember(org, user),
@@ -80,7 +87,7 @@ export class GithubForge implements Forge {
 
   async getPullRequest(repo: string, pr: number): Promise<PullRequestInfo> {
     const { data } = await this.call(`get PR ${repo}#${pr}`, () =>
-      this.octokit.pulls.get({ ...split(repo), pull_number: pr }),
+      this.urgent.pulls.get({ ...split(repo), pull_number: pr }),
     );
     return {
       number: data.number,
@@ -184,7 +191,7 @@ export class GithubForge implements Forge {
 
   private async isOrgMember(org: string, user: string): Promise<boolean> {
     try {
-      const response = await this.octokit.orgs.checkMembershipForUser({ org, username: user });
+      const response = await this.urgent.orgs.checkMembershipForUser({ org, username: user });
       return (response.status as number) === 204;
     } catch (error) {
       // 404 = not a member (or org not visible), 302 = we may not see members: both mean "not via org".
@@ -195,7 +202,7 @@ export class GithubForge implements Forge {
 
   private async permission(repo: string, user: string): Promise<string> {
     try {
-      const { data } = await this.octokit.repos.getCollaboratorPermissionLevel({
+      const { data } = await this.urgent.repos.getCollaboratorPermissionLevel({
         ...split(repo),
         username: user,
       });

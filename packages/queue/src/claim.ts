@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys";
+import { runScript } from "./redis";
 
 /** How a run request was taken: a new run, or folded into one that already covers it. */
 export type ClaimOutcome = "enqueued" | "coalesced" | "duplicate-delivery" | "duplicate-comment";
@@ -11,6 +12,8 @@ export interface Claim {
   superseded?: string;
   /** The state the superseded run was in when it was superseded. */
   supersededState?: string;
+  /** The state of the run `runId` names, as the script saw it ("claimed" = not yet in BullMQ). */
+  runState: string;
 }
 
 /**
@@ -44,11 +47,11 @@ local function remember(runId)
 end
 
 local prior = redis.call('GET', deliveryKey)
-if prior then return {'duplicate-delivery', prior, '', ''} end
+if prior then return {'duplicate-delivery', prior, '', '', redis.call('HGET', runPrefix .. prior, 'state') or ''} end
 prior = redis.call('GET', commentKey)
 if prior then
   redis.call('SET', deliveryKey, prior, 'EX', ttl)
-  return {'duplicate-comment', prior, '', ''}
+  return {'duplicate-comment', prior, '', '', redis.call('HGET', runPrefix .. prior, 'state') or ''}
 end
 
 local current = redis.call('HMGET', pullKey, 'runId', 'sha')
@@ -56,7 +59,7 @@ local currentRun, currentSha = current[1], current[2]
 local live = currentRun and isLive(currentRun)
 if live and currentSha == sha then
   remember(currentRun)
-  return {'coalesced', currentRun, '', ''}
+  return {'coalesced', currentRun, '', '', redis.call('HGET', runPrefix .. currentRun, 'state') or ''}
 end
 
 local runId = runBase .. '-' .. redis.call('INCR', seqKey)
@@ -76,7 +79,7 @@ redis.call('HSET', pullKey, 'runId', runId, 'sha', sha)
 redis.call('EXPIRE', pullKey, ttl * 5)
 redis.call('ZADD', runsKey, now, runId)
 remember(runId)
-return {'enqueued', runId, superseded, supersededState}
+return {'enqueued', runId, superseded, supersededState, 'claimed'}
 `;
 
 /** Sets state to `to` only if the run is still in state `from` (no lost updates against the worker). */
@@ -103,26 +106,31 @@ export interface ClaimInput {
 }
 
 export async function claimRun(redis: Redis, keys: Keys, input: ClaimInput): Promise<Claim> {
-  const reply = (await redis.eval(
+  const reply = (await runScript(
+    redis,
     CLAIM_LUA,
-    5,
-    keys.delivery(input.forge, input.deliveryId),
-    keys.comment(input.forge, input.repo, input.commentId),
-    keys.pull(input.forge, input.repo, input.pr),
-    keys.runs(),
-    keys.runSeq(),
-    input.runBase,
-    input.sha,
-    String(input.ttlSec),
-    input.jobJson,
-    String(Date.now()),
-    keys.runPrefix(),
-    input.bullQueuePrefix,
-  )) as [ClaimOutcome, string, string, string];
-  const [outcome, runId, superseded, supersededState] = reply;
+    [
+      keys.delivery(input.forge, input.deliveryId),
+      keys.comment(input.forge, input.repo, input.commentId),
+      keys.pull(input.forge, input.repo, input.pr),
+      keys.runs(),
+      keys.runSeq(),
+    ],
+    [
+      input.runBase,
+      input.sha,
+      String(input.ttlSec),
+      input.jobJson,
+      String(Date.now()),
+      keys.runPrefix(),
+      input.bullQueuePrefix,
+    ],
+  )) as [ClaimOutcome, string, string, string, string];
+  const [outcome, runId, superseded, supersededState, runState] = reply;
   return {
     outcome,
     runId,
+    runState,
     ...(superseded ? { superseded, supersededState } : {}),
   };
 }
@@ -134,5 +142,5 @@ export async function transitionRun(
   from: string,
   to: string,
 ): Promise<boolean> {
-  return (await redis.eval(TRANSITION_LUA, 1, keys.run(runId), from, to)) === 1;
+  return (await runScript(redis, TRANSITION_LUA, [keys.run(runId)], [from, to])) === 1;
 }

@@ -4,7 +4,7 @@ import type { Redis } from "ioredis";
 import { claimRun, transitionRun } from "./claim";
 import { Keys } from "./keys";
 import { RunLog } from "./logs";
-import { assertRedisReady, withTimeout } from "./redis";
+import { assertConnected, assertRedisReady, runScript, withTimeout } from "./redis";
 import { RunStore } from "./runs";
 import { queueNameFor, type RunJob, RunJobSchema, type RunRequest } from "./schema";
 
@@ -34,6 +34,18 @@ const JOB_OPTIONS: JobsOptions = {
   removeOnComplete: { age: 7 * 24 * 3600 },
   removeOnFail: { age: 30 * 24 * 3600 },
 };
+
+/**
+ * BullMQ pushes new jobs on the left of `<queue>:wait` and workers take them from the right
+ * (RPOPLPUSH into `<queue>:active`), so a job's position is its distance from the right end.
+ * Done in Redis because fetching every waiting job per acknowledgement is quadratic under load.
+ */
+const POSITION_LUA = `
+local index = redis.call('LPOS', KEYS[1], ARGV[1])
+if index then return redis.call('LLEN', KEYS[1]) - index end
+if redis.call('LPOS', KEYS[2], ARGV[1]) then return 0 end
+return -1
+`;
 
 const ClaimedJobSchema = RunJobSchema.omit({ runId: true });
 
@@ -79,7 +91,7 @@ export class RunQueues {
    */
   async enqueue(request: RunRequest): Promise<EnqueueResult> {
     const parsed = ClaimedJobSchema.parse(request);
-    await assertRedisReady(this.redis, this.timeoutMs);
+    assertConnected(this.redis);
     const claim = await this.step(
       claimRun(this.redis, this.keys, {
         forge: parsed.forge,
@@ -95,7 +107,10 @@ export class RunQueues {
       }),
     );
     if (claim.superseded) await this.dropSuperseded(claim.superseded, claim.runId, claim.supersededState);
-    const job = await this.ensureQueued(claim.runId);
+    const job =
+      claim.runState === "claimed" && claim.outcome === "enqueued"
+        ? await this.addToBull({ ...parsed, runId: claim.runId })
+        : await this.ensureQueued(claim.runId);
     const outcome =
       claim.outcome === "enqueued" ? "enqueued" : claim.outcome === "coalesced" ? "coalesced" : "duplicate";
     return {
@@ -110,13 +125,11 @@ export class RunQueues {
   async position(runId: string): Promise<number | undefined> {
     const run = await this.runs.getRun(runId);
     if (!run) return undefined;
-    const queue = this.queueFor(run.job.host);
-    const state = await this.step(queue.getJobState(runId));
-    if (state === "active") return 0;
-    if (state !== "waiting" && state !== "prioritized" && state !== "delayed") return undefined;
-    const waiting = await this.step(queue.getJobs(["wait", "prioritized", "delayed"], 0, -1, true));
-    const index = waiting.findIndex((job) => job.id === runId);
-    return index < 0 ? undefined : index + 1;
+    const base = `${this.bullPrefix}:${queueNameFor(run.job.host)}`;
+    const position = Number(
+      await this.step(runScript(this.redis, POSITION_LUA, [`${base}:wait`, `${base}:active`], [runId])),
+    );
+    return position < 0 ? undefined : position;
   }
 
   /** Whether this comment already led to a run (a cheap pre-check; enqueue decides atomically). */
@@ -126,7 +139,7 @@ export class RunQueues {
 
   /** True the first time `name` is seen within the TTL (e.g. "reply to this PR once"). */
   async once(name: string, ttlSec = this.seenTtlSec): Promise<boolean> {
-    await assertRedisReady(this.redis, this.timeoutMs);
+    assertConnected(this.redis);
     return (await this.step(this.redis.set(this.keys.once(name), "1", "EX", ttlSec, "NX"))) === "OK";
   }
 
@@ -148,11 +161,13 @@ export class RunQueues {
   private async ensureQueued(runId: string): Promise<RunJob> {
     const run = await this.step(this.runs.getRun(runId));
     if (!run) throw infraError(`run ${runId} vanished from Redis while being queued`);
-    if (run.state === "claimed") {
-      await this.step(this.queueFor(run.job.host).add("run", run.job, { ...JOB_OPTIONS, jobId: runId }));
-      await this.step(transitionRun(this.redis, this.keys, runId, "claimed", "queued"));
-    }
-    return run.job;
+    return run.state === "claimed" ? this.addToBull(run.job) : run.job;
+  }
+
+  private async addToBull(job: RunJob): Promise<RunJob> {
+    await this.step(this.queueFor(job.host).add("run", job, { ...JOB_OPTIONS, jobId: job.runId }));
+    await this.step(transitionRun(this.redis, this.keys, job.runId, "claimed", "queued"));
+    return job;
   }
 
   private async dropSuperseded(runId: string, by: string, stateWhenSuperseded?: string): Promise<void> {

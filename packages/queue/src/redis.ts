@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { infraError } from "@taster/core";
 import { Redis } from "ioredis";
 
@@ -30,5 +31,32 @@ export async function withTimeout<T>(work: Promise<T>, ms: number, what: string)
     return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Throws at once, without a round trip, when the connection is not up (used on hot paths). */
+export function assertConnected(redis: Redis): void {
+  if (redis.status !== "ready") throw infraError(`Redis is not reachable (connection ${redis.status})`);
+}
+
+const scriptShas = new Map<string, string>();
+
+/** Runs a Lua script by its SHA (EVALSHA), loading it with EVAL only when Redis does not know it yet. */
+export async function runScript(
+  redis: Redis,
+  script: string,
+  keys: string[],
+  args: string[],
+): Promise<unknown> {
+  let sha = scriptShas.get(script);
+  if (!sha) {
+    sha = createHash("sha1").update(script).digest("hex");
+    scriptShas.set(script, sha);
+  }
+  try {
+    return await redis.evalsha(sha, keys.length, ...keys, ...args);
+  } catch (error) {
+    if (!String(error).includes("NOSCRIPT")) throw error;
+    return redis.eval(script, keys.length, ...keys, ...args);
   }
 }

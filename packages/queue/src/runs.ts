@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys";
+import { runScript } from "./redis";
 import type { RunJob } from "./schema";
 
 export type RunState = "claimed" | "queued" | "running" | "done" | "failed" | "superseded" | "cancelled";
@@ -38,7 +39,7 @@ export class RunStore {
 
   /** The worker calls this when it starts; false = the run was superseded or cancelled meanwhile. */
   async markRunning(runId: string): Promise<boolean> {
-    return (await this.redis.eval(START_LUA, 1, this.keys.run(runId), String(Date.now()))) === 1;
+    return (await runScript(this.redis, START_LUA, [this.keys.run(runId)], [String(Date.now())])) === 1;
   }
 
   async saveResult(
