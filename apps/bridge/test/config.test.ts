@@ -1,4 +1,8 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "@jest/globals";
+import { loadTriggerers } from "@taster/forge";
 import { hostFor, loadBridgeConfig, parseHosts } from "../src/index";
 
 const base = {
@@ -59,5 +63,13 @@ describe("bridge configuration", () => {
       /needs that forge configured/,
     );
     expect(() => parseHosts("Bad Name=unix:///x")).toThrow(/host name/);
+  });
+});
+
+describe("allowlist/triggerers.yml", () => {
+  it("is a valid triggerers list as shipped", async () => {
+    const file = join(dirname(fileURLToPath(import.meta.url)), "../../../allowlist/triggerers.yml");
+    expect(existsSync(file)).toBe(true);
+    await expect(loadTriggerers(file)).resolves.toEqual(expect.any(Array));
   });
 });
