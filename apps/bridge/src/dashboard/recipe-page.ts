@@ -24,7 +24,9 @@ function sparkline(history: RunRecord[]): SafeHtml {
       return `<circle cx="${(i * step).toFixed(1)}" cy="${y(level).toFixed(1)}" r="3.5" fill="${colour}"><title>L${level}</title></circle>`;
     })
     .join("");
-  return trusted(`<svg class="sparkline" width="${w + 8}" height="${h}" viewBox="-4 0 ${w + 8} ${h}" role="img" aria-label="level over the last ${levels.length} runs">
+  return trusted(`<svg class="sparkline" width="${w + 30}" height="${h}" viewBox="-26 0 ${w + 30} ${h}" role="img" aria-label="level over the last ${levels.length} runs">
+<text x="-24" y="${y(4) + 4}" font-size="11" fill="#656d76">L4</text><text x="-24" y="${y(0) + 4}" font-size="11" fill="#656d76">L0</text>
+<line x1="0" x2="${w}" y1="${y(0)}" y2="${y(0)}" stroke="#d0d7de"/><line x1="0" x2="${w}" y1="${y(4)}" y2="${y(4)}" stroke="#d0d7de"/>
 <polyline points="${points.join(" ")}" fill="none" stroke="#8c959f" stroke-width="1.5"/>${dots}</svg>`);
 }
 

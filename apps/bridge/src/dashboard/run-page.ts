@@ -17,7 +17,8 @@ import {
   when,
 } from "./view";
 
-const ICON: Record<TierResult["status"], string> = { pass: "✅", fail: "❌", skip: "⛔", na: "➖" };
+// Plain symbols, not emoji: they render in every font, including on machines without an emoji font.
+const ICON: Record<TierResult["status"], string> = { pass: "✓", fail: "✗", skip: "⊘", na: "–" };
 const WORD: Record<TierResult["status"], string> = { pass: "pass", fail: "FAIL", skip: "not run", na: "n/a" };
 const OUTCOME: Record<Results["outcome"], string> = { pass: "passed", fail: "failed", error: "errored" };
 
@@ -106,11 +107,12 @@ ${manifestSection(results.manifest)}`;
 
 function facts(run: RunRecord, position: number | undefined): SafeHtml {
   const job = run.job;
+  const waiting = run.state === "queued" || run.state === "claimed";
   return html`<dl class="meta run-facts">
 <dt>pull request</dt><dd>${job.repo}#${job.pr} (${job.forge})</dd>
 <dt>commit</dt><dd><code>${job.sha}</code></dd>
 <dt>tiers</dt><dd>${job.stages.join(" → ")}</dd>
-<dt>host</dt><dd>${job.host}${position && position > 0 ? ` — position ${position} in the queue` : ""}</dd>
+<dt>host</dt><dd>${job.host}${waiting && position && position > 0 ? ` — position ${position} in the queue` : ""}</dd>
 <dt>requested</dt><dd>by ${job.requestedBy}, ${when(run.createdAt)}</dd>
 <dt>duration</dt><dd>${runDuration(run)}</dd>
 ${run.supersededBy ? html`<dt>superseded by</dt><dd><a href="${runLink(run.supersededBy)}">${run.supersededBy}</a></dd>` : ""}
