@@ -200,3 +200,49 @@ describe("badges", () => {
     expect(await (await get("/badges/badge-infra.svg")).text()).toContain(">L3</text>");
   });
 });
+
+describe("live log stream", () => {
+  /** Reads a streamed body until `text` has arrived (or the stream ends), returning everything so far. */
+  async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, seen: string[], text: string) {
+    const decoder = new TextDecoder();
+    while (!seen.join("").includes(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen.push(decoder.decode(value, { stream: true }));
+    }
+    return seen.join("");
+  }
+
+  it("follows a running run as lines arrive and ends with the run", async () => {
+    const runId = await dash.seedRun({ recipe: "follow", state: "running", log: ["a"] });
+    const res = await get(`/runs/${runId}/log`, { accept: "text/event-stream" });
+    expect(res.headers.get("content-type")).toMatch(/text\/event-stream/);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const seen: string[] = [];
+    expect(await readUntil(reader, seen, "data: a\n")).toContain("data: a\n");
+    await dash.queues.logs.appendLog(runId, "b");
+    expect(await readUntil(reader, seen, "data: b\n")).toContain("data: b\n");
+    await dash.queues.logs.appendLog(runId, "last");
+    await dash.queues.runs.saveResult(runId, sampleResults("follow", 1), "failed");
+    const all = await readUntil(reader, seen, "event: end");
+    expect(all.indexOf("data: last")).toBeLessThan(all.indexOf("event: end\ndata: failed"));
+    expect((await reader.read()).done).toBe(true);
+  });
+
+  it("ends open streams when the server's shutdown signal fires", async () => {
+    const shutdown = new AbortController();
+    const other = await startDashboard("abort", { signal: shutdown.signal });
+    try {
+      const runId = await other.seedRun({ recipe: "forever", state: "running", log: ["still going"] });
+      const res = await fetch(`${other.url}/runs/${runId}/log`, { headers: { accept: "text/event-stream" } });
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      await readUntil(reader, [], "still going");
+      shutdown.abort();
+      let done = false;
+      while (!done) done = (await reader.read()).done;
+      expect(done).toBe(true);
+    } finally {
+      await other.close();
+    }
+  });
+});

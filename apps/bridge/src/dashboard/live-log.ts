@@ -42,9 +42,21 @@ export interface LiveLogDeps {
   logs: RunLog;
   pollMs: number;
   redactor?: Redactor | undefined;
+  signal?: AbortSignal | undefined;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less if the stream is stopped meanwhile. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
 
 /** Where to resume: the browser's Last-Event-ID on a reconnect, else `?after=` from the page, else the start. */
 function resumeFrom(req: Request): string | undefined {
@@ -77,10 +89,12 @@ export async function streamLog(
     "X-Accel-Buffering": "no",
   });
   res.write("retry: 2000\n\n");
-  let closed = false;
-  res.on("close", () => {
+  let closed = deps.signal?.aborted ?? false;
+  const stop = () => {
     closed = true;
-  });
+  };
+  res.on("close", stop);
+  deps.signal?.addEventListener("abort", stop, { once: true });
   const redact = (text: string) => deps.redactor?.redact(text) ?? text;
   let cursor = resumeFrom(req);
   let lastWrite = Date.now();
@@ -104,8 +118,9 @@ export async function streamLog(
       res.write(": still running\n\n");
       lastWrite = Date.now();
     }
-    await sleep(deps.pollMs);
+    await pause(deps.pollMs, deps.signal);
   }
+  deps.signal?.removeEventListener("abort", stop);
   res.end();
 }
 

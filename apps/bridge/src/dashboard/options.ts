@@ -15,6 +15,12 @@ export interface DashboardOptions {
   livePollMs?: number;
   /** How many recent runs recipe pages and badges look through. Default 500. */
   historyScan?: number;
+  /**
+   * Ends every open live log when aborted. Live logs stay open for as long as a run goes, so a server
+   * that waits for its connections to close on shutdown needs this; browsers reconnect elsewhere and
+   * resume from the last line they got.
+   */
+  signal?: AbortSignal;
   /** Recent runs on the front page. Default 50. */
   recentRuns?: number;
 }

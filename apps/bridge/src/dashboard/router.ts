@@ -25,6 +25,7 @@ export function dashboardRouter(options: DashboardOptions): Router {
     logs: options.logs,
     pollMs: options.livePollMs ?? 500,
     redactor: options.redactor,
+    signal: options.signal,
   };
 
   const sendPage = (res: Response, status: number, body: string) => {
