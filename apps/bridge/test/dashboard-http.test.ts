@@ -135,6 +135,38 @@ describe("run data", () => {
   });
 });
 
+describe("run states", () => {
+  it("says a superseded run will get no verdict and links to the run that replaced it", async () => {
+    const request = {
+      forge: "github" as const,
+      repo: "coop-cloud/superseded",
+      pr: 77,
+      recipe: "superseded",
+      stages: ["install" as const],
+      host: "lab",
+      requestedBy: "maintainer",
+      requestedAt: new Date().toISOString(),
+    };
+    const old = await dash.queues.enqueue({
+      ...request,
+      sha: "a".repeat(40),
+      commentId: 7701,
+      deliveryId: "s-1",
+    });
+    const newer = await dash.queues.enqueue({
+      ...request,
+      sha: "b".repeat(40),
+      commentId: 7702,
+      deliveryId: "s-2",
+    });
+    expect(newer.superseded).toBe(old.runId);
+    const body = await (await get(`/runs/${old.runId}`)).text();
+    expect(body).toContain("Superseded by a newer commit");
+    expect(body).toContain(`<a href="/runs/${newer.runId}">${newer.runId}</a>`);
+    expect(body).not.toMatch(/<script/i);
+  });
+});
+
 describe("queue and history", () => {
   it("lists waiting runs per host with their positions and recent runs with their level", async () => {
     const first = await dash.seedRun({ recipe: "waiting-a", state: "queued" });

@@ -121,7 +121,6 @@ export function dashboardRouter(options: DashboardOptions): Router {
     "/runs/:id/log",
     handle(
       withRun((id, req, res) =>
-        req.accepts(["text/plain", "text/event-stream"]) === "text/event-stream" ||
         req.get("accept")?.includes("text/event-stream")
           ? streamLog(live, id, req, res)
           : sendLogText(live, id, res),

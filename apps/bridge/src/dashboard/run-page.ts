@@ -22,6 +22,15 @@ const ICON: Record<TierResult["status"], string> = { pass: "✓", fail: "✗", s
 const WORD: Record<TierResult["status"], string> = { pass: "pass", fail: "FAIL", skip: "not run", na: "n/a" };
 const OUTCOME: Record<Results["outcome"], string> = { pass: "passed", fail: "failed", error: "errored" };
 
+/** Why a run has no results yet (or never will). */
+const NO_VERDICT: Partial<Record<RunRecord["state"], string>> = {
+  claimed: "Waiting in the queue.",
+  queued: "Waiting in the queue.",
+  running: "Running; the verdict appears here when it ends.",
+  superseded: "Superseded by a newer commit of this pull request before it ran; it will not get a verdict.",
+  cancelled: "Cancelled before it finished; it will not get a verdict.",
+};
+
 /** Lines rendered into the page itself; the rest is one click away in log.txt. */
 const PAGE_LOG_LINES = 5_000;
 const FAILURE_EXCERPT_LINES = 12;
@@ -149,7 +158,7 @@ ${
     ? verdict(run, results)
     : run.result !== undefined
       ? html`<p class="fail">This run's results use a format this dashboard does not know; see results.json.</p>`
-      : html`<h2>Verdict</h2><p class="muted">No verdict yet.</p>`
+      : html`<h2>Verdict</h2><p class="muted">${NO_VERDICT[run.state] ?? "No verdict yet."}</p>`
 }
 ${liveLog(run, lines.slice(0, PAGE_LOG_LINES), lines.length > PAGE_LOG_LINES)}`;
   return page(`${run.job.recipe} @ ${shortSha(run.job.sha)}`, body);
