@@ -10,7 +10,8 @@ STATE=${TASTER_LAB_DIR:-$ROOT/.taster/lab}
 REDIS_PORT=${TASTER_LAB_REDIS_PORT:-6390}
 SSH_PORT=${TASTER_LAB_SSH_PORT:-2222}
 ENGINE=${DOCKER_HOST:-unix:///var/run/docker.sock}
-PACKAGES=(docker.io redis-server openssh-server busybox-static git)
+# chromium: the dashboard's browser tests drive it (playwright-core, no browser download).
+PACKAGES=(docker.io redis-server openssh-server busybox-static git chromium)
 IMAGES=(taster-lab/web:1.0 taster-lab/web:1.1 taster-lab/probe:latest)
 RECIPES=(hello-web notes broken)
 

@@ -44,7 +44,7 @@ export function registerRun(program: Command): void {
     .option("--host <url>", "Docker host: unix:///…, tcp://host:port or ssh://user@host:port")
     .option("--known-hosts <file>", "for an ssh:// host: the known_hosts file its key is checked against")
     .option("--identity <file>", "for an ssh:// host: the private key to log in with")
-    .option("--out <dir>", "where results.json and run.log are written", "taster-out")
+    .option("--out <dir>", "where results.json and run.log are written", ".taster/out")
     .option("--allowlist <file>", "repo-local allowlist (default: allowlist/repo-local.yml)")
     .option("--tier-timeout <seconds>", "override the recipe's tierTimeout")
     .action(async (recipe: string, flags: RunFlags) => {
