@@ -95,6 +95,12 @@ export interface RunOptions {
    * the name stays deterministic for the janitor and the queue's coalescing.
    */
   nameSalt?: string;
+  /**
+   * The recipe's identity for naming the stack, e.g. `coop-cloud/hello-web` from a forge job
+   * (default: `source`). The same identity everywhere (worker, janitor) gives the same stack name,
+   * wherever the recipe happens to be fetched from.
+   */
+  repo?: string;
   /** Overrides the recipe's tierTimeout setting (seconds). */
   tierTimeoutSeconds?: number;
   signal?: AbortSignal;
@@ -208,7 +214,8 @@ async function prepare(state: RunState): Promise<void> {
   });
   state.sha = fetched.sha;
   state.checkoutDir = fetched.dir;
-  const repo = opts.nameSalt ? `${opts.source}#${opts.nameSalt}` : opts.source;
+  const identity = opts.repo ?? opts.source;
+  const repo = opts.nameSalt ? `${identity}#${opts.nameSalt}` : identity;
   const key = { repo, pr: opts.pr ?? 0, sha: fetched.sha };
   state.stack = stackNameFor(key);
   state.domain = domainFor(key);
