@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createLogger, errorMessage, type Logger } from "@taster/core";
+import { createLogger, errorMessage, type Logger, Redactor } from "@taster/core";
 import {
   type Forge,
   type ForgeKind,
@@ -13,6 +13,7 @@ import { connectRedis, type Redis, RunQueues } from "@taster/queue";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { CommentHandler } from "./comments";
 import type { BridgeConfig } from "./config";
+import { dashboardRouter } from "./dashboard/index";
 import { BridgeMetrics } from "./metrics";
 import { Reconciler } from "./reconciler";
 import { webhookRouter } from "./webhooks";
@@ -73,6 +74,19 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.use(webhookRouter(config, handler, metrics, log));
+  // Aborted first thing in stop(): open live-log streams would otherwise hold server.close() open.
+  const shutdown = new AbortController();
+  app.use(
+    dashboardRouter({
+      runs: queues.runs,
+      logs: queues.logs,
+      queues,
+      hosts: config.hosts,
+      publicUrl: config.publicUrl,
+      redactor: secretsRedactor(config),
+      signal: shutdown.signal,
+    }),
+  );
   app.use(
     (
       error: Error & { status?: number; type?: string },
@@ -115,6 +129,7 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
       return url;
     },
     async stop() {
+      shutdown.abort();
       reconciler.stop();
       if (server) {
         const closing = server;
@@ -134,6 +149,20 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
       if (ownsRedis) redis.disconnect();
     },
   };
+}
+
+/** The bridge's own secrets, scrubbed from every page the dashboard serves. */
+function secretsRedactor(config: BridgeConfig): Redactor {
+  const redactor = new Redactor();
+  for (const secret of [
+    config.github?.token,
+    config.gitea?.token,
+    ...(config.github?.webhookSecrets ?? []),
+    ...(config.gitea?.webhookSecrets ?? []),
+  ]) {
+    redactor.add(secret);
+  }
+  return redactor;
 }
 
 function buildForges(

@@ -389,3 +389,21 @@ describe("health and metrics", () => {
     expect(metrics).not.toContain(SECRET);
   });
 });
+
+describe("the dashboard on the bridge", () => {
+  it("shows a queued run, its run page and a badge, without leaking the bridge's secrets", async () => {
+    const { pr } = newPr();
+    const { runId } = JSON.parse((await post(comment(pr, "!testme").payload)).body);
+    const home = await (await fetch(`${url}/`)).text();
+    expect(home).toContain(`/runs/${runId}`);
+    const page = await fetch(`${url}/runs/${runId}`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(REPO);
+    const badge = await fetch(`${url}/badges/hello-web.svg`);
+    expect(badge.headers.get("content-type")).toContain("image/svg+xml");
+    for (const text of [home, await badge.text()]) {
+      expect(text).not.toContain(SECRET);
+      expect(text).not.toContain("forge-t0ken");
+    }
+  });
+});
