@@ -25,6 +25,8 @@ export const DEMO_MAINTAINER = "alice";
 
 export interface LocalStack {
   lab: LabInfo;
+  /** The PR's repository on the simulated forge. */
+  repo: string;
   sim: ForgeSim;
   bridge: Bridge;
   bridgeUrl: string;
@@ -45,6 +47,8 @@ export interface LocalStack {
 }
 
 export interface LocalStackOptions {
+  /** The PR's repository (default coop-cloud/hello-web); tests give a unique owner so stacks never collide. */
+  repo?: string;
   worker?: Partial<WorkerOptions>;
   /** Service log lines of the worker (redacted). */
   log?: (line: string) => void;
@@ -52,6 +56,7 @@ export interface LocalStackOptions {
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const lab = await ensureLab();
+  const repo = options.repo ?? DEMO_REPO;
   const id = `${process.pid}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
   const token = `ghp_${randomBytes(18).toString("hex")}`;
   const webhookSecret = randomBytes(24).toString("hex");
@@ -59,8 +64,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const keyPrefix = `local-${id}`;
   const bullPrefix = `localb-${id}`;
   const dataDir = await mkdtemp(join(tmpdir(), "taster-local-"));
-  // A private mirror of the sample recipe: the stack name hashes the source, so this stack's runs
-  // never share a swarm stack with anyone else's run of the same PR on the shared engine.
+  // A private mirror of the sample recipe, fetched by this stack only (the lab may republish its repos).
   const recipe = join(dataDir, "recipes", "hello-web.git");
   execFileSync("git", ["clone", "--quiet", "--mirror", recipeRepo(lab, "hello-web"), recipe]);
   const headSha = execFileSync("git", ["--git-dir", recipe, "rev-parse", "refs/pull/1/head"])
@@ -68,8 +72,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     .trim();
 
   const sim = await startForgeSim({ token });
-  sim.state.addPull(DEMO_REPO, { number: 1, headSha, title: "Stop within 5 s on redeploys" });
-  sim.state.setPermission(DEMO_REPO, DEMO_MAINTAINER, "write");
+  sim.state.addPull(repo, { number: 1, headSha, title: "Stop within 5 s on redeploys" });
+  sim.state.setPermission(repo, DEMO_MAINTAINER, "write");
 
   const port = await freePort();
   const config = loadBridgeConfig({
@@ -118,6 +122,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   return {
     lab,
+    repo,
     sim,
     bridge,
     bridgeUrl,
@@ -125,8 +130,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     headSha,
     secrets: [token, webhookSecret],
     async comment(body, user = DEMO_MAINTAINER) {
-      const c = sim.state.addComment(DEMO_REPO, 1, user, body);
-      const payload = githubCommentPayload({ repo: DEMO_REPO, pr: 1, body, user, commentId: c.id });
+      const c = sim.state.addComment(repo, 1, user, body);
+      const payload = githubCommentPayload({ repo, pr: 1, body, user, commentId: c.id });
       const answer = await sendGithubWebhook(
         bridgeUrl,
         webhookSecret,
@@ -161,7 +166,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         await new Promise((r) => setTimeout(r, 250));
       }
     },
-    stickyComment: () => sim.state.commentsOn(DEMO_REPO, 1).find((c) => c.body.includes(STICKY_MARKER))?.body,
+    stickyComment: () => sim.state.commentsOn(repo, 1).find((c) => c.body.includes(STICKY_MARKER))?.body,
     statuses: latestStatuses,
     async close() {
       await worker.close().catch(() => {});

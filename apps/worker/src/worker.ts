@@ -169,12 +169,12 @@ export function createWorker(options: WorkerOptions): TasterWorker {
   }
 
   /** Decides whether this job may run now; retaken jobs (stalled, requeued) get their orphan removed first. */
-  async function admit(job: RunJob, source: string): Promise<"run" | "done"> {
+  async function admit(job: RunJob): Promise<"run" | "done"> {
     if (await runs.markRunning(job.runId)) return "run";
     const record = await runs.getRun(job.runId);
     if (!record) return "run"; // run record expired or written by an older bridge: the job is all we have
     if (record.state === "running" && !record.supersededBy) {
-      const stack = stackNameFor({ repo: source, pr: job.pr, sha: job.sha });
+      const stack = stackOf(job);
       say(`${job.runId} was interrupted earlier (worker died or stopped): removing orphan stack ${stack}`);
       await logs.appendLog(job.runId, `worker: retaking the run; removing orphan stack ${stack} first`);
       await removeOrphanStack(options.hostUrl, stack);
@@ -227,6 +227,8 @@ export function createWorker(options: WorkerOptions): TasterWorker {
       lastTier = "(start)";
       results = await runStep({
         source,
+        // The stack is named from the PR's repo (not the fetch URL), as the janitor names live runs.
+        repo: job.repo,
         pr: job.pr,
         sha: job.sha,
         stages: job.stages,
@@ -249,13 +251,13 @@ export function createWorker(options: WorkerOptions): TasterWorker {
   async function processJob(bullJob: Job<RunJob>, token?: string): Promise<string> {
     const job = { ...bullJob.data, runId: bullJob.id ?? bullJob.data.runId };
     const source = options.recipeSource?.(job) ?? job.recipe;
-    const stack = stackNameFor({ repo: source, pr: job.pr, sha: job.sha });
+    const stack = stackOf(job);
     if (activeStacks.has(stack)) {
       // One run per stack: the other run of this exact commit finishes first.
       await bullJob.moveToDelayed(Date.now() + 5_000, token);
       throw new DelayedError();
     }
-    if ((await admit(job, source)) === "done") return "skipped";
+    if ((await admit(job)) === "done") return "skipped";
     const controller = new AbortController();
     const entry: ActiveRun = { controller };
     active.set(job.runId, entry);
@@ -364,6 +366,11 @@ async function untilRedisAnswers(what: string, step: () => Promise<void>): Promi
       await new Promise((r) => setTimeout(r, backoffDelay(policy, attempt)));
     }
   }
+}
+
+/** The job's stack, named exactly as the harness (given `repo`) and the janitor name it. */
+export function stackOf(job: Pick<RunJob, "repo" | "pr" | "sha">): string {
+  return stackNameFor({ repo: job.repo, pr: job.pr, sha: job.sha });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

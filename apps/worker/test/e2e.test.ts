@@ -5,7 +5,7 @@ import { residue } from "./env";
 
 let stack: LocalStack;
 beforeAll(async () => {
-  stack = await startLocalStack();
+  stack = await startLocalStack({ repo: `e2e-${process.pid}-${Date.now().toString(36)}/hello-web` });
 }, 120_000);
 afterAll(async () => {
   await stack?.close();
@@ -24,9 +24,7 @@ describe("end to end: signed webhook → bridge → Redis → worker → lab swa
       comment: "",
     });
 
-    const stickies = stack.sim.state
-      .commentsOn("coop-cloud/hello-web", 1)
-      .filter((c) => c.user === "taster-bot");
+    const stickies = stack.sim.state.commentsOn(stack.repo, 1).filter((c) => c.user === "taster-bot");
     expect(stickies).toHaveLength(1);
     const body = stack.stickyComment() ?? "";
     expect(body).toContain("passed, level L4");

@@ -10,7 +10,6 @@ import { connectHost, findResidue } from "@taster/swarm";
 import type { Redis } from "ioredis";
 import { createWorker, githubReportForge, type TasterWorker, type WorkerOptions } from "../src/index";
 
-export const REPO = "coop-cloud/hello-web";
 export const TOKEN = "ghp_worker_test_token_0123456789";
 let counter = 0;
 
@@ -18,6 +17,8 @@ let counter = 0;
 export interface TestEnv {
   lab: LabInfo;
   sim: ForgeSim;
+  /** This test's own PR repository: the stack name hashes it, so no other run shares the stack. */
+  repo: string;
   redis: Redis;
   queues: RunQueues;
   host: string;
@@ -39,13 +40,13 @@ export async function startEnv(): Promise<TestEnv> {
   const id = `${process.pid}-${++counter}-${Date.now().toString(36)}`;
   const sim = await startForgeSim({ token: TOKEN });
   const dataDir = await mkdtemp(join(tmpdir(), "taster-worker-test-"));
-  // A private mirror: the stack name hashes the source, so runs of other tests (same PR, same sha)
-  // on the shared engine never land on this test's stack.
+  // A private mirror, so this test's fetches do not depend on the lab republishing its repos meanwhile.
   const recipe = join(dataDir, "hello-web.git");
   execFileSync("git", ["clone", "--quiet", "--mirror", recipeRepo(lab, "hello-web"), recipe]);
   const rev = (ref: string) => execFileSync("git", ["--git-dir", recipe, "rev-parse", ref]).toString().trim();
   const prHead = rev("refs/pull/1/head");
-  sim.state.addPull(REPO, { number: 1, headSha: prHead });
+  const repo = `wt-${id}/hello-web`;
+  sim.state.addPull(repo, { number: 1, headSha: prHead });
   const keyPrefix = `wt-${id}`;
   const bullPrefix = `wtb-${id}`;
   const redis = connectRedis(lab.redisUrl);
@@ -55,6 +56,7 @@ export async function startEnv(): Promise<TestEnv> {
   const env: TestEnv = {
     lab,
     sim,
+    repo,
     redis,
     queues,
     host: `wt${id}`.replace(/[^a-z0-9-]/g, "-"),
@@ -88,7 +90,7 @@ export async function startEnv(): Promise<TestEnv> {
       const n = comment++;
       return queues.enqueue({
         forge: "github",
-        repo: REPO,
+        repo,
         pr: 1,
         sha,
         recipe,
@@ -138,7 +140,7 @@ export async function waitFor<T>(
 
 /** The sticky comments Taster left on the PR (there must only ever be one). */
 export const stickies = (env: TestEnv) =>
-  env.sim.state.commentsOn(REPO, 1).filter((c) => c.body.includes("<!-- taster:status -->"));
+  env.sim.state.commentsOn(env.repo, 1).filter((c) => c.body.includes("<!-- taster:status -->"));
 
 /** Latest status per context on a sha, as GitHub shows them. */
 export function latestStatuses(

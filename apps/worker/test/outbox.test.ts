@@ -26,7 +26,7 @@ describe("the report outbox", () => {
     });
     const ctx: ReportContext = {
       runId: `outbox-${process.pid}`,
-      repo: "coop-cloud/hello-web",
+      repo: e.repo,
       pr: 1,
       sha: e.prHead,
       recipe: "hello-web",

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "@jest/globals";
 import { TIERS } from "@taster/core";
+import { stackOf } from "../src/index";
 import { latestStatuses, residue, startEnv, stickies, type TestEnv, waitFor } from "./env";
 import { results as fixtureResults } from "./fixtures";
 
@@ -41,6 +42,8 @@ describe("worker on the lab swarm", () => {
     const stored = run.result as { stack: string; outcome: string; flags: { deployCount: number } };
     expect(stored.outcome).toBe("pass");
     expect(stored.flags.deployCount).toBe(1);
+    // Named from the PR's repo, exactly as the janitor names the stacks of running runs.
+    expect(stored.stack).toBe(stackOf({ repo: env.repo, pr: 1, sha: env.prHead }));
     expect(await residue(env.lab, stored.stack)).toEqual([]);
 
     const log = await worker.logs.readLog(runId);
