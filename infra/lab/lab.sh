@@ -75,15 +75,44 @@ ensure_images() {
   build_image taster-lab/probe:latest probe '["/bin/idle"]'
 }
 
+# Answers at all (a password-protected Redis answers NOAUTH, which still means "up").
+redis_up() { redis-cli -p "$REDIS_PORT" ping 2>&1 | grep -qE 'PONG|NOAUTH'; }
+
+# The lab's Redis wants a password: recipe test code runs on this machine (sandboxed, as `nobody`)
+# and must not reach the queue. The password lives in root-only files, never on a command line
+# (where `ps` would show it to every user).
 ensure_redis() {
   pid_alive "$STATE/redis.pid" && return
-  if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then return; fi
+  if redis_up; then return; fi
   say "lab: starting redis on $REDIS_PORT"
   mkdir -p "$STATE/redis"
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --dir "$STATE/redis" \
-    --pidfile "$STATE/redis.pid" --appendonly yes --save "" --logfile "$STATE/redis.log" 9>&-
-  for _ in $(seq 40); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return; sleep 0.25; done
+  (
+    umask 077
+    head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$STATE/redis.pass"
+    cat >"$STATE/redis.conf" <<EOF
+port $REDIS_PORT
+bind 127.0.0.1
+daemonize yes
+dir $STATE/redis
+pidfile $STATE/redis.pid
+logfile $STATE/redis.log
+appendonly yes
+save ""
+requirepass $(cat "$STATE/redis.pass")
+EOF
+  )
+  redis-server "$STATE/redis.conf" 9>&-
+  for _ in $(seq 40); do redis_up && return; sleep 0.25; done
   die "redis did not come up; see $STATE/redis.log"
+}
+
+# The URL clients use: with the password when our Redis was started with one.
+redis_url() {
+  if pid_alive "$STATE/redis.pid" && [[ -s $STATE/redis.pass ]]; then
+    echo "redis://:$(cat "$STATE/redis.pass")@127.0.0.1:$REDIS_PORT"
+  else
+    echo "redis://127.0.0.1:$REDIS_PORT"
+  fi
 }
 
 ensure_sshd() {
@@ -125,11 +154,13 @@ ensure_recipes() {
 }
 
 write_info() {
+  # lab.json holds the Redis password: root only.
+  (umask 077 && : >"$STATE/lab.json")
   cat >"$STATE/lab.json" <<EOF
 {
   "stateDir": "$STATE",
   "dockerHost": "$ENGINE",
-  "redisUrl": "redis://127.0.0.1:$REDIS_PORT",
+  "redisUrl": "$(redis_url)",
   "ssh": {
     "url": "ssh://root@127.0.0.1:$SSH_PORT",
     "privateKeyPath": "$STATE/ssh/id_ed25519",
@@ -168,7 +199,7 @@ status() {
   else
     line engine down "no engine answers at $ENGINE"; line proxy down "(engine down)"; line images down "(engine down)"; ok=1
   fi
-  if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then line redis up "redis://127.0.0.1:$REDIS_PORT"; else line redis down "nothing on port $REDIS_PORT"; ok=1; fi
+  if redis_up; then line redis up "redis://127.0.0.1:$REDIS_PORT"; else line redis down "nothing on port $REDIS_PORT"; ok=1; fi
   if pid_alive "$STATE/ssh/sshd.pid"; then line sshd up "ssh://root@127.0.0.1:$SSH_PORT"; else line sshd down "not running"; ok=1; fi
   local have=()
   for r in "${RECIPES[@]}"; do [[ -d $STATE/recipes/$r.git ]] && have+=("$r"); done
@@ -183,7 +214,7 @@ down() {
     kill "$(cat "$STATE/dockerd.pid")"; say "lab: dockerd stopped"
     for _ in $(seq 60); do pid_alive "$STATE/dockerd.pid" || break; sleep 0.5; done
   fi
-  rm -f "$STATE/dockerd.pid" "$STATE/redis.pid" "$STATE/ssh/sshd.pid"
+  rm -f "$STATE/dockerd.pid" "$STATE/redis.pid" "$STATE/redis.pass" "$STATE/ssh/sshd.pid"
 }
 
 mkdir -p "$STATE"

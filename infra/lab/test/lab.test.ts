@@ -19,6 +19,21 @@ describe("the lab", () => {
     expect(stdout).toMatch(/manager=true/);
   });
 
+  it("keeps Redis behind a password that an unprivileged user cannot read", async () => {
+    // Recipe test code runs as `nobody` on this machine: it must not reach the queue.
+    const asNobody = (cmd: string) =>
+      run("su", ["nobody", "-s", "/bin/sh", "-c", cmd]).then(
+        (r) => r.stdout + r.stderr,
+        (e) => String(e.stdout) + String(e.stderr),
+      );
+    const port = new URL(lab.redisUrl).port;
+    expect(new URL(lab.redisUrl).password).toMatch(/^[0-9a-f]{48}$/);
+    expect(await asNobody(`redis-cli -p ${port} llen anything`)).toContain("NOAUTH");
+    expect(await asNobody(`cat ${lab.stateDir}/lab.json ${lab.stateDir}/redis.pass`)).toContain(
+      "Permission denied",
+    );
+  });
+
   it("changes nothing on a second `up`", async () => {
     const { stderr } = await run(LAB_SCRIPT, ["up"]);
     expect(stderr.trim().split("\n")).toEqual([`lab: up (${lab.stateDir}/lab.json)`]);
