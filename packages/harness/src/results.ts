@@ -15,11 +15,11 @@ export type TestRow = z.infer<typeof testRowSchema>;
 
 /**
  * Why a tier was not run, when it was not. Only `declared` (taster.yml `na`) and `not-applicable`
- * (e.g. no upgrade base, not backup-capable, no custom tests) are neutral for the level ladder;
- * `not-requested` (--stages) is neutral for the verdict but stops the ladder, so a partial run
- * never shows a higher level than it proved.
+ * (no upgrade base, not backup-capable) are neutral for the level ladder; `not-requested`
+ * (--stages) and `untested` (nothing to run, e.g. no custom tests) are neutral for the verdict
+ * but stop the ladder, so a run never shows a higher level than it proved.
  */
-export const naKindSchema = z.enum(["declared", "not-applicable", "not-requested"]);
+export const naKindSchema = z.enum(["declared", "not-applicable", "not-requested", "untested"]);
 export type NaKind = z.infer<typeof naKindSchema>;
 
 export const tierResultSchema = z.object({
@@ -115,7 +115,7 @@ const RUNGS: { level: number; tiers: Tier[] }[] = [
 
 function countsForLadder(tier: TierResult): boolean {
   if (tier.status === "pass") return true;
-  return tier.status === "na" && tier.naKind !== "not-requested";
+  return tier.status === "na" && (tier.naKind === "declared" || tier.naKind === "not-applicable");
 }
 
 /**

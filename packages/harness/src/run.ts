@@ -702,7 +702,7 @@ async function restoreOp(state: RunState): Promise<Op | TierResult> {
 
 async function customOp(state: RunState): Promise<Op | TierResult> {
   if ((state.customization?.assertions.custom ?? []).length === 0) {
-    return naTier("not-applicable", "no custom tests (custom/*.test.ts)");
+    return naTier("untested", "no custom tests (custom/*.test.ts)");
   }
   return { name: "nothing to do: custom tests run against the live deployment", run: async () => {} };
 }

@@ -21,11 +21,15 @@ describe("hello-web PR #1: one deployment, all tiers", () => {
     );
     expect({ outcome: results.outcome, statuses, error: results.error, failures }).toEqual({
       outcome: "pass",
-      statuses: { install: "pass", upgrade: "pass", backup: "pass", restore: "pass", custom: "na" },
+      statuses: { install: "pass", upgrade: "pass", backup: "pass", restore: "pass", custom: "pass" },
       error: undefined,
       failures: [],
     });
+    // L4 only because hello-web has custom tests (recipes-tests/hello-web/custom) and they passed.
     expect(results.level).toBe(4);
+    expect(rowNames(results, "custom")).toContain(
+      "pass hello-web/custom/serving.test.ts › serves the page of the image version the head pins",
+    );
   });
 
   test("deployed once, upgraded in place once, and left zero residue", async () => {

@@ -26,6 +26,8 @@ describe("notes PR #2 over 0.2.0+2.1: two services, secret, config v2, DB-style 
       error: undefined,
       failures: [],
     });
+    // No custom tests: the run passes, but L4 is not claimed.
+    expect(results.level).toBe(3);
     expect(results.flags.deployCount).toBe(1);
     expect(results.flags.cleanTeardown).toBe(true);
     expect(await residueOf(lab, results.stack)).toEqual([]);

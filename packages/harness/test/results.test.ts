@@ -55,6 +55,12 @@ describe("level ladder", () => {
     expect(levelOf(t)).toBe(1);
   });
 
+  test("a tier with nothing to run (no custom tests) passes the verdict but is not claimed as a level", () => {
+    const t = tiers({ custom: naTier("untested", "no custom tests (custom/*.test.ts)") });
+    expect(verdictOf(t)).toBe("pass");
+    expect(levelOf(t)).toBe(3);
+  });
+
   test("an unintended skip fails the run", () => {
     const t = tiers({ custom: skippedTier("not run: restore failed") });
     expect(verdictOf(t)).toBe("fail");
