@@ -10,6 +10,7 @@ export type ConvergenceReason =
   | "crash loop"
   | "healthcheck failing"
   | "update rolled back"
+  | "update paused"
   | "timeout"
   | "service missing";
 
@@ -237,7 +238,14 @@ async function serviceVerdict(
   await failFast(host, fullName, tasks, started, ended, template);
   const replicas = service.Spec?.Mode?.Replicated?.Replicas;
   const current = tasks.filter((task) => task.DesiredState === "running");
-  if (state === "updating") return { done: false, waiting: "update in progress" };
+  if (state === "paused") {
+    throw new ConvergenceError(fullName, "update paused", service.UpdateStatus?.Message ?? state);
+  }
+  // After the last task is replaced, swarm keeps the update "updating" for its monitor window
+  // (5 s by default). Only a service whose update may roll back can still change its mind then,
+  // so only those wait it out; for the rest, new tasks running and healthy are the verdict.
+  const mayRollBack = service.Spec?.UpdateConfig?.FailureAction === "rollback";
+  if (state === "updating" && mayRollBack) return { done: false, waiting: "update monitored for rollback" };
   // Right after a redeploy the old tasks still run until swarm's updater starts: they are not ours.
   if (current.some((task) => taskSpecKey(task.Spec) !== template))
     return { done: false, waiting: "old tasks still running" };

@@ -117,7 +117,9 @@ describe("hello-web on the lab swarm", () => {
     const labels = await readAppLabels(host, head);
     expect(labels[`coop-cloud.${stack}.chaos-version`]).toBe(sha);
     expect(labels[`coop-cloud.${stack}.chaos`]).toBe("true");
-    expect((await updateState(host, head)).app).toBe("completed");
+    // hello-web's update cannot roll back (swarm's default failure action): converged as soon as the
+    // new task is healthy, possibly while swarm still watches its monitor window.
+    expect(["updating", "completed"]).toContain((await updateState(host, head)).app);
     expect((await execInService(host, stack, "app", ["cat", "/etc/web-version"])).stdout).toBe("1.1\n");
     // The content volume survived the upgrade.
     expect((await execInService(host, stack, "app", ["cat", "/var/www/marker.txt"])).stdout).toBe(
