@@ -9,11 +9,12 @@ import {
   loadTriggerers,
   type Triggerer,
 } from "@taster/forge";
-import { connectRedis, type Redis, RunQueues } from "@taster/queue";
+import { connectRedis, IntakeQueue, type Redis, RunQueues } from "@taster/queue";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { CommentHandler } from "./comments";
 import type { BridgeConfig } from "./config";
 import { dashboardRouter } from "./dashboard/index";
+import { Intake } from "./intake";
 import { BridgeMetrics } from "./metrics";
 import { Reconciler } from "./reconciler";
 import { webhookRouter } from "./webhooks";
@@ -24,6 +25,8 @@ export interface BridgeOptions {
   /** Replace the forge adapters built from config (e.g. tuned retry waits in tests). */
   forges?: Partial<Record<ForgeKind, Forge>>;
   logger?: Logger;
+  /** Retry policy and parallelism of the intake worker (tests shorten the backoff). */
+  intake?: { attempts?: number; backoffMs?: number; concurrency?: number };
 }
 
 export interface Bridge {
@@ -32,7 +35,11 @@ export interface Bridge {
   queues: RunQueues;
   metrics: BridgeMetrics;
   handler: CommentHandler;
+  intake: Intake;
+  intakeQueue: IntakeQueue;
   reconciler: Reconciler;
+  /** Resolves once the intake queue is empty and acknowledgements are done (tests, benches). */
+  settled(timeoutMs?: number): Promise<boolean>;
   /** Listens on config.port (0 = any free port) and starts the reconciler; resolves with the URL. */
   start(): Promise<string>;
   stop(): Promise<void>;
@@ -47,10 +54,18 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
   const metrics = new BridgeMetrics();
   const forges = options.forges ?? buildForges(config, await loadTriggerers(config.triggerersFile), log);
   const handler = new CommentHandler(config, forges, queues, metrics, log);
+  const intakeQueue = new IntakeQueue({
+    redis,
+    keyPrefix: config.keyPrefix,
+    bullPrefix: config.bullPrefix,
+    ...(options.intake?.attempts ? { attempts: options.intake.attempts } : {}),
+    ...(options.intake?.backoffMs ? { backoffMs: options.intake.backoffMs } : {}),
+  });
+  const intake = new Intake(config, intakeQueue, metrics, log);
   const reconciler = new Reconciler(
     config.enrolledRepos,
     forges,
-    handler,
+    intake,
     queues,
     metrics,
     log,
@@ -73,7 +88,7 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  app.use(webhookRouter(config, handler, metrics, log));
+  app.use(webhookRouter(config, intake, metrics, log));
   // Aborted first thing in stop(): open live-log streams would otherwise hold server.close() open.
   const shutdown = new AbortController();
   app.use(
@@ -110,14 +125,29 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
   );
 
   let server: Server | undefined;
+  let worker: ReturnType<IntakeQueue["work"]> | undefined;
   return {
     app,
     config,
     queues,
     metrics,
     handler,
+    intake,
+    intakeQueue,
     reconciler,
+    async settled(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const counts = await intakeQueue.queue.getJobCounts("wait", "active", "delayed", "prioritized");
+        if (Object.values(counts).every((n) => n === 0))
+          return handler.idle(Math.max(0, deadline - Date.now()));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return false;
+    },
     async start() {
+      await untilConnected(redis, 5_000, log);
+      worker = startIntakeWorker(intakeQueue, handler, metrics, log, options.intake?.concurrency);
       server = app.listen(config.port, "0.0.0.0");
       await new Promise<void>((resolve, reject) => {
         server?.once("listening", resolve);
@@ -131,6 +161,8 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
     async stop() {
       shutdown.abort();
       reconciler.stop();
+      // Finishes the commands in hand; waiting ones stay in Redis for the next bridge.
+      await worker?.close();
       if (server) {
         const closing = server;
         await new Promise<void>((resolve) => {
@@ -145,10 +177,52 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
           "stopping with acknowledgements still pending",
         );
       }
-      await queues.close();
+      await Promise.all([queues.close(), intakeQueue.close()]);
       if (ownsRedis) redis.disconnect();
     },
   };
+}
+
+/**
+ * Gives a fresh connection a moment to come up, so the first deliveries are not refused 503 merely
+ * because the bridge just started. Redis being down is not fatal: deliveries get 503 until it is back.
+ */
+async function untilConnected(redis: Redis, timeoutMs: number, log: Logger): Promise<void> {
+  if (redis.status === "ready") return;
+  const ready = new Promise<boolean>((resolve) => redis.once("ready", () => resolve(true)));
+  const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+  if (!(await Promise.race([ready, timeout])))
+    log.warn({ status: redis.status }, "Redis is not reachable yet; deliveries get 503 until it is");
+}
+
+/** Processes accepted commands; a failure is retried with backoff, the last one is counted and logged. */
+function startIntakeWorker(
+  intakeQueue: IntakeQueue,
+  handler: CommentHandler,
+  metrics: BridgeMetrics,
+  log: Logger,
+  concurrency?: number,
+) {
+  return intakeQueue.work(
+    async (item) => {
+      const processed = await handler.process(item);
+      log.info(
+        { repo: item.repo, pr: item.pr, commentId: item.commentId, ...processed },
+        "command processed",
+      );
+      return processed;
+    },
+    {
+      ...(concurrency ? { concurrency } : {}),
+      onExhausted: (item, error) => {
+        metrics.intakeFailures.inc({ forge: item.forge });
+        log.error(
+          { repo: item.repo, pr: item.pr, commentId: item.commentId, err: errorMessage(error) },
+          "gave up on a !testme after every retry; the reconciler may still recover it",
+        );
+      },
+    },
+  );
 }
 
 /** The bridge's own secrets, scrubbed from every page the dashboard serves. */

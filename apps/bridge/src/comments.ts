@@ -1,32 +1,25 @@
-import { errorMessage, type Logger, TasterError } from "@taster/core";
-import { type CommentEvent, type Forge, type ForgeKind, parseCommand } from "@taster/forge";
-import type { RunQueues } from "@taster/queue";
+import { errorMessage, type Logger, type Tier } from "@taster/core";
+import type { Forge, ForgeKind } from "@taster/forge";
+import type { IntakeItem, RunQueues } from "@taster/queue";
 import { type BridgeConfig, hostFor, recipeOf } from "./config";
 import { helpMessage, queuedMessage, runLink, untrustedMessage } from "./messages";
 import type { BridgeMetrics } from "./metrics";
 
 const MAX_PENDING_ACKS = 1_000;
 
-/** How one comment was handled, and the HTTP answer the forge gets for it. */
-export interface Handled {
-  status: number;
-  outcome:
-    | "ignored"
-    | "help"
-    | "untrusted"
-    | "enqueued"
-    | "coalesced"
-    | "duplicate"
-    | "redis-unavailable"
-    | "forge-unavailable";
+/** What processing made of one accepted command. */
+export interface Processed {
+  outcome: "ignored" | "help" | "untrusted" | "enqueued" | "coalesced" | "duplicate";
   reason?: string;
   runId?: string;
   superseded?: string;
 }
 
 /**
- * The one path every `!testme` takes, from a webhook or the reconciler:
- * filter → parse → authorize → resolve the head sha → dedupe + enqueue durably → (after answering) acknowledge.
+ * The asynchronous half of the webhook path, run by the intake worker for every accepted command:
+ * PR still open? → authorise → head sha → dedupe + enqueue the run → (in the background) acknowledge.
+ * A forge or Redis error is thrown so the intake queue retries it with backoff; every step is
+ * idempotent (seen-once keys, reply-once keys), so a retry never doubles a run or a reply.
  */
 export class CommentHandler {
   private readonly pending = new Set<Promise<unknown>>();
@@ -39,67 +32,64 @@ export class CommentHandler {
     private readonly log: Logger,
   ) {}
 
-  async handle(event: CommentEvent, deliveryId: string): Promise<Handled> {
-    const ignored = this.filter(event);
-    if (ignored) return { status: 200, outcome: "ignored", reason: ignored };
-    const command = parseCommand(event.body);
-    if (!command)
-      return { status: 200, outcome: "ignored", reason: "no !testme command on a line of its own" };
-    const forge = this.forges[event.forge];
-    if (!forge) return { status: 200, outcome: "ignored", reason: `${event.forge} is not configured` };
-
-    try {
-      if (command.kind !== "run") {
-        const reason = command.kind === "invalid" ? command.reason : undefined;
-        await this.replyOnce(
-          `help:${event.forge}:${event.repo}:${event.commentId}`,
-          forge,
-          event,
-          helpMessage(reason),
-        );
-        return { status: 200, outcome: "help" };
-      }
-      const trust = await forge.isTrusted(event.author, event.repo);
-      if (!trust.trusted) {
-        this.metrics.untrusted.inc({ forge: event.forge });
-        this.log.info(
-          { repo: event.repo, pr: event.pr, user: event.author, why: trust.reason },
-          "untrusted !testme",
-        );
-        const text = untrustedMessage(event.author, event.repo, this.config.trust.minPermission);
-        await this.replyOnce(`untrusted:${event.forge}:${event.repo}#${event.pr}`, forge, event, text);
-        return { status: 200, outcome: "untrusted", reason: trust.reason };
-      }
-      const pull = await forge.getPullRequest(event.repo, event.pr);
-      if (pull.state !== "open")
-        return { status: 200, outcome: "ignored", reason: "the pull request is closed" };
-
-      const recipe = recipeOf(event.repo);
-      const result = await this.queues.enqueue({
-        forge: event.forge,
-        repo: event.repo,
-        pr: event.pr,
-        sha: pull.headSha,
-        recipe,
-        stages: command.stages,
-        host: hostFor(this.config, recipe),
-        commentId: event.commentId,
-        deliveryId,
-        requestedBy: event.author,
-        requestedAt: new Date().toISOString(),
-      });
-      this.count(result.outcome, result.job.host, result.superseded);
-      if (result.outcome !== "duplicate")
-        this.later(() => this.acknowledge(forge, event, result.runId, result.superseded));
-      return {
-        status: 202,
-        outcome: result.outcome,
-        runId: result.runId,
-        ...(result.superseded ? { superseded: result.superseded } : {}),
-      };
-    } catch (error) {
-      return this.failure(error, event);
+  async process(item: IntakeItem): Promise<Processed> {
+    const forge = this.forges[item.forge as ForgeKind];
+    if (!forge) return { outcome: "ignored", reason: `${item.forge} is not configured` };
+    const { command } = item;
+    if (command.kind !== "run") {
+      const reason = command.kind === "invalid" ? command.reason : undefined;
+      await this.replyOnce(
+        `help:${item.forge}:${item.repo}:${item.commentId}`,
+        forge,
+        item,
+        helpMessage(reason),
+      );
+      return { outcome: "help" };
     }
+    const pull = await forge.getPullRequest(item.repo, item.pr);
+    if (pull.state !== "open") return { outcome: "ignored", reason: "the pull request is closed" };
+    const trust = await forge.isTrusted(item.author, item.repo);
+    if (!trust.trusted) {
+      this.metrics.untrusted.inc({ forge: item.forge });
+      this.log.info(
+        { repo: item.repo, pr: item.pr, user: item.author, why: trust.reason },
+        "untrusted !testme",
+      );
+      const text = untrustedMessage(item.author, item.repo, this.config.trust.minPermission);
+      await this.replyOnce(`untrusted:${item.forge}:${item.repo}#${item.pr}`, forge, item, text);
+      return { outcome: "untrusted", reason: trust.reason };
+    }
+    return this.enqueueRun(forge, item, pull.headSha, command.stages);
+  }
+
+  private async enqueueRun(
+    forge: Forge,
+    item: IntakeItem,
+    sha: string,
+    stages: string[],
+  ): Promise<Processed> {
+    const recipe = recipeOf(item.repo);
+    const result = await this.queues.enqueue({
+      forge: item.forge as ForgeKind,
+      repo: item.repo,
+      pr: item.pr,
+      sha,
+      recipe,
+      stages: stages as Tier[],
+      host: hostFor(this.config, recipe),
+      commentId: item.commentId,
+      deliveryId: item.deliveryId,
+      requestedBy: item.author,
+      requestedAt: item.receivedAt,
+    });
+    this.count(result.outcome, result.job.host, result.superseded);
+    if (result.outcome !== "duplicate")
+      this.later(() => this.acknowledge(forge, item, result.runId, result.superseded));
+    return {
+      outcome: result.outcome,
+      runId: result.runId,
+      ...(result.superseded ? { superseded: result.superseded } : {}),
+    };
   }
 
   /**
@@ -122,15 +112,6 @@ export class CommentHandler {
     return this.pending.size;
   }
 
-  private filter(event: CommentEvent): string | undefined {
-    if (event.action !== "created") return `comment ${event.action}, only new comments trigger runs`;
-    if (!event.isPullRequest) return "comment on an issue, not a pull request";
-    if (event.authorIsBot || event.author.toLowerCase() === this.config.botLogin.toLowerCase())
-      return "comment by a bot";
-    if (event.issueState !== "open") return "the pull request is closed";
-    return undefined;
-  }
-
   private count(outcome: string, host: string, superseded?: string): void {
     if (outcome === "enqueued") this.metrics.enqueued.inc({ host });
     else this.metrics.deduplicated.inc({ reason: outcome });
@@ -138,11 +119,11 @@ export class CommentHandler {
   }
 
   /** Replies at most once per key; if posting fails the key is released so a later pass can retry. */
-  private async replyOnce(key: string, forge: Forge, event: CommentEvent, text: string): Promise<void> {
+  private async replyOnce(key: string, forge: Forge, item: IntakeItem, text: string): Promise<void> {
     if (!(await this.queues.once(key))) return;
     this.later(async () => {
       try {
-        await forge.postComment(event.repo, event.pr, text);
+        await forge.postComment(item.repo, item.pr, text);
       } catch (error) {
         await this.queues.forget(key).catch(() => {});
         throw error;
@@ -153,7 +134,7 @@ export class CommentHandler {
   /** 👀 on the comment, the sticky status comment, a pending commit status. The job is already safe in Redis. */
   private async acknowledge(
     forge: Forge,
-    event: CommentEvent,
+    item: IntakeItem,
     runId: string,
     superseded?: string,
   ): Promise<void> {
@@ -162,10 +143,10 @@ export class CommentHandler {
     const position = await this.queues.position(runId).catch(() => undefined);
     const link = runLink(this.config.publicUrl, runId);
     const steps = await Promise.allSettled([
-      forge.react(event.repo, event.commentId, "eyes"),
+      forge.react(item.repo, item.commentId, "eyes"),
       forge.upsertStickyComment(
-        event.repo,
-        event.pr,
+        item.repo,
+        item.pr,
         queuedMessage({
           publicUrl: this.config.publicUrl,
           runId,
@@ -177,7 +158,7 @@ export class CommentHandler {
           ...(superseded ? { superseded } : {}),
         }),
       ),
-      forge.setCommitStatus(event.repo, run.job.sha, {
+      forge.setCommitStatus(item.repo, run.job.sha, {
         state: "pending",
         context: "taster",
         description: position ? `queued, position ${position}` : "queued",
@@ -201,25 +182,5 @@ export class CommentHandler {
     });
     this.pending.add(task);
     void task.finally(() => this.pending.delete(task));
-  }
-
-  private failure(error: unknown, event: CommentEvent): Handled {
-    const message = errorMessage(error);
-    if (error instanceof TasterError && error.kind === "infra" && /redis/i.test(message)) {
-      this.log.error(
-        { repo: event.repo, pr: event.pr, err: message },
-        "Redis unavailable: refusing the delivery",
-      );
-      return {
-        status: 503,
-        outcome: "redis-unavailable",
-        reason: "the job queue is unavailable; retry later",
-      };
-    }
-    if (error instanceof TasterError && error.kind === "infra") {
-      this.log.error({ repo: event.repo, pr: event.pr, err: message }, "forge API unavailable");
-      return { status: 502, outcome: "forge-unavailable", reason: `could not reach ${event.forge}` };
-    }
-    throw error;
   }
 }

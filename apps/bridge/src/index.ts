@@ -1,5 +1,5 @@
 export { type Bridge, type BridgeOptions, createBridge } from "./app";
-export { CommentHandler, type Handled } from "./comments";
+export { CommentHandler, type Processed } from "./comments";
 export {
   type BridgeConfig,
   type EnrolledRepo,
@@ -9,5 +9,6 @@ export {
   parseHosts,
   recipeOf,
 } from "./config";
+export { type Accepted, Intake } from "./intake";
 export { BridgeMetrics } from "./metrics";
 export { type ReconcileReport, Reconciler } from "./reconciler";

@@ -37,6 +37,12 @@ export class BridgeMetrics {
     help: "Acknowledgements (reaction, status comment, commit status) that failed after the job was queued",
     registers: [this.registry],
   });
+  readonly intakeFailures = new Counter({
+    name: "taster_intake_failures_total",
+    help: "Accepted commands whose processing still failed after every retry (the reconciler may recover them)",
+    labelNames: ["forge"] as const,
+    registers: [this.registry],
+  });
   readonly reconciled = new Counter({
     name: "taster_reconciler_commands_total",
     help: "Commands the reconciler found, by outcome",
@@ -45,7 +51,7 @@ export class BridgeMetrics {
   });
   readonly latency = new Histogram({
     name: "taster_webhook_handling_seconds",
-    help: "Time from receiving a webhook to answering it",
+    help: "Time from receiving a webhook to answering it (the intake: verify, filter, durable hand-off)",
     labelNames: ["forge"] as const,
     buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],

@@ -1,21 +1,22 @@
 import { errorMessage, type Logger } from "@taster/core";
 import type { Forge, ForgeKind } from "@taster/forge";
 import type { RunQueues } from "@taster/queue";
-import type { CommentHandler } from "./comments";
 import type { EnrolledRepo } from "./config";
+import type { Intake } from "./intake";
 import type { BridgeMetrics } from "./metrics";
 
 export interface ReconcileReport {
   scanned: number;
-  /** Commands that led to a new run (their webhook was lost). */
+  /** Commands accepted for processing by this pass (their webhook was lost). */
   recovered: number;
   failures: string[];
 }
 
 /**
  * GitHub never redelivers a failed webhook by itself, so a periodic pass reads recent comments on
- * open PRs of enrolled repos and sends every `!testme` through the same handler. Comments already
- * handled are skipped cheaply; the handler's atomic dedupe makes a race with the webhook harmless.
+ * open PRs of enrolled repos and sends every `!testme` through the same intake (same seen-once keys).
+ * Comments that already led to a run are skipped cheaply; the others go to the intake, which re-adds
+ * their processing job idempotently, so one lost between intake and processing is picked up again.
  */
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
@@ -24,7 +25,7 @@ export class Reconciler {
   constructor(
     private readonly repos: EnrolledRepo[],
     private readonly forges: Partial<Record<ForgeKind, Forge>>,
-    private readonly handler: CommentHandler,
+    private readonly intake: Intake,
     private readonly queues: RunQueues,
     private readonly metrics: BridgeMetrics,
     private readonly log: Logger,
@@ -60,7 +61,7 @@ export class Reconciler {
         for (const comment of await forge.listRecentCommands(repo, since)) {
           report.scanned += 1;
           if (await this.queues.seenComment(kind, repo, comment.id)) continue;
-          const handled = await this.handler.handle(
+          const handled = await this.intake.accept(
             {
               forge: kind,
               action: "created",
@@ -76,10 +77,10 @@ export class Reconciler {
             `reconcile-${kind}-${comment.id}`,
           );
           this.metrics.reconciled.inc({ outcome: handled.outcome });
-          if (handled.outcome === "enqueued") {
+          if (handled.outcome === "accepted") {
             report.recovered += 1;
             this.log.warn(
-              { repo, pr: comment.pr, commentId: comment.id, runId: handled.runId },
+              { repo, pr: comment.pr, commentId: comment.id, intakeId: handled.intakeId },
               "reconciler recovered a missed !testme",
             );
           }

@@ -7,8 +7,8 @@ import {
   verifyGiteaSignature,
 } from "@taster/forge";
 import express, { type NextFunction, type Request, type Response, Router } from "express";
-import type { CommentHandler, Handled } from "./comments";
 import type { BridgeConfig } from "./config";
+import type { Accepted, Intake } from "./intake";
 import type { BridgeMetrics } from "./metrics";
 
 interface Delivery {
@@ -19,12 +19,12 @@ interface Delivery {
 
 /**
  * POST /webhooks/github and /webhooks/gitea. Order matters: content type (415) → raw body within
- * the size limit (413) → signature over the raw bytes (401) → JSON (400) → the comment handler.
- * Nothing is queued unless every check passes.
+ * the size limit (413) → signature over the raw bytes (401) → JSON (400) → the intake, which answers
+ * 202 once the command is durably in Redis (503 if Redis is down). Nothing is queued unless every check passes.
  */
 export function webhookRouter(
   config: BridgeConfig,
-  handler: CommentHandler,
+  intake: Intake,
   metrics: BridgeMetrics,
   log: Logger,
 ): Router {
@@ -66,7 +66,7 @@ export function webhookRouter(
       } catch (error) {
         return answer(400, "bad-payload", { reason: (error as Error).message });
       }
-      const handled: Handled = await handler.handle(event, delivery.deliveryId);
+      const handled: Accepted = await intake.accept(event, delivery.deliveryId);
       log.info(
         {
           forge,
@@ -74,7 +74,6 @@ export function webhookRouter(
           repo: event.repo,
           pr: event.pr,
           outcome: handled.outcome,
-          runId: handled.runId,
         },
         "webhook",
       );

@@ -10,6 +10,7 @@ import {
   startForgeSim,
 } from "@taster/forge-sim";
 import { ensureLab } from "@taster/lab";
+import { intakeIdFor } from "@taster/queue";
 import type { Bridge } from "../src/index";
 import {
   GITEA_REPO,
@@ -20,6 +21,7 @@ import {
   SECRET,
   testBridge,
   testConfig,
+  waitFor,
 } from "./helpers";
 
 const ns = `btest-${process.pid}-${Date.now()}`;
@@ -52,6 +54,22 @@ async function jobsFor(pr: number, repo = REPO) {
   return jobs.filter((j) => j.data.pr === pr && j.data.repo === repo);
 }
 
+/** The run jobs of a PR once processing has caught up (the webhook answer comes before them). */
+async function settledJobsFor(pr: number, repo = REPO) {
+  expect(await bridge.settled()).toBe(true);
+  return jobsFor(pr, repo);
+}
+
+async function waitForJobs(pr: number, count: number, repo = REPO) {
+  await waitFor(async () => (await jobsFor(pr, repo)).length === count, `${count} job(s) for PR ${pr}`);
+  return jobsFor(pr, repo);
+}
+
+/** Whether the intake holds a processing job for this comment (it must not after a rejected delivery). */
+async function intakeHas(commentId: number, repo = REPO, forge = "github") {
+  return (await bridge.intakeQueue.queue.getJob(intakeIdFor({ forge, repo, commentId }))) !== undefined;
+}
+
 const post = (payload: unknown, id = delivery(), secret = SECRET) =>
   sendGithubWebhook(url, secret, "issue_comment", payload, id);
 
@@ -67,8 +85,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await bridge.handler.idle();
+  await bridge.settled();
   await bridge.queues.queueFor("lab").obliterate({ force: true });
+  await bridge.intakeQueue.queue.obliterate({ force: true });
   const redis = (bridge.queues as unknown as { redis: import("@taster/queue").Redis }).redis;
   const keys = await redis.keys(`${ns}*`);
   if (keys.length > 0) await redis.del(...keys);
@@ -77,17 +96,17 @@ afterAll(async () => {
 });
 
 describe("a trusted !testme on a PR", () => {
-  it("is queued for the PR's head sha, answered 202, then acknowledged on the PR", async () => {
+  it("is answered 202 at once, then queued for the PR's head sha and acknowledged on the PR", async () => {
     const { pr, sha } = newPr();
     const c = comment(pr, "Thanks!\n\n!testme upgrade,backup");
     const response = await post(c.payload);
     expect(response.status).toBe(202);
-    const body = JSON.parse(response.body);
-    expect(body).toEqual(expect.objectContaining({ outcome: "enqueued", runId: expect.any(String) }));
+    expect(JSON.parse(response.body)).toEqual(
+      expect.objectContaining({ outcome: "accepted", intakeId: expect.any(String) }),
+    );
 
-    const [job, ...others] = await jobsFor(pr);
+    const [job, ...others] = await waitForJobs(pr, 1);
     expect(others).toHaveLength(0);
-    expect(job?.id).toBe(body.runId);
     expect(job?.data).toEqual(
       expect.objectContaining({
         forge: "github",
@@ -101,19 +120,20 @@ describe("a trusted !testme on a PR", () => {
         requestedBy: "maintainer",
       }),
     );
+    const runId = job?.id;
 
-    await bridge.handler.idle();
+    expect(await bridge.settled()).toBe(true);
     expect(sim.state.reactions).toContainEqual(expect.objectContaining({ commentId: c.id, content: "eyes" }));
     const sticky = sim.state.commentsOn(REPO, pr).filter((x) => x.body.includes(STICKY_MARKER));
     expect(sticky).toHaveLength(1);
     expect(sticky[0]?.body).toContain("queued, position");
-    expect(sticky[0]?.body).toContain(`https://taster.test/runs/${body.runId}`);
+    expect(sticky[0]?.body).toContain(`https://taster.test/runs/${runId}`);
     expect(sim.state.statuses).toContainEqual(
       expect.objectContaining({
         sha,
         state: "pending",
         context: "taster",
-        targetUrl: `https://taster.test/runs/${body.runId}`,
+        targetUrl: `https://taster.test/runs/${runId}`,
       }),
     );
   });
@@ -122,24 +142,26 @@ describe("a trusted !testme on a PR", () => {
     const { pr } = newPr();
     const response = await post(comment(pr, "!testme").payload, delivery(), OLD_SECRET);
     expect(response.status).toBe(202);
-    expect(await jobsFor(pr)).toHaveLength(1);
+    expect(await waitForJobs(pr, 1)).toHaveLength(1);
   });
 
   it("coalesces a second comment for the same sha and lets a newer sha supersede the queued run", async () => {
     const { pr } = newPr();
-    const first = JSON.parse((await post(comment(pr, "!testme").payload)).body);
-    const second = JSON.parse((await post(comment(pr, "!testme").payload)).body);
-    expect(second).toEqual(expect.objectContaining({ outcome: "coalesced", runId: first.runId }));
+    await post(comment(pr, "!testme").payload);
+    const [first] = await waitForJobs(pr, 1);
+    expect(JSON.parse((await post(comment(pr, "!testme").payload)).body).outcome).toBe("accepted");
+    expect((await settledJobsFor(pr)).map((j) => j.id)).toEqual([first?.id]);
 
     sim.state.addPull(REPO, { number: pr, headSha: randomSha() }); // the author pushed again
-    const third = JSON.parse((await post(comment(pr, "!testme").payload)).body);
-    expect(third).toEqual(expect.objectContaining({ outcome: "enqueued", superseded: first.runId }));
-    const jobs = await jobsFor(pr);
-    expect(jobs.map((j) => j.id)).toEqual([third.runId]);
-    await bridge.handler.idle();
+    await post(comment(pr, "!testme").payload);
+    await waitFor(async () => (await jobsFor(pr)).some((j) => j.id !== first?.id), "the newer run");
+    const jobs = await settledJobsFor(pr);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]?.id).not.toBe(first?.id);
+    expect((await bridge.queues.runs.getRun(String(first?.id)))?.state).toBe("superseded");
     const sticky = sim.state.commentsOn(REPO, pr).filter((x) => x.body.includes(STICKY_MARKER));
     expect(sticky).toHaveLength(1);
-    expect(sticky[0]?.body).toContain(`replaces run \`${first.runId}\``);
+    expect(sticky[0]?.body).toContain(`replaces run \`${first?.id}\``);
   });
 });
 
@@ -159,10 +181,11 @@ describe("duplicates", () => {
       );
       expect(new Set(responses.map((r) => r.status))).toEqual(new Set([202]));
       const outcomes = responses.map((r) => JSON.parse(r.body).outcome);
-      expect(outcomes.filter((o) => o === "enqueued")).toHaveLength(1);
-      expect(new Set(responses.map((r) => JSON.parse(r.body).runId)).size).toBe(1);
-      expect(await jobsFor(pr)).toHaveLength(1);
-      await Promise.all([bridge.handler.idle(), twin.handler.idle()]);
+      expect(outcomes.filter((o) => o === "accepted")).toHaveLength(1);
+      expect(outcomes.filter((o) => o === "duplicate")).toHaveLength(99);
+      await waitForJobs(pr, 1);
+      expect(await twin.settled()).toBe(true);
+      expect(await settledJobsFor(pr)).toHaveLength(1);
       expect(sim.state.reactions.filter((r) => r.commentId === c.id)).toHaveLength(1);
     } finally {
       await twin.stop();
@@ -172,10 +195,13 @@ describe("duplicates", () => {
   it("handles the same comment once whether it arrives by webhook or by the reconciler", async () => {
     const { pr } = newPr();
     const c = comment(pr, "!testme");
-    expect((await post(c.payload)).status).toBe(202);
-    const report = await bridge.reconciler.reconcile();
+    // The reconciler races the webhook's processing on purpose.
+    const [response, report] = await Promise.all([post(c.payload), bridge.reconciler.reconcile()]);
+    expect(response.status).toBe(202);
     expect(report.failures).toEqual([]);
-    expect(await jobsFor(pr)).toHaveLength(1);
+    await waitForJobs(pr, 1);
+    expect((await bridge.reconciler.reconcile()).failures).toEqual([]);
+    expect(await settledJobsFor(pr)).toHaveLength(1);
   });
 
   it("recovers a !testme whose webhook never arrived, exactly once", async () => {
@@ -183,23 +209,25 @@ describe("duplicates", () => {
     const lost = comment(pr, "!testme restore"); // on the forge, but the delivery was lost
     const first = await bridge.reconciler.reconcile();
     expect(first.recovered).toBeGreaterThanOrEqual(1);
-    const jobs = await jobsFor(pr);
+    const jobs = await waitForJobs(pr, 1);
     expect(jobs.map((j) => [j.data.sha, j.data.commentId, j.data.stages])).toEqual([
       [sha, lost.id, ["install", "restore"]],
     ]);
     // The late webhook and later passes change nothing.
     expect(JSON.parse((await post(lost.payload)).body).outcome).toBe("duplicate");
     await bridge.reconciler.reconcile();
-    expect(await jobsFor(pr)).toHaveLength(1);
+    expect(await settledJobsFor(pr)).toHaveLength(1);
   });
 });
 
 describe("bad input changes nothing", () => {
   it("answers a bad signature with 401", async () => {
     const { pr } = newPr();
-    const response = await post(comment(pr, "!testme").payload, delivery(), "wrong-secret");
+    const c = comment(pr, "!testme");
+    const response = await post(c.payload, delivery(), "wrong-secret");
     expect(response.status).toBe(401);
-    expect(await jobsFor(pr)).toHaveLength(0);
+    expect(await intakeHas(c.id)).toBe(false);
+    expect(await settledJobsFor(pr)).toHaveLength(0);
   });
 
   it("answers malformed JSON (validly signed) with 400, wrong content type with 415, a huge body with 413", async () => {
@@ -216,16 +244,20 @@ describe("bad input changes nothing", () => {
         body,
       });
     expect((await send('{"action": "created", "issue": {', "application/json")).status).toBe(400);
-    const valid = JSON.stringify(comment(pr, "!testme").payload);
+    const c = comment(pr, "!testme");
+    const valid = JSON.stringify(c.payload);
     expect(
       (await send(`payload=${encodeURIComponent(valid)}`, "application/x-www-form-urlencoded")).status,
     ).toBe(415);
-    const huge = JSON.stringify({ ...comment(pr, "!testme").payload, padding: "x".repeat(2 * 1024 * 1024) });
+    const hugeComment = comment(pr, "!testme");
+    const huge = JSON.stringify({ ...hugeComment.payload, padding: "x".repeat(2 * 1024 * 1024) });
     expect((await send(huge, "application/json")).status).toBe(413);
     expect((await send(valid, "application/json", "sha256=")).status).toBe(401);
     const notAComment = JSON.stringify({ action: "created", hello: "world" });
     expect((await send(notAComment, "application/json")).status).toBe(400);
-    expect(await jobsFor(pr)).toHaveLength(0);
+    expect(await intakeHas(c.id)).toBe(false);
+    expect(await intakeHas(hugeComment.id)).toBe(false);
+    expect(await settledJobsFor(pr)).toHaveLength(0);
   });
 
   it("answers a delivery without event headers with 400", async () => {
@@ -244,32 +276,37 @@ describe("who may trigger, and what is ignored", () => {
     const { pr } = newPr();
     const first = await post(comment(pr, "!testme", "reader").payload);
     const second = await post(comment(pr, "!testme", "drive-by").payload);
-    expect([first.status, second.status]).toEqual([200, 200]);
-    expect(JSON.parse(first.body).outcome).toBe("untrusted");
-    await bridge.handler.idle();
+    expect([first.status, second.status]).toEqual([202, 202]);
+    expect(await bridge.settled()).toBe(true);
     const replies = sim.state.commentsOn(REPO, pr).filter((c) => c.user === "taster-bot");
     expect(replies).toHaveLength(1);
     expect(replies[0]?.body).toContain("Thanks @reader");
     expect(replies[0]?.body).toContain("allowlist/triggerers.yml");
     expect(await jobsFor(pr)).toHaveLength(0);
+    const metrics = await bridge.metrics.registry.getSingleMetricAsString("taster_untrusted_attempts_total");
+    expect(metrics).toMatch(/taster_untrusted_attempts_total\{forge="github"\} [2-9]/);
   });
 
   it("answers !testme help (and an unknown stage) with usage, and queues nothing", async () => {
     const { pr } = newPr();
     await post(comment(pr, "!testme help").payload);
+    expect(await bridge.settled()).toBe(true);
     await post(comment(pr, "!testme deploy-prod").payload);
-    await bridge.handler.idle();
+    expect(await bridge.settled()).toBe(true);
     const replies = sim.state.commentsOn(REPO, pr).filter((c) => c.user === "taster-bot");
     expect(replies).toHaveLength(2);
     expect(replies[0]?.body).toContain("!testme upgrade,backup");
     expect(replies[1]?.body).toContain("deploy-prod");
     expect(await jobsFor(pr)).toHaveLength(0);
+    // A retry or a reconciler pass does not answer the same comment twice.
+    await bridge.reconciler.reconcile();
+    expect(await bridge.settled()).toBe(true);
+    expect(sim.state.commentsOn(REPO, pr).filter((c) => c.user === "taster-bot")).toHaveLength(2);
   });
 
   it("ignores edits, plain issues, closed PRs, bots, quoted commands and chatter", async () => {
     const { pr } = newPr();
     const closed = newPr();
-    sim.state.addPull(REPO, { number: closed.pr, headSha: closed.sha, state: "closed" });
     const cases = [
       githubCommentPayload({
         repo: REPO,
@@ -302,6 +339,7 @@ describe("who may trigger, and what is ignored", () => {
         body: "!testme",
         user: "maintainer",
         commentId: 9_000_006,
+        prState: "closed",
       }),
     ];
     for (const payload of cases) {
@@ -309,8 +347,17 @@ describe("who may trigger, and what is ignored", () => {
       expect(response.status).toBe(200);
       expect(JSON.parse(response.body).outcome).toBe("ignored");
     }
-    expect(await jobsFor(pr)).toHaveLength(0);
+    expect(await settledJobsFor(pr)).toHaveLength(0);
     expect(await jobsFor(closed.pr)).toHaveLength(0);
+  });
+
+  it("queues nothing for a PR the API says was closed after the comment", async () => {
+    const { pr, sha } = newPr();
+    const c = comment(pr, "!testme");
+    sim.state.addPull(REPO, { number: pr, headSha: sha, state: "closed" });
+    expect((await post(c.payload)).status).toBe(202);
+    expect(await settledJobsFor(pr)).toHaveLength(0);
+    expect(sim.state.commentsOn(REPO, pr).filter((x) => x.user === "taster-bot")).toHaveLength(0);
   });
 });
 
@@ -326,12 +373,12 @@ describe("Gitea / Forgejo", () => {
       commentId: c.id,
     });
     expect((await sendGiteaWebhook(url, "wrong", "issue_comment", payload, delivery())).status).toBe(401);
-    expect(await jobsFor(pr, GITEA_REPO)).toHaveLength(0);
+    expect(await intakeHas(c.id, GITEA_REPO, "gitea")).toBe(false);
     const response = await sendGiteaWebhook(url, GITEA_SECRET, "issue_comment", payload, delivery());
     expect(response.status).toBe(202);
-    const [job] = await jobsFor(pr, GITEA_REPO);
+    const [job] = await waitForJobs(pr, 1, GITEA_REPO);
     expect(job?.data).toEqual(expect.objectContaining({ forge: "gitea", sha, recipe: "notes" }));
-    await bridge.handler.idle();
+    expect(await bridge.settled()).toBe(true);
     expect(sim.state.reactions).toContainEqual(
       expect.objectContaining({ repo: GITEA_REPO, commentId: c.id, content: "eyes" }),
     );
@@ -342,23 +389,31 @@ describe("Gitea / Forgejo", () => {
 });
 
 describe("when the forge has a bad minute", () => {
-  it("answers 502 if the head sha cannot be read, and the reconciler picks the comment up later", async () => {
-    const { pr } = newPr();
+  it("answers 202 even while the head sha cannot be read, and queues the run once the forge recovers", async () => {
+    const { pr, sha } = newPr();
     const c = comment(pr, "!testme");
-    sim.failNext({ status: 502, forMs: 60_000, match: `/repos/${REPO}/pulls/${pr}` });
+    const pullPath = `/repos/${REPO}/pulls/${pr}`;
+    sim.failNext({ status: 502, forMs: 60_000, match: pullPath });
     const response = await post(c.payload);
-    expect(response.status).toBe(502);
+    expect(response.status).toBe(202);
+    // Processing keeps trying (with backoff) while the forge fails…
+    await waitFor(
+      async () => sim.calls.filter((call) => call.path === pullPath && call.status === 502).length >= 8,
+      "several failed attempts to read the head sha",
+    );
     expect(await jobsFor(pr)).toHaveLength(0);
     sim.clearFailures();
-    await bridge.reconciler.reconcile();
-    expect(await jobsFor(pr)).toHaveLength(1);
+    // …and the command is not lost: no redelivery, no reconciler pass needed.
+    const [job] = await waitForJobs(pr, 1);
+    expect(job?.data).toEqual(expect.objectContaining({ sha, commentId: c.id }));
   });
 
   it("still queues the job when every acknowledgement call fails", async () => {
     const { pr } = newPr();
     sim.failNext({ status: 502, forMs: 60_000, match: /POST|PATCH/ });
     const response = await post(comment(pr, "!testme").payload);
-    await bridge.handler.idle();
+    await waitForJobs(pr, 1);
+    expect(await bridge.settled()).toBe(true);
     sim.clearFailures();
     expect(response.status).toBe(202);
     expect(await jobsFor(pr)).toHaveLength(1);
@@ -366,6 +421,41 @@ describe("when the forge has a bad minute", () => {
       "taster_acknowledgement_failures_total",
     );
     expect(metrics).toMatch(/taster_acknowledgement_failures_total [1-9]/);
+  });
+
+  it("records a command it gave up on after the last attempt, and the reconciler still recovers it", async () => {
+    const lab = await ensureLab();
+    const impatientNs = `${ns}-impatient`;
+    const impatient = await testBridge(testConfig(sim, lab.redisUrl, impatientNs), sim, undefined, {
+      attempts: 2,
+      backoffMs: 50,
+    });
+    const impatientUrl = await impatient.start();
+    try {
+      const { pr } = newPr();
+      const c = comment(pr, "!testme");
+      sim.failNext({ status: 502, forMs: 60_000, match: `/repos/${REPO}/pulls/${pr}` });
+      const response = await sendGithubWebhook(impatientUrl, SECRET, "issue_comment", c.payload, delivery());
+      expect(response.status).toBe(202);
+      await waitFor(async () => {
+        const text = await impatient.metrics.registry.getSingleMetricAsString("taster_intake_failures_total");
+        return /taster_intake_failures_total\{forge="github"\} 1/.test(text);
+      }, "the give-up to be counted");
+      sim.clearFailures();
+      const runs = impatient.queues.queueFor("lab");
+      expect((await runs.getJobs(["wait"], 0, -1)).filter((j) => j.data.pr === pr)).toHaveLength(0);
+      const report = await impatient.reconciler.reconcile();
+      expect(report.failures).toEqual([]);
+      await waitFor(
+        async () => (await runs.getJobs(["wait"], 0, -1)).some((j) => j.data.commentId === c.id),
+        "the reconciler to recover the command",
+      );
+    } finally {
+      await impatient.settled();
+      await impatient.queues.queueFor("lab").obliterate({ force: true });
+      await impatient.intakeQueue.queue.obliterate({ force: true });
+      await impatient.stop();
+    }
   });
 });
 
@@ -376,13 +466,14 @@ describe("health and metrics", () => {
     expect(ready.status).toBe(200);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(
-      /taster_webhook_deliveries_total\{forge="github",event="issue_comment",outcome="enqueued"\} [1-9]/,
+      /taster_webhook_deliveries_total\{forge="github",event="issue_comment",outcome="accepted"\} [1-9]/,
     );
     expect(metrics).toMatch(
       /taster_webhook_deliveries_total\{forge="github",event="issue_comment",outcome="bad-signature"\} [1-9]/,
     );
     expect(metrics).toMatch(/taster_jobs_enqueued_total\{host="lab"\} [1-9]/);
     expect(metrics).toMatch(/taster_jobs_deduplicated_total\{reason="duplicate"\} [1-9]/);
+    expect(metrics).toMatch(/taster_jobs_deduplicated_total\{reason="coalesced"\} [1-9]/);
     expect(metrics).toMatch(/taster_jobs_superseded_total [1-9]/);
     expect(metrics).toMatch(/taster_untrusted_attempts_total\{forge="github"\} [1-9]/);
     expect(metrics).toContain("taster_webhook_handling_seconds_bucket");
@@ -393,7 +484,8 @@ describe("health and metrics", () => {
 describe("the dashboard on the bridge", () => {
   it("shows a queued run, its run page and a badge, without leaking the bridge's secrets", async () => {
     const { pr } = newPr();
-    const { runId } = JSON.parse((await post(comment(pr, "!testme").payload)).body);
+    await post(comment(pr, "!testme").payload);
+    const runId = String((await waitForJobs(pr, 1))[0]?.id);
     const home = await (await fetch(`${url}/`)).text();
     expect(home).toContain(`/runs/${runId}`);
     const page = await fetch(`${url}/runs/${runId}`);

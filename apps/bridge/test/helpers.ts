@@ -41,12 +41,21 @@ export function testConfig(
   });
 }
 
-/** A bridge whose forge clients retry fast and skip GitHub's 1 s write spacing (tests only). */
-export function testBridge(config: BridgeConfig, sim: ForgeSim, redis?: Redis): Promise<Bridge> {
+/**
+ * A bridge whose forge clients retry fast and skip GitHub's 1 s write spacing, and whose intake
+ * retries after 100 ms, 200 ms, … instead of seconds (tests only).
+ */
+export function testBridge(
+  config: BridgeConfig,
+  sim: ForgeSim,
+  redis?: Redis,
+  intake: { attempts?: number; backoffMs?: number } = { attempts: 10, backoffMs: 100 },
+): Promise<Bridge> {
   const common = { token: TOKEN, botLogin: "taster-bot", retryBaseMs: 5, trust: config.trust };
   return createBridge(config, {
     ...(redis ? { redis } : {}),
     logger: quietLogger(),
+    intake,
     forges: {
       github: new GithubForge({ ...common, baseUrl: sim.url, writeMinTimeMs: 0, notificationsMinTimeMs: 0 }),
       gitea: new GiteaForge({ ...common, url: sim.url }),

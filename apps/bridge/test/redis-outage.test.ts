@@ -102,8 +102,14 @@ describe("Redis outage", () => {
     await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, "bridge to reconnect to Redis");
     const accepted = await sendGithubWebhook(url, SECRET, "issue_comment", payload, "outage-delivery-1");
     expect(accepted.status).toBe(202);
-    const { runId } = JSON.parse(accepted.body);
-    const job = await bridge.queues.queueFor("lab").getJob(runId);
+    expect(JSON.parse(accepted.body).outcome).toBe("accepted");
+    const runs = bridge.queues.queueFor("lab");
+    await waitFor(
+      async () => (await runs.getJobs(["wait"], 0, -1)).some((j) => j.data.commentId === c.id),
+      "the run to be queued",
+    );
+    const [job, ...others] = await runs.getJobs(["wait"], 0, -1);
+    expect(others).toHaveLength(0);
     expect(job?.data).toEqual(
       expect.objectContaining({ pr: 1, commentId: c.id, deliveryId: "outage-delivery-1" }),
     );

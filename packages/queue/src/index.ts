@@ -1,5 +1,6 @@
 export type { Redis } from "ioredis";
 export type { ClaimOutcome } from "./claim";
+export { INTAKE_QUEUE, type IntakeItem, IntakeQueue, type IntakeQueueOptions, intakeIdFor } from "./intake";
 export { Keys } from "./keys";
 export { type LogEntry, RunLog } from "./logs";
 export { type EnqueueResult, RunQueues, type RunQueuesOptions } from "./queues";

@@ -5,6 +5,10 @@ export class Keys {
   delivery = (forge: string, deliveryId: string) => `${this.prefix}:seen:delivery:${forge}:${deliveryId}`;
   comment = (forge: string, repo: string, commentId: number) =>
     `${this.prefix}:seen:comment:${forge}:${repo}:${commentId}`;
+  intakeDelivery = (forge: string, deliveryId: string) =>
+    `${this.prefix}:intake:delivery:${forge}:${deliveryId}`;
+  intakeComment = (forge: string, repo: string, commentId: number) =>
+    `${this.prefix}:intake:comment:${forge}:${repo}:${commentId}`;
   once = (name: string) => `${this.prefix}:once:${name}`;
   pull = (forge: string, repo: string, pr: number) => `${this.prefix}:pr:${forge}:${repo}#${pr}`;
   runSeq = () => `${this.prefix}:run-seq`;

@@ -1,0 +1,182 @@
+import { createHash } from "node:crypto";
+import { infraError } from "@taster/core";
+import { type Job, type JobsOptions, Queue, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { Keys } from "./keys";
+import { assertConnected, runScript, withTimeout } from "./redis";
+
+/** One accepted `!testme`, as the intake hands it to processing (no forge API call made yet). */
+export interface IntakeItem {
+  forge: string;
+  repo: string;
+  pr: number;
+  commentId: number;
+  author: string;
+  deliveryId: string;
+  /** The command as parsed at intake (the comment body itself is not kept). */
+  command: { kind: "run"; stages: string[] } | { kind: "help" } | { kind: "invalid"; reason: string };
+  receivedAt: string;
+}
+
+export interface IntakeQueueOptions {
+  /** The fail-fast connection (see connectRedis): a submit while Redis is down rejects at once. */
+  redis: Redis;
+  keyPrefix?: string;
+  bullPrefix?: string;
+  /** How long delivery and comment ids are remembered. Default 8 days. */
+  seenTtlSec?: number;
+  /** Processing attempts before a command is recorded as failed. Default 8. */
+  attempts?: number;
+  /** First retry delay; doubles each attempt. Default 2 000 ms (8 attempts ≈ 4 min). */
+  backoffMs?: number;
+  timeoutMs?: number;
+}
+
+export const INTAKE_QUEUE = "taster-intake";
+
+/**
+ * Seen-once for the delivery id and the comment id, in one atomic step. A delivery counts as new
+ * only if neither was seen; a new delivery of a seen comment is remembered as a duplicate too.
+ */
+const SEEN_ONCE_LUA = `
+local ttl = tonumber(ARGV[1])
+local newDelivery = redis.call('SET', KEYS[1], '1', 'EX', ttl, 'NX')
+local newComment = redis.call('SET', KEYS[2], '1', 'EX', ttl, 'NX')
+if newDelivery and newComment then return 1 end
+if newComment then redis.call('DEL', KEYS[2]) end
+return 0
+`;
+
+/**
+ * The durable hand-off between answering a webhook and working on it: `submit` returns once the
+ * command is in Redis, a BullMQ worker (`work`) later does the forge API calls, retrying with
+ * exponential backoff. The BullMQ job id is derived from (forge, repo, comment), and finished jobs
+ * are kept as long as the seen-once keys, so adding a comment twice is always a no-op.
+ */
+export class IntakeQueue {
+  private bullQueue: Queue<IntakeItem> | undefined;
+  private readonly redis: Redis;
+  private readonly keys: Keys;
+  private readonly bullPrefix: string;
+  private readonly seenTtlSec: number;
+  private readonly timeoutMs: number;
+  private readonly jobOptions: JobsOptions;
+
+  constructor(options: IntakeQueueOptions) {
+    this.redis = options.redis;
+    this.keys = new Keys(options.keyPrefix ?? "taster");
+    this.bullPrefix = options.bullPrefix ?? "bull";
+    this.seenTtlSec = options.seenTtlSec ?? 8 * 24 * 3600;
+    this.timeoutMs = options.timeoutMs ?? 3_000;
+    this.jobOptions = {
+      attempts: options.attempts ?? 8,
+      backoff: { type: "exponential", delay: options.backoffMs ?? 2_000 },
+      removeOnComplete: { age: this.seenTtlSec },
+      removeOnFail: { age: this.seenTtlSec },
+    };
+  }
+
+  /** Created on first use: BullMQ queries the server at once, which a fail-fast connection refuses until it is up. */
+  get queue(): Queue<IntakeItem> {
+    if (!this.bullQueue) {
+      this.bullQueue = new Queue<IntakeItem>(INTAKE_QUEUE, {
+        connection: this.redis,
+        prefix: this.bullPrefix,
+        skipWaitingForReady: true,
+      });
+      this.bullQueue.on("error", () => {});
+    }
+    return this.bullQueue;
+  }
+
+  get attempts(): number {
+    return this.jobOptions.attempts ?? 1;
+  }
+
+  /**
+   * "accepted" the first time a delivery/comment is seen (or when it restarts a command that had
+   * failed for good), "duplicate" otherwise. Either way the job is
+   * (re-)added, idempotently: a bridge that crashed between the two steps loses nothing, because
+   * the next delivery or the reconciler completes the add. Rejects with an infra error if Redis is down.
+   */
+  async submit(item: IntakeItem): Promise<{ outcome: "accepted" | "duplicate"; intakeId: string }> {
+    assertConnected(this.redis);
+    const keys = [
+      this.keys.intakeDelivery(item.forge, item.deliveryId),
+      this.keys.intakeComment(item.forge, item.repo, item.commentId),
+    ];
+    const fresh = Number(
+      await this.step(runScript(this.redis, SEEN_ONCE_LUA, keys, [String(this.seenTtlSec)])),
+    );
+    const intakeId = intakeIdFor(item);
+    try {
+      await this.step(this.queue.add("comment", item, { ...this.jobOptions, jobId: intakeId }));
+    } catch (error) {
+      // Not durably queued: forget the delivery so the forge's redelivery is accepted.
+      if (fresh === 1) await this.redis.del(...keys).catch(() => 0);
+      throw error;
+    }
+    if (fresh === 1) return { outcome: "accepted", intakeId };
+    return { outcome: (await this.retryIfFailed(intakeId)) ? "accepted" : "duplicate", intakeId };
+  }
+
+  /**
+   * A command whose processing gave up (the forge was down past every retry) is kept as a failed
+   * job; seeing the comment again (redelivery, reconciler) starts it over instead of being a no-op.
+   */
+  private async retryIfFailed(intakeId: string): Promise<boolean> {
+    const job = await this.step(this.queue.getJob(intakeId));
+    if (!job || !(await this.step(job.isFailed()))) return false;
+    await this.step(job.retry("failed")).catch(() => {}); // another bridge may have retried it first
+    return true;
+  }
+
+  /** Whether this comment already came through the intake (the reconciler's cheap pre-check). */
+  async seenComment(forge: string, repo: string, commentId: number): Promise<boolean> {
+    return (await this.step(this.redis.exists(this.keys.intakeComment(forge, repo, commentId)))) === 1;
+  }
+
+  /**
+   * A worker for the intake queue on its own blocking connection (duplicated from `redis`).
+   * A processor that throws is retried with backoff; `onExhausted` sees the last failure.
+   */
+  work(
+    processor: (item: IntakeItem, job: Job<IntakeItem>) => Promise<unknown>,
+    options: { concurrency?: number; onExhausted?: (item: IntakeItem, error: Error) => void } = {},
+  ): Worker<IntakeItem> {
+    const connection = this.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+    const worker = new Worker<IntakeItem>(INTAKE_QUEUE, (job) => processor(job.data, job), {
+      connection,
+      prefix: this.bullPrefix,
+      concurrency: options.concurrency ?? 16,
+      autorun: true,
+    });
+    worker.on("error", () => {});
+    worker.on("failed", (job, error) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) options.onExhausted?.(job.data, error);
+    });
+    worker.on("closed", () => connection.disconnect());
+    return worker;
+  }
+
+  async close(): Promise<void> {
+    await this.bullQueue?.close().catch(() => {});
+  }
+
+  private step<T>(work: Promise<T>): Promise<T> {
+    return withTimeout(work, this.timeoutMs, "Redis did not answer").catch((error) => {
+      throw error instanceof Error && error.name === "TasterError"
+        ? error
+        : infraError(
+            `Redis is not reachable: ${error instanceof Error ? error.message : String(error)}`,
+            error,
+          );
+    });
+  }
+}
+
+/** BullMQ job ids may not contain ':'; the repo part is hashed to keep ids short and safe. */
+export function intakeIdFor(item: Pick<IntakeItem, "forge" | "repo" | "commentId">): string {
+  const repo = createHash("sha1").update(item.repo).digest("hex").slice(0, 12);
+  return `${item.forge}-${repo}-${item.commentId}`;
+}
