@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "@jest/globals";
 import { addPin, checkRepoLocal, removePin } from "../src/allowlist/repo-local";
+import { addTriggerer, checkTriggerers, removeTriggerer } from "../src/allowlist/triggerers";
 
 const run = promisify(execFile);
 const TASTER = join(import.meta.dirname, "..", "..", "..", "taster");
@@ -87,5 +88,37 @@ describe("allowlist add/remove", () => {
     expect(checkRepoLocal(one).value?.recipes).toEqual([{ name: "notes", pins: [pin(TREE_B)] }]);
     expect(checkRepoLocal(removePin(one, "notes", TREE_B)).value?.recipes).toEqual([]);
     expect(() => removePin(base, "notes")).toThrow(/not on the allowlist/);
+  });
+});
+
+describe("allowlist triggerers", () => {
+  it("adds and removes triggerers, keeping comments, and check accepts the result", () => {
+    const base = "# who may trigger\ntriggerers: []\n";
+    const added = addTriggerer(addTriggerer(base, "alice"), "bob", ["coop-cloud/hello-web"]);
+    expect(added).toContain("# who may trigger");
+    expect(checkTriggerers(added).value?.triggerers).toEqual([
+      "alice",
+      { login: "bob", repos: ["coop-cloud/hello-web"] },
+    ]);
+    expect(() => addTriggerer(added, "alice")).toThrow(/already/);
+    expect(checkTriggerers(removeTriggerer(added, "alice")).value?.triggerers).toEqual([
+      { login: "bob", repos: ["coop-cloud/hello-web"] },
+    ]);
+  });
+
+  it("rejects a repeated login and an unknown key, each at its line", () => {
+    const text = "triggerers:\n  - alice\n  - login: alice\n    repo: coop-cloud/notes\n";
+    expect(checkTriggerers(text).problems).toEqual([
+      { line: 3, message: "login 'alice' is listed more than once (first at line 2)" },
+      { line: 4, message: "unknown key 'repo' in triggerers.1" },
+    ]);
+  });
+
+  it("accepts the shipped triggerers file", async () => {
+    const text = await readFile(
+      join(import.meta.dirname, "..", "..", "..", "allowlist", "triggerers.yml"),
+      "utf8",
+    );
+    expect(checkTriggerers(text)).toEqual({ value: { triggerers: [] }, problems: [] });
   });
 });

@@ -27,12 +27,18 @@ export const DEFAULT_TRUST: TrustPolicy = {
   cacheTtlMs: 60_000,
 };
 
-const TriggerersFile = z.object({
+const login = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "not a forge login");
+
+/** allowlist/triggerers.yml; strict, so a typo'd key is an error rather than silently ignored. */
+export const triggerersFileSchema = z.strictObject({
   triggerers: z
     .array(
       z.union([
-        z.string().min(1),
-        z.object({ login: z.string().min(1), repos: z.array(z.string()).optional() }),
+        login,
+        z.strictObject({
+          login,
+          repos: z.array(z.string().regex(/^[\w.-]+\/[\w.-]+$/, "not owner/name")).optional(),
+        }),
       ]),
     )
     .default([]),
@@ -47,7 +53,7 @@ export async function loadTriggerers(path: string): Promise<Triggerer[]> {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw error;
   }
-  const parsed = TriggerersFile.safeParse(parse(text) ?? {});
+  const parsed = triggerersFileSchema.safeParse(parse(text) ?? {});
   if (!parsed.success) {
     throw usageError(
       `${path} is not a valid triggerers list: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,

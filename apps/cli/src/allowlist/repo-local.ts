@@ -27,6 +27,8 @@ function recipesSeq(text: string) {
     seq = doc.createNode([]) as YAMLSeq;
     doc.set("recipes", seq);
   }
+  // `[]` as shipped is flow style; entries read better one per line.
+  (seq as YAMLSeq).flow = false;
   return { doc, seq: seq as YAMLSeq };
 }
 

@@ -6,10 +6,17 @@ import { repoLocalTreeHash } from "@taster/harness";
 import { fetchRecipe, makeWorkspace } from "@taster/recipe";
 import type { Command } from "commander";
 import { addPin, readChecked, removePin, writeChecked } from "../allowlist/repo-local";
+import {
+  addTriggerer,
+  checkTriggerers,
+  removeTriggerer,
+  writeCheckedTriggerers,
+} from "../allowlist/triggerers";
 import type { Problem } from "../allowlist/yaml-check";
 
 const ROOT = process.env.TASTER_ROOT ?? process.cwd();
 const DEFAULT_FILE = join(ROOT, "allowlist", "repo-local.yml");
+const TRIGGERERS_FILE = join(ROOT, "allowlist", "triggerers.yml");
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -70,13 +77,20 @@ export function registerAllowlist(program: Command): void {
 
   allowlist
     .command("check")
-    .description("validate the allowlist (for CI); each problem with its line")
+    .description("validate the allowlist and the triggerers list (for CI); each problem with its line")
     .option("--file <path>", "allowlist file", DEFAULT_FILE)
-    .action(async (flags: { file: string }) => {
+    .option("--triggerers <path>", "triggerers file", TRIGGERERS_FILE)
+    .action(async (flags: { file: string; triggerers: string }) => {
       const { checked } = await readChecked(flags.file);
       report(flags.file, checked.problems);
-      if (checked.problems.length) process.exitCode = 1;
-      else print(`${flags.file}: ok (${checked.value?.recipes.length ?? 0} recipe(s))`);
+      const triggerers = checkTriggerers(await readFile(flags.triggerers, "utf8"));
+      report(flags.triggerers, triggerers.problems);
+      if (checked.problems.length || triggerers.problems.length) {
+        process.exitCode = 1;
+        return;
+      }
+      print(`${flags.file}: ok (${checked.value?.recipes.length ?? 0} recipe(s))`);
+      print(`${flags.triggerers}: ok (${triggerers.value?.triggerers.length ?? 0} triggerer(s))`);
     });
 
   allowlist
@@ -113,5 +127,55 @@ export function registerAllowlist(program: Command): void {
       const text = await readFile(flags.file, "utf8");
       await writeChecked(flags.file, removePin(text, recipe, flags.tree));
       print(flags.tree ? `${recipe}: pin ${flags.tree} removed` : `${recipe}: removed from the allowlist`);
+    });
+
+  registerTriggerers(allowlist);
+}
+
+/** `allowlist triggerers …`: who may trigger runs besides org members and writers. */
+function registerTriggerers(allowlist: Command): void {
+  const triggerers = allowlist
+    .command("triggerers")
+    .description("allowlist/triggerers.yml: extra people who may comment !testme");
+  const fileOption = ["--file <path>", "triggerers file", TRIGGERERS_FILE] as const;
+
+  triggerers
+    .command("list")
+    .option(...fileOption)
+    .action(async (flags: { file: string }) => {
+      const checked = checkTriggerers(await readFile(flags.file, "utf8"));
+      if (!checked.value) {
+        report(flags.file, checked.problems);
+        throw usageError(`${flags.file} is not valid; fix it first (see above)`);
+      }
+      if (checked.value.triggerers.length === 0)
+        print("nobody beyond org members and collaborators with write access");
+      for (const t of checked.value.triggerers) {
+        print(
+          typeof t === "string"
+            ? `${t}  (all enrolled repos)`
+            : `${t.login}  (${t.repos?.join(", ") ?? "all enrolled repos"})`,
+        );
+      }
+    });
+
+  triggerers
+    .command("add")
+    .argument("<login>", "forge login")
+    .option(...fileOption)
+    .option("--repo <owner/name...>", "only on these repos")
+    .action(async (login: string, flags: { file: string; repo?: string[] }) => {
+      const text = await readFile(flags.file, "utf8");
+      await writeCheckedTriggerers(flags.file, addTriggerer(text, login, flags.repo ?? []));
+      print(`${login} may now trigger runs${flags.repo ? ` on ${flags.repo.join(", ")}` : ""}`);
+    });
+
+  triggerers
+    .command("remove")
+    .argument("<login>", "forge login")
+    .option(...fileOption)
+    .action(async (login: string, flags: { file: string }) => {
+      await writeCheckedTriggerers(flags.file, removeTriggerer(await readFile(flags.file, "utf8"), login));
+      print(`${login} removed from the triggerers`);
     });
 }
