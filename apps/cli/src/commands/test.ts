@@ -23,6 +23,7 @@ export function registerTest(program: Command): void {
     .action((jestArgs: string[]) => {
       step("lab up", LAB_SCRIPT, ["up"]);
       step("lint", "pnpm", ["exec", "biome", "check", "."]);
+      step("allowlist check", join(ROOT, "taster"), ["allowlist", "check"]);
       step("typecheck", "pnpm", ["exec", "tsc", "-p", "tsconfig.json", "--noEmit"]);
       const report = join(ROOT, "test-artifacts", "jest.json");
       mkdirSync(join(ROOT, "test-artifacts"), { recursive: true });
