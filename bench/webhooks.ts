@@ -3,7 +3,7 @@
  * user) against the bridge, compared with a bare express + @octokit/webhooks verify-only handler
  * measured in the same run. Loopback only, bounded loops, real Redis (the lab's, under a unique prefix).
  *
- *   ./node_modules/.bin/tsx bench/webhooks.ts [requests=2000] [concurrency=32] [paced-rate=200]
+ *   ./node_modules/.bin/tsx bench/webhooks.ts [requests=2000] [concurrency=32] [paced-rate=200] [intake-concurrency]
  *
  * Targets (issue 5): bridge throughput ≥ 50% of the bare handler's; p99 ≤ 20 ms at 200 req/s.
  */
@@ -24,6 +24,8 @@ const REQUESTS = Number(process.argv[2] ?? 2000);
 const CONCURRENCY = Number(process.argv[3] ?? 32);
 const RATE = Number(process.argv[4] ?? 200);
 const RATE_SECONDS = 10;
+/** Intake worker parallelism (default: the bridge's own default). */
+const INTAKE_CONCURRENCY = Number(process.argv[5] ?? 0);
 const SECRET = "bench-secret";
 const REPO = "coop-cloud/hello-web";
 const ns = `bench-${process.pid}`;
@@ -88,6 +90,14 @@ async function paced(url: string, deliveries: Delivery[], sampleRss: () => void)
   return Promise.all(pending);
 }
 
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error("the intake did not drain in time");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -140,7 +150,11 @@ const config = loadBridgeConfig({
 // Acknowledgements are paced as GitHub asks (1 s between writes, 3 s between notifying ones), exactly
 // as in production: they run behind the 2xx and their backlog is reported, not waited for.
 const forge = new GithubForge({ token: "bench-token", baseUrl: sim.url, botLogin: "taster-bot" });
-const bridge = await createBridge(config, { forges: { github: forge }, logger: createLogger("bench") });
+const bridge = await createBridge(config, {
+  forges: { github: forge },
+  logger: createLogger("bench"),
+  ...(INTAKE_CONCURRENCY ? { intake: { concurrency: INTAKE_CONCURRENCY } } : {}),
+});
 const bridgeUrl = `${await bridge.start()}/webhooks/github`;
 const bare = await startBareHandler(SECRET);
 const bareUrl = `${bare.url}/webhooks/github`;
@@ -152,6 +166,7 @@ const sampleRss = () => {
 };
 
 try {
+  const expected = 25 + REQUESTS + RATE * RATE_SECONDS; // bridge-side warm-up, closed loop, paced
   const warm = makeDeliveries(50, total + 1, addComment);
   for (const d of warm.slice(0, 25)) await send(bareUrl, d);
   for (const d of warm.slice(25)) await send(bridgeUrl, d);
@@ -168,6 +183,11 @@ try {
     makeDeliveries(RATE * RATE_SECONDS, 2 * REQUESTS + 1, addComment),
     sampleRss,
   );
+  // Processing (trust, head sha, enqueue) runs behind the 202s; time how long it takes to catch up.
+  const answered = performance.now();
+  const intakeBacklog = await bridge.intakeQueue.queue.count();
+  await waitUntil(async () => (await bridge.intakeQueue.queue.count()) === 0, 300_000);
+  const drainSeconds = (performance.now() - answered) / 1000;
   const jobs = await bridge.queues.queueFor("lab").count();
   const backlog = bridge.handler.pendingAcknowledgements;
 
@@ -178,11 +198,13 @@ try {
     `  throughput   bare verify-only ${bareRps.toFixed(0)} req/s   bridge ${bridgeRps.toFixed(0)} req/s   ratio ${(bridgeRps / bareRps).toFixed(2)} (target ≥ 0.50)`,
     `  at ${RATE} req/s  bare p50 ${ms(percentile(bareLatency, 50))} p99 ${ms(percentile(bareLatency, 99))}   bridge p50 ${ms(percentile(bridgeLatency, 50))} p99 ${ms(percentile(bridgeLatency, 99))} (target ≤ 20 ms)   p99 ratio ${(percentile(bridgeLatency, 99) / percentile(bareLatency, 99)).toFixed(1)}x`,
     `  rss          before load ${mb(rssBefore)}   peak under load ${mb(rssPeak)} (bench process: bridge + load generator; forge-sim runs in a child)`,
-    `  jobs queued  ${jobs} (every delivery a new run on its own PR); acknowledgements still paced behind: ${backlog}`,
+    `  processing   ${intakeBacklog} commands waiting when the last 202 went out; intake drained ${drainSeconds.toFixed(1)} s later`,
+    `  jobs queued  ${jobs} of ${expected} (every delivery a new run on its own PR); acknowledgements still paced behind: ${backlog}`,
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 } finally {
   await bridge.queues.queueFor("lab").obliterate({ force: true });
+  await bridge.intakeQueue.queue.obliterate({ force: true });
   const redis = (bridge.queues as unknown as { redis: Redis }).redis;
   for (const pattern of [`${ns}:*`, `${ns}-bull:*`]) {
     let cursor = "0";

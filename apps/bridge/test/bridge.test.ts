@@ -10,7 +10,7 @@ import {
   startForgeSim,
 } from "@taster/forge-sim";
 import { ensureLab } from "@taster/lab";
-import { intakeIdFor } from "@taster/queue";
+import { connectRedis, intakeIdFor } from "@taster/queue";
 import type { Bridge } from "../src/index";
 import {
   GITEA_REPO,
@@ -86,12 +86,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bridge.settled();
-  await bridge.queues.queueFor("lab").obliterate({ force: true });
-  await bridge.intakeQueue.queue.obliterate({ force: true });
-  const redis = (bridge.queues as unknown as { redis: import("@taster/queue").Redis }).redis;
+  await bridge.stop();
+  // The bridge's own connection is closed by now, so its worker cannot write after the clean-up.
+  const redis = connectRedis((await ensureLab()).redisUrl);
+  await waitFor(async () => redis.status === "ready", "a clean-up connection to Redis");
   const keys = await redis.keys(`${ns}*`);
   if (keys.length > 0) await redis.del(...keys);
-  await bridge.stop();
+  redis.disconnect();
   await sim.close();
 });
 
@@ -452,9 +453,7 @@ describe("when the forge has a bad minute", () => {
       );
     } finally {
       await impatient.settled();
-      await impatient.queues.queueFor("lab").obliterate({ force: true });
-      await impatient.intakeQueue.queue.obliterate({ force: true });
-      await impatient.stop();
+      await impatient.stop(); // its keys share this file's namespace prefix: afterAll removes them
     }
   });
 });

@@ -148,7 +148,8 @@ export class IntakeQueue {
     const worker = new Worker<IntakeItem>(INTAKE_QUEUE, (job) => processor(job.data, job), {
       connection,
       prefix: this.bullPrefix,
-      concurrency: options.concurrency ?? 16,
+      // Small on purpose: processing shares the CPU with the webhook answers, which must stay fast.
+      concurrency: options.concurrency ?? 4,
       autorun: true,
     });
     worker.on("error", () => {});
