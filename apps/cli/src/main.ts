@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { registerAllowlist } from "./commands/allowlist";
 import { registerBridge } from "./commands/bridge";
+import { registerChaos } from "./commands/chaos";
 import { registerDemo } from "./commands/demo";
 import { registerDoctor } from "./commands/doctor";
 import { registerJanitor } from "./commands/janitor";
@@ -26,6 +27,7 @@ registerDoctor(program);
 registerAllowlist(program);
 registerJanitor(program);
 registerTest(program);
+registerChaos(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,11 @@
+export { brokenInvariants, type Expectation, verdictOf } from "./invariants";
+export { SCENARIOS, type Scenario } from "./scenarios";
+export {
+  type ChaosOptions,
+  formatRow,
+  formatTotal,
+  runChaos,
+  type ScoreRow,
+  selectScenarios,
+} from "./scorecard";
+export { startWorld, type World } from "./world";

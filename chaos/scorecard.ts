@@ -1,0 +1,91 @@
+/**
+ * Runs scenarios against the real system and scores them: one row per scenario and round, a
+ * scenario passes only when it observed what it expected AND every invariant holds afterwards.
+ */
+import { usageError } from "../packages/core/src/index";
+import { brokenInvariants } from "./invariants";
+import { SCENARIOS, type Scenario } from "./scenarios";
+import { startWorld } from "./world";
+
+export interface ScoreRow {
+  round: number;
+  id: string;
+  did: string;
+  expected: string;
+  observed: string;
+  pass: boolean;
+  seconds: number;
+}
+
+export interface ChaosOptions {
+  rounds?: number;
+  /** Scenario ids to run (default all). */
+  only?: string[];
+  /** Called with each row as soon as it is scored. */
+  onRow?: (row: ScoreRow) => void;
+}
+
+/** Bounds one scenario, so a hung system fails the row instead of the whole suite. */
+const SCENARIO_TIMEOUT_MS = 6 * 60_000;
+
+export function selectScenarios(only?: string[]): Scenario[] {
+  if (!only?.length) return SCENARIOS;
+  const unknown = only.filter((id) => !SCENARIOS.some((s) => s.id === id));
+  if (unknown.length)
+    throw usageError(
+      `unknown scenario ${unknown.join(", ")}; known: ${SCENARIOS.map((s) => s.id).join(", ")}`,
+    );
+  return SCENARIOS.filter((s) => only.includes(s.id));
+}
+
+export async function runChaos(options: ChaosOptions = {}): Promise<ScoreRow[]> {
+  const scenarios = selectScenarios(options.only);
+  const rounds = options.rounds ?? 1;
+  const rows: ScoreRow[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    for (const scenario of scenarios) {
+      const row = await score(scenario, round);
+      rows.push(row);
+      options.onRow?.(row);
+    }
+  }
+  return rows;
+}
+
+async function score(scenario: Scenario, round: number): Promise<ScoreRow> {
+  const started = Date.now();
+  const base = { round, id: scenario.id, did: scenario.did, expected: scenario.expected };
+  const seconds = () => Math.round((Date.now() - started) / 1000);
+  let world: Awaited<ReturnType<typeof startWorld>> | undefined;
+  try {
+    world = await startWorld(scenario.id, scenario.world);
+    const active = world;
+    const { observed, problems } = await withTimeout(scenario.run(active), SCENARIO_TIMEOUT_MS);
+    problems.push(...(await brokenInvariants(active, scenario.expect)));
+    const detail = problems.length ? `${observed} — BROKEN: ${problems.join("; ")}` : observed;
+    return { ...base, observed: detail, pass: problems.length === 0, seconds: seconds() };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { ...base, observed: `error: ${message}`, pass: false, seconds: seconds() };
+  } finally {
+    await world?.close().catch(() => {});
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`scenario did not finish within ${ms / 1000}s`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function formatRow(row: ScoreRow): string {
+  const verdict = row.pass ? "PASS" : "FAIL";
+  return `${row.round} | ${row.id} | ${row.did} | ${row.expected} | ${row.observed} | ${verdict} (${row.seconds}s)`;
+}
+
+export function formatTotal(rows: ScoreRow[]): string {
+  const passed = rows.filter((r) => r.pass).length;
+  return `total: ${passed}/${rows.length} PASS${passed === rows.length ? "" : `, ${rows.length - passed} FAIL`}`;
+}

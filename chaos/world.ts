@@ -1,0 +1,129 @@
+/**
+ * One scenario's private Taster: the local stack (lab swarm + Redis, forge simulator, bridge,
+ * worker) on a PR of its own repository, so no two scenarios or rounds ever share a stack name,
+ * a Redis key or a queue.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type LocalStack, startLocalStack } from "../apps/worker/src/local-stack";
+import { githubCommentPayload, sendGithubWebhook } from "../infra/forge-sim/src/index";
+import { ensureLab, recipeRepo } from "../infra/lab/src/index";
+import { stackNameFor } from "../packages/core/src/index";
+import type { ChildConfig } from "./child";
+
+export interface World {
+  stack: LocalStack;
+  /** PR #1's head sha on the forge (the sample recipe's, or the broken one's). */
+  sha: string;
+  /** A unique tag of this world, for delivery ids. */
+  tag: string;
+  /** The stack name Taster derives for PR #1 at its head sha. */
+  stackName: string;
+  /** Every redacted service-log line of the worker, for the secret check. */
+  logLines: string[];
+  /** Adds a maintainer comment on the forge and returns its id (no webhook is sent). */
+  addComment(body: string): number;
+  /** Sends the signed `issue_comment` webhook of an existing comment. */
+  deliver(commentId: number, body: string, deliveryId: string): Promise<{ status: number; body: string }>;
+  /** What a worker process needs to serve this world's queue (see child.ts). */
+  childConfig(): Promise<ChildConfig>;
+  /** Waits until the bridge's intake has processed every accepted delivery. */
+  settled(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+export interface WorldOptions {
+  /** A lab recipe other than hello-web whose PR ref becomes PR #1 (e.g. "broken", PR 3). */
+  recipe?: { name: string; pr: number };
+  /** Park the in-process worker on another host's queue, so only worker processes take the run. */
+  externalWorkers?: boolean;
+}
+
+export async function startWorld(scenario: string, options: WorldOptions = {}): Promise<World> {
+  const owner = `chaos-${scenario}-${process.pid}-${++counter}-${randomBytes(2).toString("hex")}`;
+  const repo = `${owner}/${options.recipe?.name ?? "hello-web"}`;
+  const logLines: string[] = [];
+  const mirror = options.recipe ? await mirrorOf(options.recipe.name) : undefined;
+  const stack = await startLocalStack({
+    repo,
+    log: (line) => logLines.push(line),
+    worker: {
+      ...(mirror ? { recipeSource: () => mirror.path } : {}),
+      ...(options.externalWorkers ? { host: `parked-${owner}` } : {}),
+    },
+  });
+  let sha = stack.headSha;
+  if (mirror && options.recipe) {
+    sha = execFileSync("git", ["--git-dir", mirror.path, "rev-parse", `refs/pull/${options.recipe.pr}/head`])
+      .toString()
+      .trim();
+    // The worker fetches refs/pull/<n>/head of the forge's PR number: the PR is #1 on the forge.
+    execFileSync("git", ["--git-dir", mirror.path, "update-ref", "refs/pull/1/head", sha]);
+    stack.sim.state.addPull(repo, { number: 1, headSha: sha });
+  }
+  const key = { repo, pr: 1, sha };
+  const extraDirs: string[] = [];
+  return {
+    stack,
+    sha,
+    tag: owner,
+    stackName: stackNameFor(key),
+    logLines,
+    addComment: (body) => stack.sim.state.addComment(repo, 1, "alice", body).id,
+    deliver: (commentId, body, deliveryId) =>
+      sendGithubWebhook(
+        stack.bridgeUrl,
+        webhookSecretOf(stack),
+        "issue_comment",
+        githubCommentPayload({ repo, pr: 1, body, user: "alice", commentId }),
+        deliveryId,
+      ),
+    settled: () => stack.bridge.settled(30_000),
+    async childConfig() {
+      const own = mirror ?? (await mirrorOf("hello-web"));
+      if (!mirror) extraDirs.push(own.dir);
+      const { config } = stack.bridge;
+      return {
+        host: config.hosts[0]?.name ?? "",
+        hostUrl: stack.lab.dockerHost,
+        redisUrl: stack.lab.redisUrl,
+        forgeUrl: stack.sim.url,
+        token: config.github?.token ?? "",
+        botLogin: stack.sim.state.botLogin,
+        publicUrl: config.publicUrl,
+        keyPrefix: config.keyPrefix,
+        bullPrefix: config.bullPrefix,
+        dataDir: own.dir,
+        recipe: own.path,
+        secrets: stack.secrets,
+        lockDurationMs: 3_000,
+      };
+    },
+    async close() {
+      await stack.close();
+      for (const dir of [...extraDirs, ...(mirror ? [mirror.dir] : [])])
+        await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A private mirror of a lab recipe, so the lab republishing its repos cannot move it meanwhile. */
+async function mirrorOf(name: string): Promise<{ dir: string; path: string }> {
+  const lab = await ensureLab();
+  const dir = await mkdtemp(join(tmpdir(), "taster-chaos-"));
+  const path = join(dir, `${name}.git`);
+  execFileSync("git", ["clone", "--quiet", "--mirror", recipeRepo(lab, name), path]);
+  return { dir, path };
+}
+
+/** The stack's webhook secret: the one of its secrets the bridge was configured to verify with. */
+function webhookSecretOf(stack: LocalStack): string {
+  const secret = stack.bridge.config.github?.webhookSecrets?.[0];
+  if (!secret) throw new Error("the local stack has no GitHub webhook secret");
+  return secret;
+}
