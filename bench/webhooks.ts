@@ -185,8 +185,12 @@ try {
   );
   // Processing (trust, head sha, enqueue) runs behind the 202s; time how long it takes to catch up.
   const answered = performance.now();
-  const intakeBacklog = await bridge.intakeQueue.queue.count();
-  await waitUntil(async () => (await bridge.intakeQueue.queue.count()) === 0, 300_000);
+  const unprocessed = async () => {
+    const counts = await bridge.intakeQueue.queue.getJobCounts("wait", "active", "delayed", "prioritized");
+    return Object.values(counts).reduce((sum, n) => sum + n, 0);
+  };
+  const intakeBacklog = await unprocessed();
+  await waitUntil(async () => (await unprocessed()) === 0, 300_000);
   const drainSeconds = (performance.now() - answered) / 1000;
   const jobs = await bridge.queues.queueFor("lab").count();
   const backlog = bridge.handler.pendingAcknowledgements;
