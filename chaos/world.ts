@@ -24,10 +24,19 @@ export interface World {
   stackName: string;
   /** Every redacted service-log line of the worker, for the secret check. */
   logLines: string[];
-  /** Adds a maintainer comment on the forge and returns its id (no webhook is sent). */
-  addComment(body: string): number;
+  /** Adds a maintainer comment on PR #pr (default 1) and returns its id (no webhook is sent). */
+  addComment(body: string, pr?: number): number;
   /** Sends the signed `issue_comment` webhook of an existing comment. */
-  deliver(commentId: number, body: string, deliveryId: string): Promise<{ status: number; body: string }>;
+  deliver(
+    commentId: number,
+    body: string,
+    deliveryId: string,
+    pr?: number,
+  ): Promise<{ status: number; body: string }>;
+  /** Opens or pushes PR #pr at `sha`, on the forge and in the worker processes' recipe mirror. */
+  setHead(pr: number, sha: string): Promise<void>;
+  /** Resolves a ref of the recipe (e.g. "refs/pull/1/head~1") to a sha. */
+  rev(ref: string): Promise<string>;
   /** What a worker process needs to serve this world's queue (see child.ts). */
   childConfig(): Promise<ChildConfig>;
   /** Waits until the bridge's intake has processed every accepted delivery. */
@@ -68,25 +77,43 @@ export async function startWorld(scenario: string, options: WorldOptions = {}): 
   }
   const key = { repo, pr: 1, sha };
   const extraDirs: string[] = [];
+  // The worker processes' mirror: the broken recipe's, or a private hello-web one made on first use.
+  let lazyMirror: Promise<{ dir: string; path: string }> | undefined;
+  const ownMirror = () => {
+    if (mirror) return Promise.resolve(mirror);
+    lazyMirror ??= mirrorOf(options.recipe?.name ?? "hello-web").then((m) => {
+      extraDirs.push(m.dir);
+      return m;
+    });
+    return lazyMirror;
+  };
   return {
     stack,
     sha,
     tag: owner,
     stackName: stackNameFor(key),
     logLines,
-    addComment: (body) => stack.sim.state.addComment(repo, 1, "alice", body).id,
-    deliver: (commentId, body, deliveryId) =>
+    addComment: (body, pr = 1) => stack.sim.state.addComment(repo, pr, "alice", body).id,
+    deliver: (commentId, body, deliveryId, pr = 1) =>
       sendGithubWebhook(
         stack.bridgeUrl,
         webhookSecretOf(stack),
         "issue_comment",
-        githubCommentPayload({ repo, pr: 1, body, user: "alice", commentId }),
+        githubCommentPayload({ repo, pr, body, user: "alice", commentId }),
         deliveryId,
       ),
+    async setHead(pr, headSha) {
+      const own = await ownMirror();
+      execFileSync("git", ["--git-dir", own.path, "update-ref", `refs/pull/${pr}/head`, headSha]);
+      stack.sim.state.addPull(repo, { number: pr, headSha });
+    },
+    async rev(ref) {
+      const own = await ownMirror();
+      return execFileSync("git", ["--git-dir", own.path, "rev-parse", ref]).toString().trim();
+    },
     settled: () => stack.bridge.settled(30_000),
     async childConfig() {
-      const own = mirror ?? (await mirrorOf("hello-web"));
-      if (!mirror) extraDirs.push(own.dir);
+      const own = await ownMirror();
       const { config } = stack.bridge;
       return {
         host: config.hosts[0]?.name ?? "",
