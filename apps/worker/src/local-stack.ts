@@ -120,6 +120,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     return [...byContext.values()].sort((a, b) => a.context.localeCompare(b.context));
   };
 
+  /**
+   * The bridge answers a webhook once the command is durably in its intake; the run is decided
+   * after (trust, head sha, coalescing). Wait for that and return the run it became, if any.
+   */
+  async function runOf(intakeId: string, timeoutMs = 120_000): Promise<string | undefined> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const job = await bridge.intakeQueue.queue.getJob(intakeId);
+      if (job?.finishedOn) return (job.returnvalue as { runId?: string } | null)?.runId;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`the bridge did not process command ${intakeId} within ${timeoutMs / 1000}s`);
+  }
+
   return {
     lab,
     repo,
@@ -139,10 +153,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         payload,
         `local-${id}-${++delivery}`,
       );
-      const parsed = safeJson(answer.body) as { runId?: string; outcome?: string };
+      const parsed = safeJson(answer.body) as { intakeId?: string; outcome?: string };
+      const runId = parsed.intakeId ? await runOf(parsed.intakeId) : undefined;
       return {
         status: answer.status,
-        ...(parsed.runId ? { runId: parsed.runId } : {}),
+        ...(runId ? { runId } : {}),
         ...(parsed.outcome ? { outcome: parsed.outcome } : {}),
       };
     },
