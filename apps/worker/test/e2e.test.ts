@@ -14,7 +14,7 @@ afterAll(async () => {
 describe("end to end: signed webhook → bridge → Redis → worker → lab swarm → forge", () => {
   test("a maintainer's !testme ends as one final comment with the tier table and the statuses, zero residue", async () => {
     const answer = await stack.comment("Looks good to me.\n\n!testme\n");
-    expect(answer).toMatchObject({ status: 202, outcome: "enqueued" });
+    expect(answer).toMatchObject({ status: 202, outcome: "accepted", runId: expect.any(String) });
     const runId = answer.runId as string;
     const logLines: string[] = [];
     const state = await stack.waitForVerdict(runId, (line) => logLines.push(line), 180_000);
