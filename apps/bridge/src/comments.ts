@@ -140,6 +140,12 @@ export class CommentHandler {
   ): Promise<void> {
     const run = await this.queues.runs.getRun(runId);
     if (!run) return;
+    // Once a worker has the run, the PR's comment and status are the worker's: a late "queued"
+    // (GitHub paces our writes) must never overwrite its progress or its verdict.
+    if (!(await this.stillQueued(runId))) {
+      await forge.react(item.repo, item.commentId, "eyes");
+      return;
+    }
     const position = await this.queues.position(runId).catch(() => undefined);
     const link = runLink(this.config.publicUrl, runId);
     const steps = await Promise.allSettled([
@@ -167,6 +173,11 @@ export class CommentHandler {
     ]);
     const failed = steps.filter((s): s is PromiseRejectedResult => s.status === "rejected");
     if (failed.length > 0) throw new Error(failed.map((f) => errorMessage(f.reason)).join("; "));
+  }
+
+  private async stillQueued(runId: string): Promise<boolean> {
+    const state = (await this.queues.runs.getRun(runId))?.state;
+    return state === "queued" || state === "claimed";
   }
 
   private later(work: () => Promise<void>): void {

@@ -166,6 +166,25 @@ describe("a trusted !testme on a PR", () => {
   });
 });
 
+describe("once a worker has the run", () => {
+  it("a repeated !testme does not turn the worker's progress comment back into 'queued'", async () => {
+    const { pr } = newPr();
+    await post(comment(pr, "!testme").payload);
+    const [job] = await waitForJobs(pr, 1);
+    expect(await bridge.settled()).toBe(true);
+    expect(await bridge.queues.runs.markRunning(String(job?.id))).toBe(true);
+    const sticky = () => sim.state.commentsOn(REPO, pr).filter((x) => x.body.includes(STICKY_MARKER));
+    const progress = `${STICKY_MARKER}\nrunning: install`;
+    const mine = sticky()[0];
+    if (!mine) throw new Error("the bridge posted no sticky comment");
+    mine.body = progress; // what the worker writes once it has the run
+
+    await post(comment(pr, "!testme").payload); // coalesces onto the running run
+    expect(await bridge.settled()).toBe(true);
+    expect(sticky().map((c) => c.body)).toEqual([progress]);
+  });
+});
+
 describe("duplicates", () => {
   it("turns 100 concurrent deliveries of one delivery id, across two bridges, into exactly one job", async () => {
     const lab = await ensureLab();
