@@ -148,7 +148,7 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
     async start() {
       await untilConnected(redis, 5_000, log);
       worker = startIntakeWorker(intakeQueue, handler, metrics, log, options.intake?.concurrency);
-      server = app.listen(config.port, "0.0.0.0");
+      server = app.listen(config.port, config.bind);
       await new Promise<void>((resolve, reject) => {
         server?.once("listening", resolve);
         server?.once("error", reject);

@@ -15,6 +15,8 @@ export interface EnrolledRepo {
 
 export interface BridgeConfig {
   port: number;
+  /** Address to listen on: all interfaces behind a proxy, loopback for the local demo. */
+  bind: string;
   redisUrl: string;
   /** Where people reach Taster; run links are `${publicUrl}/runs/<runId>`. */
   publicUrl: string;
@@ -79,6 +81,7 @@ function parseEnrolled(spec: string | undefined): EnrolledRepo[] {
 
 const Env = z.object({
   TASTER_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  TASTER_BIND: z.union([z.ipv4(), z.ipv6()]).default("0.0.0.0"),
   TASTER_REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, "must be a redis:// URL")
@@ -176,6 +179,7 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env): BridgeCo
 
   return {
     port: e.TASTER_PORT,
+    bind: e.TASTER_BIND,
     redisUrl: e.TASTER_REDIS_URL,
     publicUrl: (e.TASTER_PUBLIC_URL ?? `http://localhost:${e.TASTER_PORT}`).replace(/\/+$/, ""),
     botLogin: e.TASTER_BOT_LOGIN,

@@ -17,6 +17,12 @@ describe("bridge configuration", () => {
     );
   });
 
+  it("listens on all interfaces by default, on the address given, and refuses a bad one", () => {
+    expect(loadBridgeConfig(base).bind).toBe("0.0.0.0");
+    expect(loadBridgeConfig({ ...base, TASTER_BIND: "127.0.0.1" }).bind).toBe("127.0.0.1");
+    expect(() => loadBridgeConfig({ ...base, TASTER_BIND: "localhost:80" })).toThrow(/TASTER_BIND/);
+  });
+
   it("reads secrets for rotation, hosts with capacity and recipe routing", () => {
     const config = loadBridgeConfig({
       ...base,

@@ -78,6 +78,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const port = await freePort();
   const config = loadBridgeConfig({
     TASTER_PORT: String(port),
+    TASTER_BIND: "127.0.0.1",
     TASTER_REDIS_URL: lab.redisUrl,
     TASTER_PUBLIC_URL: `http://127.0.0.1:${port}`,
     TASTER_BOT_LOGIN: sim.state.botLogin,
