@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { infraError, stackNameFor, TasterError, usageError } from "@taster/core";
+import { fetchRecipe, makeWorkspace } from "@taster/recipe";
 import { connectHost, planRecipe } from "@taster/swarm";
 import type { Command } from "commander";
 
@@ -20,7 +20,7 @@ interface PlanFlags {
   identity?: string;
 }
 
-/** The recipe to plan: a directory as it is, or a temporary clone checked out at a ref. */
+/** The recipe to plan: a directory as it is, or a fresh checkout at a ref (as a run fetches it). */
 interface Source {
   dir: string;
   sha: string;
@@ -28,16 +28,6 @@ interface Source {
 }
 
 const isUrl = (arg: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(arg) || /^[^/]+@[^/]+:/.test(arg);
-
-async function gitOut(args: string[], cwd?: string): Promise<string> {
-  try {
-    return (await git("git", args, { cwd, maxBuffer: 16 * 1024 * 1024 })).stdout.trim();
-  } catch (error) {
-    throw usageError(
-      `git ${args[0]} failed: ${((error as { stderr?: string }).stderr ?? String(error)).trim()}`,
-    );
-  }
-}
 
 async function checkoutSource(recipe: string, ref: string | undefined): Promise<Source> {
   const local = !isUrl(recipe);
@@ -51,17 +41,16 @@ async function checkoutSource(recipe: string, ref: string | undefined): Promise<
     );
     return { dir, sha, cleanup: async () => {} };
   }
-  const dir = await mkdtemp(join(tmpdir(), "taster-plan-"));
-  const cleanup = () => rm(dir, { recursive: true, force: true });
+  const workspace = await makeWorkspace(tmpdir(), "plan");
   try {
-    await gitOut(["clone", "-q", local ? resolve(recipe) : recipe, dir]);
-    if (ref !== undefined) {
-      await gitOut(["fetch", "-q", "origin", `${ref}:refs/taster/plan`], dir);
-      await gitOut(["checkout", "-q", "refs/taster/plan"], dir);
-    }
-    return { dir, sha: await gitOut(["rev-parse", "HEAD"], dir), cleanup };
+    const fetched = await fetchRecipe({
+      url: local ? resolve(recipe) : recipe,
+      workspace: workspace.dir,
+      ...(ref !== undefined ? { ref } : {}),
+    });
+    return { dir: fetched.dir, sha: fetched.sha, cleanup: workspace.cleanup };
   } catch (error) {
-    await cleanup();
+    await workspace.cleanup();
     throw error;
   }
 }
