@@ -1,8 +1,10 @@
 import { type Redactor, TIERS, type Tier } from "@taster/core";
+/** Hidden marker that makes one comment per PR "the" Taster status comment (the bridge uses it too). */
+// The bridge and the worker find each other's status comment by this marker: one definition.
+import { STICKY_MARKER } from "@taster/forge";
 import type { Results, TierResult } from "@taster/harness";
 
-/** Hidden marker that makes one comment per PR "the" Taster status comment (the bridge uses it too). */
-export const STICKY_MARKER = "<!-- taster:status -->";
+export { STICKY_MARKER };
 
 /** GitHub's limit for a comment body; Gitea's is larger, so this one bounds both. */
 export const COMMENT_LIMIT = 65_536;

@@ -125,49 +125,49 @@ export interface DeliveryResult {
 const endpoint = (bridgeUrl: string, path: string) =>
   bridgeUrl.endsWith(path) ? bridgeUrl : `${bridgeUrl.replace(/\/$/, "")}${path}`;
 
-/** Signs and POSTs a webhook exactly as GitHub does (X-Hub-Signature-256 over the raw body). */
-export async function sendGithubWebhook(
-  bridgeUrl: string,
-  secret: string,
-  event: string,
-  payload: unknown,
-  deliveryId: string,
-): Promise<DeliveryResult> {
-  const body = typeof payload === "string" ? payload : JSON.stringify(payload);
-  const response = await fetch(endpoint(bridgeUrl, "/webhooks/github"), {
+/** POSTs a raw JSON body to the bridge with the forge's headers (signature included). */
+async function deliver(url: string, body: string, headers: Record<string, string>): Promise<DeliveryResult> {
+  const response = await fetch(url, {
     method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "user-agent": "GitHub-Hookshot/forge-sim",
-      "x-github-event": event,
-      "x-github-delivery": deliveryId,
-      "x-hub-signature-256": signGithub(secret, body),
-    },
+    headers: { "content-type": "application/json", ...headers },
     body,
   });
   return { status: response.status, body: await response.text() };
 }
 
-/** Signs and POSTs a webhook as Gitea/Forgejo do (hex HMAC-SHA256 in X-Gitea-Signature). */
-export async function sendGiteaWebhook(
+const rawBody = (payload: unknown) => (typeof payload === "string" ? payload : JSON.stringify(payload));
+
+/** Signs and POSTs a webhook exactly as GitHub does (X-Hub-Signature-256 over the raw body). */
+export function sendGithubWebhook(
   bridgeUrl: string,
   secret: string,
   event: string,
   payload: unknown,
   deliveryId: string,
 ): Promise<DeliveryResult> {
-  const body = typeof payload === "string" ? payload : JSON.stringify(payload);
-  const response = await fetch(endpoint(bridgeUrl, "/webhooks/gitea"), {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "user-agent": "Go-http-client/1.1",
-      "x-gitea-event": event,
-      "x-gitea-event-type": event === "issue_comment" ? "pull_request_comment" : event,
-      "x-gitea-delivery": deliveryId,
-      "x-gitea-signature": signGitea(secret, body),
-    },
-    body,
+  const body = rawBody(payload);
+  return deliver(endpoint(bridgeUrl, "/webhooks/github"), body, {
+    "user-agent": "GitHub-Hookshot/forge-sim",
+    "x-github-event": event,
+    "x-github-delivery": deliveryId,
+    "x-hub-signature-256": signGithub(secret, body),
   });
-  return { status: response.status, body: await response.text() };
+}
+
+/** Signs and POSTs a webhook as Gitea/Forgejo do (hex HMAC-SHA256 in X-Gitea-Signature). */
+export function sendGiteaWebhook(
+  bridgeUrl: string,
+  secret: string,
+  event: string,
+  payload: unknown,
+  deliveryId: string,
+): Promise<DeliveryResult> {
+  const body = rawBody(payload);
+  return deliver(endpoint(bridgeUrl, "/webhooks/gitea"), body, {
+    "user-agent": "Go-http-client/1.1",
+    "x-gitea-event": event,
+    "x-gitea-event-type": event === "issue_comment" ? "pull_request_comment" : event,
+    "x-gitea-delivery": deliveryId,
+    "x-gitea-signature": signGitea(secret, body),
+  });
 }

@@ -1,3 +1,4 @@
+import { STICKY_MARKER } from "@taster/forge";
 import { startLocalStack } from "@taster/worker/local-stack";
 import type { Command } from "commander";
 
@@ -43,7 +44,7 @@ export function registerDemo(program: Command): void {
         process.stdout.write(
           `\n──── PR comment on coop-cloud/hello-web#1 (as a maintainer sees it) ────\n\n`,
         );
-        process.stdout.write(`${body.replace(/^<!-- taster:status -->\n?/, "")}\n`);
+        process.stdout.write(`${body.replace(`${STICKY_MARKER}\n`, "")}\n`);
         process.stdout.write(`──── commit statuses on ${stack.headSha.slice(0, 10)} ────\n`);
         for (const s of stack.statuses()) {
           process.stdout.write(`  ${s.state.padEnd(8)} ${s.context.padEnd(16)} ${s.description ?? ""}\n`);
