@@ -106,17 +106,34 @@ async function execOnce(
   host.docker.modem.demuxStream(stream, stdout.sink, stderr.sink);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
+      clearInterval(watch);
       (stream as { destroy?: () => void }).destroy?.();
       reject(infraError(`exec ${argv.join(" ")} did not finish within ${timeoutMs / 1000}s`));
     }, timeoutMs);
     const done = () => {
       clearTimeout(timer);
+      clearInterval(watch);
       resolve();
     };
+    // Over an SSH tunnel (docker system dial-stdio) the hijacked stream's end is sometimes never
+    // passed on although the process has exited: ask the engine, and once it says the exec is
+    // over, give trailing output a moment to arrive and finish.
+    const watch = setInterval(() => {
+      exec.inspect().then(
+        (info) => {
+          if (!info.Running && info.ExitCode !== null && info.ExitCode !== undefined) {
+            clearInterval(watch);
+            setTimeout(done, 250);
+          }
+        },
+        () => {},
+      );
+    }, 1_000);
     stream.on("end", done);
     stream.on("close", done);
     stream.on("error", (error: Error) => {
       clearTimeout(timer);
+      clearInterval(watch);
       reject(new ContainerUnavailable(`exec stream failed: ${error.message}`));
     });
   });
