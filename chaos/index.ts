@@ -1,5 +1,5 @@
 export { brokenInvariants, type Expectation, verdictOf } from "./invariants";
-export { SCENARIOS, type Scenario } from "./scenarios";
+export { SCENARIOS, type Scenario } from "./scenarios/index";
 export {
   type ChaosOptions,
   formatRow,

@@ -4,7 +4,7 @@
  */
 import { usageError } from "../packages/core/src/index";
 import { brokenInvariants } from "./invariants";
-import { SCENARIOS, type Scenario } from "./scenarios";
+import { SCENARIOS, type Scenario } from "./scenarios/index";
 import { startWorld } from "./world";
 
 export interface ScoreRow {

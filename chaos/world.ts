@@ -9,6 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LocalStack, startLocalStack } from "../apps/worker/src/local-stack";
+import type { WorkerOptions } from "../apps/worker/src/worker";
 import { githubCommentPayload, sendGithubWebhook } from "../infra/forge-sim/src/index";
 import { ensureLab, recipeRepo } from "../infra/lab/src/index";
 import { stackNameFor } from "../packages/core/src/index";
@@ -51,28 +52,39 @@ export interface WorldOptions {
   recipe?: { name: string; pr: number };
   /** Park the in-process worker on another host's queue, so only worker processes take the run. */
   externalWorkers?: boolean;
+  /**
+   * Turns PR #1 into a variant of the recipe: called with a checkout of its head, whose changes
+   * are committed and become PR #1's head (e.g. a compose.yml whose image does not exist).
+   */
+  variant?: (checkout: string) => Promise<void>;
+  /** Use this Redis instead of the lab's (a private one a scenario may stop). */
+  redisUrl?: string;
+  /** Options of the in-process worker (e.g. another host URL). */
+  worker?: Partial<WorkerOptions>;
 }
 
 export async function startWorld(scenario: string, options: WorldOptions = {}): Promise<World> {
   const owner = `chaos-${scenario}-${process.pid}-${++counter}-${randomBytes(2).toString("hex")}`;
   const repo = `${owner}/${options.recipe?.name ?? "hello-web"}`;
   const logLines: string[] = [];
-  const mirror = options.recipe ? await mirrorOf(options.recipe.name) : undefined;
+  const ownRecipe = options.recipe ?? (options.variant ? { name: "hello-web", pr: 1 } : undefined);
+  const mirror = ownRecipe ? await mirrorOf(ownRecipe.name) : undefined;
   const stack = await startLocalStack({
     repo,
     log: (line) => logLines.push(line),
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
     worker: {
       ...(mirror ? { recipeSource: () => mirror.path } : {}),
       ...(options.externalWorkers ? { host: `parked-${owner}` } : {}),
+      ...options.worker,
     },
   });
   let sha = stack.headSha;
-  if (mirror && options.recipe) {
-    sha = execFileSync("git", ["--git-dir", mirror.path, "rev-parse", `refs/pull/${options.recipe.pr}/head`])
-      .toString()
-      .trim();
+  if (mirror && ownRecipe) {
+    sha = git(mirror.path, "rev-parse", `refs/pull/${ownRecipe.pr}/head`);
+    if (options.variant) sha = await commitVariant(mirror, sha, options.variant);
     // The worker fetches refs/pull/<n>/head of the forge's PR number: the PR is #1 on the forge.
-    execFileSync("git", ["--git-dir", mirror.path, "update-ref", "refs/pull/1/head", sha]);
+    git(mirror.path, "update-ref", "refs/pull/1/head", sha);
     stack.sim.state.addPull(repo, { number: 1, headSha: sha });
   }
   const key = { repo, pr: 1, sha };
@@ -118,7 +130,7 @@ export async function startWorld(scenario: string, options: WorldOptions = {}): 
       return {
         host: config.hosts[0]?.name ?? "",
         hostUrl: stack.lab.dockerHost,
-        redisUrl: stack.lab.redisUrl,
+        redisUrl: options.redisUrl ?? stack.lab.redisUrl,
         forgeUrl: stack.sim.url,
         token: config.github?.token ?? "",
         botLogin: stack.sim.state.botLogin,
@@ -137,6 +149,43 @@ export async function startWorld(scenario: string, options: WorldOptions = {}): 
         await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+function git(gitDir: string, ...args: string[]): string {
+  return execFileSync("git", ["--git-dir", gitDir, ...args])
+    .toString()
+    .trim();
+}
+
+/** Checks out `base`, lets `variant` change the files, commits the result into the mirror. */
+async function commitVariant(
+  mirror: { dir: string; path: string },
+  base: string,
+  variant: (checkout: string) => Promise<void>,
+): Promise<string> {
+  const checkout = join(mirror.dir, "variant");
+  execFileSync("git", ["clone", "--quiet", mirror.path, checkout]);
+  const inTree = (...args: string[]) =>
+    execFileSync("git", ["-C", checkout, ...args])
+      .toString()
+      .trim();
+  inTree("checkout", "--quiet", base);
+  await variant(checkout);
+  inTree("add", "-A");
+  inTree(
+    "-c",
+    "user.name=chaos",
+    "-c",
+    "user.email=chaos@taster.invalid",
+    "commit",
+    "--quiet",
+    "-m",
+    "chaos variant",
+  );
+  const sha = inTree("rev-parse", "HEAD");
+  inTree("push", "--quiet", "origin", `${sha}:refs/heads/chaos-variant`);
+  await rm(checkout, { recursive: true, force: true });
+  return sha;
 }
 
 /** A private mirror of a lab recipe, so the lab republishing its repos cannot move it meanwhile. */

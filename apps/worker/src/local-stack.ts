@@ -52,11 +52,14 @@ export interface LocalStackOptions {
   worker?: Partial<WorkerOptions>;
   /** Service log lines of the worker (redacted). */
   log?: (line: string) => void;
+  /** Use this Redis instead of the lab's (chaos scenarios stop and restart a private one). */
+  redisUrl?: string;
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const lab = await ensureLab();
   const repo = options.repo ?? DEMO_REPO;
+  const redisUrl = options.redisUrl ?? lab.redisUrl;
   const id = `${process.pid}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
   const token = `ghp_${randomBytes(18).toString("hex")}`;
   const webhookSecret = randomBytes(24).toString("hex");
@@ -79,7 +82,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const config = loadBridgeConfig({
     TASTER_PORT: String(port),
     TASTER_BIND: "127.0.0.1",
-    TASTER_REDIS_URL: lab.redisUrl,
+    TASTER_REDIS_URL: redisUrl,
     TASTER_PUBLIC_URL: `http://127.0.0.1:${port}`,
     TASTER_BOT_LOGIN: sim.state.botLogin,
     TASTER_GITHUB_WEBHOOK_SECRET: webhookSecret,
@@ -95,7 +98,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const worker = createWorker({
     host,
     hostUrl: lab.dockerHost,
-    redisUrl: lab.redisUrl,
+    redisUrl,
     forge: githubReportForge({ token, baseUrl: sim.url, botLogin: sim.state.botLogin }),
     publicUrl: config.publicUrl,
     keyPrefix,
@@ -188,7 +191,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await worker.close().catch(() => {});
       await bridge.stop().catch(() => {});
       await sim.close().catch(() => {});
-      await deleteKeys(lab.redisUrl, [`${keyPrefix}:*`, `${bullPrefix}:*`]).catch(() => {});
+      await deleteKeys(redisUrl, [`${keyPrefix}:*`, `${bullPrefix}:*`]).catch(() => {});
       await rm(dataDir, { recursive: true, force: true });
     },
   };
