@@ -2,8 +2,9 @@
  * What must hold after every scenario, whatever was done to the system: no job lost, no duplicate
  * final report, nothing left on the engine, no secret value anywhere a person could read it.
  */
-import { STICKY_MARKER } from "../apps/worker/src/report";
+
 import { stackNameFor } from "../packages/core/src/index";
+import { STICKY_MARKER } from "../packages/forge/src/index";
 import type { RunRecord } from "../packages/queue/src/index";
 import { connectHost, findResidue } from "../packages/swarm/src/index";
 import type { World } from "./world";

@@ -2,7 +2,7 @@
  * A worker in its own process, for the scenario that kills it with SIGKILL mid-deploy.
  * argv[2]: JSON ChildConfig. Prints "ready" once it takes jobs; SIGTERM closes it gracefully.
  */
-import { createWorker, githubReportForge } from "../apps/worker/src/index";
+import { createWorker, githubReporter } from "../apps/worker/src/index";
 import type { ChildConfig } from "./child";
 
 const c = JSON.parse(process.argv[2] ?? "{}") as ChildConfig;
@@ -10,7 +10,7 @@ const worker = createWorker({
   host: c.host,
   hostUrl: c.hostUrl,
   redisUrl: c.redisUrl,
-  forge: githubReportForge({ token: c.token, baseUrl: c.forgeUrl, botLogin: c.botLogin }),
+  forge: githubReporter({ token: c.token, baseUrl: c.forgeUrl, botLogin: c.botLogin }),
   publicUrl: c.publicUrl,
   keyPrefix: c.keyPrefix,
   bullPrefix: c.bullPrefix,

@@ -1,5 +1,4 @@
 export * from "./config";
 export * from "./forge";
-export * from "./outbox";
 export * from "./report";
 export * from "./worker";

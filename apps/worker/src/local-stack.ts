@@ -13,11 +13,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Bridge, createBridge, loadBridgeConfig } from "@taster/bridge";
 import { createLogger, type Logger } from "@taster/core";
+import { STICKY_MARKER } from "@taster/forge";
 import { type ForgeSim, githubCommentPayload, sendGithubWebhook, startForgeSim } from "@taster/forge-sim";
 import { ensureLab, type LabInfo, recipeRepo } from "@taster/lab";
 import { Redis } from "ioredis";
-import { githubReportForge } from "./forge";
-import { STICKY_MARKER } from "./report";
+import { githubReporter } from "./forge";
 import { createWorker, type TasterWorker, type WorkerOptions } from "./worker";
 
 export const DEMO_REPO = "coop-cloud/hello-web";
@@ -99,7 +99,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     host,
     hostUrl: lab.dockerHost,
     redisUrl,
-    forge: githubReportForge({ token, baseUrl: sim.url, botLogin: sim.state.botLogin }),
+    forge: githubReporter({ token, baseUrl: sim.url, botLogin: sim.state.botLogin }),
     publicUrl: config.publicUrl,
     keyPrefix,
     bullPrefix,

@@ -1,10 +1,5 @@
 import { type Redactor, TIERS, type Tier } from "@taster/core";
-/** Hidden marker that makes one comment per PR "the" Taster status comment (the bridge uses it too). */
-// The bridge and the worker find each other's status comment by this marker: one definition.
-import { STICKY_MARKER } from "@taster/forge";
 import type { Results, TierResult } from "@taster/harness";
-
-export { STICKY_MARKER };
 
 /** GitHub's limit for a comment body; Gitea's is larger, so this one bounds both. */
 export const COMMENT_LIMIT = 65_536;
@@ -52,7 +47,8 @@ export function formatDuration(ms: number): string {
 }
 
 function header(ctx: ReportContext, icon: string, title: string): string {
-  return `${STICKY_MARKER}\n### ${icon} Taster: ${ctx.recipe} @ \`${shortSha(ctx.sha)}\` — ${title}`;
+  // No marker here: the forge adapter adds it when it writes the sticky comment.
+  return `### ${icon} Taster: ${ctx.recipe} @ \`${shortSha(ctx.sha)}\` — ${title}`;
 }
 
 const links = (ctx: ReportContext) => `[run page](${ctx.runUrl}) · [full log](${ctx.logUrl})`;
@@ -67,14 +63,6 @@ function redacted(redactor: Redactor, report: Report): Report {
     body: redactor.redact(report.body),
     statuses: report.statuses.map((s) => ({ ...s, description: redactor.redact(s.description) })),
   };
-}
-
-export function renderQueued(ctx: ReportContext, position: number, redactor: Redactor): Report {
-  const where = position <= 1 ? "next in line" : `position ${position} in the queue`;
-  return redacted(redactor, {
-    body: `${header(ctx, "⏳", `queued (${where})`)}\n\nRun \`${ctx.runId}\` · ${links(ctx)}\n`,
-    statuses: [status(ctx, SUMMARY_CONTEXT, "pending", `queued (${where})`)],
-  });
 }
 
 export function renderRunning(

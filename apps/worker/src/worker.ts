@@ -1,12 +1,21 @@
 import { join } from "node:path";
 import { errorMessage, Redactor, stackNameFor, type Tier } from "@taster/core";
 import type { Results, RunEvent, RunOptions } from "@taster/harness";
-import { Keys, queueNameFor, type RunJob, RunLog, RunStore } from "@taster/queue";
+import {
+  type BackoffPolicy,
+  backoffDelay,
+  Keys,
+  queueNameFor,
+  ReportOutbox,
+  type ReportPort,
+  type ReportTarget,
+  type RunJob,
+  RunLog,
+  RunStore,
+} from "@taster/queue";
 import { DelayedError, type Job, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import type { ReportForge } from "./forge";
 import { removeOrphanStack } from "./orphans";
-import { type BackoffPolicy, backoffDelay, ReportOutbox, type ReportTarget } from "./outbox";
 import {
   type Report,
   type ReportContext,
@@ -28,7 +37,8 @@ export interface WorkerOptions {
   /** Runs at once (BullMQ concurrency). Default 1. */
   capacity?: number;
   redisUrl: string;
-  forge: ReportForge;
+  /** Where reports go: a GithubForge/GiteaForge (retries off: the outbox retries, durably). */
+  forge: ReportPort;
   /** Base of the run page and log links in comments. */
   publicUrl?: string;
   /** Same prefixes as the bridge's RunQueues (`keyPrefix` default "taster", `bullPrefix` "bull"). */
@@ -82,14 +92,7 @@ export function createWorker(options: WorkerOptions): TasterWorker {
   const logs = new RunLog(redis, keys);
   const redactor = new Redactor();
   for (const secret of options.secrets ?? []) redactor.add(secret);
-  const outbox = new ReportOutbox(redis, {
-    keyPrefix: keys.prefix,
-    bullPrefix,
-    forge: options.forge,
-    ...(options.reportBackoff ? { backoff: options.reportBackoff } : {}),
-    onError: (runId, error, attempt) =>
-      say(`report of ${runId} not delivered yet (attempt ${attempt}): ${errorMessage(error)}`),
-  });
+  const outbox = new ReportOutbox(redis, keys, bullPrefix);
   const active = new Map<string, ActiveRun>();
   const activeStacks = new Set<string>();
   const say = (line: string) => options.log?.(redactor.redact(line));
@@ -138,6 +141,7 @@ export function createWorker(options: WorkerOptions): TasterWorker {
   });
   const targetOf = (job: RunJob): ReportTarget => ({
     runId: job.runId,
+    forge: job.forge,
     repo: job.repo,
     pr: job.pr,
     sha: job.sha,
@@ -157,7 +161,8 @@ export function createWorker(options: WorkerOptions): TasterWorker {
       .then(async () => {
         const note = await redis.get(`${keys.prefix}:report-note:${job.runId}`).catch(() => null);
         const body = note ? `${report.body}\n> ${redactor.redact(note)}\n` : report.body;
-        await outbox.publish(targetOf(job), { body, statuses: report.statuses }, opts);
+        const phase = opts.final ? "final" : "running";
+        await outbox.publish(targetOf(job), { body, statuses: report.statuses }, phase, opts);
       });
     publishing.set(job.runId, next);
     void next
@@ -335,7 +340,11 @@ export function createWorker(options: WorkerOptions): TasterWorker {
   worker.on("failed", (job, error) => {
     if (job && error.name !== "DelayedError") say(`${job.id}: job failed: ${errorMessage(error)}`);
   });
-  outbox.start();
+  outbox.deliver(() => options.forge, {
+    ...(options.reportBackoff ? { backoff: options.reportBackoff } : {}),
+    onError: (runId, error, attempt) =>
+      say(`report of ${runId} not delivered yet (attempt ${attempt}): ${errorMessage(error)}`),
+  });
 
   return {
     outbox,

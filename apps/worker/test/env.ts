@@ -8,7 +8,7 @@ import { ensureLab, type LabInfo, recipeRepo } from "@taster/lab";
 import { connectRedis, RunQueues } from "@taster/queue";
 import { connectHost, findResidue } from "@taster/swarm";
 import type { Redis } from "ioredis";
-import { createWorker, githubReportForge, type TasterWorker, type WorkerOptions } from "../src/index";
+import { createWorker, githubReporter, type TasterWorker, type WorkerOptions } from "../src/index";
 
 export const TOKEN = "ghp_worker_test_token_0123456789";
 let counter = 0;
@@ -72,7 +72,7 @@ export async function startEnv(): Promise<TestEnv> {
         host: env.host,
         hostUrl: lab.dockerHost,
         redisUrl: lab.redisUrl,
-        forge: githubReportForge({ token: TOKEN, baseUrl: sim.url, botLogin: sim.state.botLogin }),
+        forge: githubReporter({ token: TOKEN, baseUrl: sim.url, botLogin: sim.state.botLogin }),
         publicUrl: "https://taster.test",
         keyPrefix,
         bullPrefix,

@@ -6,9 +6,7 @@ import {
   renderCancelled,
   renderFinal,
   renderInfraError,
-  renderQueued,
   renderRunning,
-  STICKY_MARKER,
 } from "../src/report";
 import { results, tier } from "./fixtures";
 
@@ -32,9 +30,8 @@ const failing = (name: string, failure: string) => ({
 });
 
 describe("the sticky comment", () => {
-  it("carries the hidden marker in every state", () => {
+  it("opens every state with a heading naming the recipe and the commit", () => {
     const bodies = [
-      renderQueued(ctx, 3, none).body,
       renderRunning(
         ctx,
         { tier: "upgrade", step: "deploy", elapsedMs: 65_000, stages: ["install", "upgrade"] },
@@ -44,12 +41,7 @@ describe("the sticky comment", () => {
       renderCancelled(ctx, "Superseded by a newer commit.", none).body,
       renderInfraError(ctx, { what: "engine unreachable", attempts: 3 }, none).body,
     ];
-    for (const body of bodies) expect(body.startsWith(STICKY_MARKER)).toBe(true);
-  });
-
-  it("says the queue position, and 'next in line' for the first", () => {
-    expect(renderQueued(ctx, 3, none).body).toContain("position 3");
-    expect(renderQueued(ctx, 1, none).body).toContain("next in line");
+    for (const body of bodies) expect(body).toMatch(/^### \S+ Taster: hello-web @ `0123456789` — /);
   });
 
   it("says which tier is running, for how long, with a link to the live log", () => {

@@ -3,14 +3,14 @@
  * argv[2]: JSON { host, hostUrl, redisUrl, simUrl, token, botLogin, keyPrefix, bullPrefix, dataDir,
  * recipe, lockDurationMs, stalledIntervalMs }. Prints "ready" once it takes jobs.
  */
-import { createWorker, githubReportForge } from "../src/index";
+import { createWorker, githubReporter } from "../src/index";
 
 const c = JSON.parse(process.argv[2] ?? "{}");
 const worker = createWorker({
   host: c.host,
   hostUrl: c.hostUrl,
   redisUrl: c.redisUrl,
-  forge: githubReportForge({ token: c.token, baseUrl: c.simUrl, botLogin: c.botLogin }),
+  forge: githubReporter({ token: c.token, baseUrl: c.simUrl, botLogin: c.botLogin }),
   publicUrl: "https://taster.test",
   keyPrefix: c.keyPrefix,
   bullPrefix: c.bullPrefix,

@@ -1,9 +1,21 @@
 export type { Redis } from "ioredis";
+export { type BackoffPolicy, backoffDelay } from "./backoff";
 export type { ClaimOutcome } from "./claim";
 export { INTAKE_QUEUE, type IntakeItem, IntakeQueue, type IntakeQueueOptions, intakeIdFor } from "./intake";
 export { Keys } from "./keys";
 export { type LogEntry, RunLog } from "./logs";
 export { type EnqueueResult, RunQueues, type RunQueuesOptions } from "./queues";
 export { assertRedisReady, connectRedis } from "./redis";
+export {
+  DEFAULT_REPORT_BACKOFF,
+  type DeliveryOptions,
+  REPORT_QUEUE,
+  ReportOutbox,
+  type ReportPhase,
+  type ReportPort,
+  type ReportStatus,
+  type ReportTarget,
+  type RunReport,
+} from "./reports";
 export { type RunRecord, type RunState, RunStore } from "./runs";
 export { queueNameFor, type RunJob, RunJobSchema, type RunRequest } from "./schema";

@@ -5,6 +5,7 @@ import { claimRun, transitionRun } from "./claim";
 import { Keys } from "./keys";
 import { RunLog } from "./logs";
 import { assertConnected, assertRedisReady, runScript, withTimeout } from "./redis";
+import { ReportOutbox } from "./reports";
 import { RunStore } from "./runs";
 import { queueNameFor, type RunJob, RunJobSchema, type RunRequest } from "./schema";
 
@@ -54,6 +55,8 @@ export class RunQueues {
   readonly keys: Keys;
   readonly runs: RunStore;
   readonly logs: RunLog;
+  /** What runs tell the forge (queued, progress, verdict), in order; see reports.ts. */
+  readonly reports: ReportOutbox;
   readonly bullPrefix: string;
   private readonly queues = new Map<string, Queue>();
   private readonly redis: Redis;
@@ -68,6 +71,7 @@ export class RunQueues {
     this.timeoutMs = options.timeoutMs ?? 3_000;
     this.runs = new RunStore(this.redis, this.keys);
     this.logs = new RunLog(this.redis, this.keys);
+    this.reports = new ReportOutbox(this.redis, this.keys, this.bullPrefix);
   }
 
   queueFor(host: string): Queue {
@@ -154,6 +158,7 @@ export class RunQueues {
 
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((queue) => queue.close().catch(() => {})));
+    await this.reports.close();
     this.queues.clear();
   }
 

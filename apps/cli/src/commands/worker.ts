@@ -1,5 +1,5 @@
 import { createLogger } from "@taster/core";
-import { createWorker, githubReportForge, recipeSourceFrom, workerConfigFromEnv } from "@taster/worker";
+import { createWorker, githubReporter, recipeSourceFrom, workerConfigFromEnv } from "@taster/worker";
 import type { Command } from "commander";
 
 /** `taster worker --host URL [--capacity N]`: consume the host's queue until SIGTERM/SIGINT. */
@@ -18,7 +18,7 @@ export function registerWorker(program: Command): void {
         hostUrl: config.host.url,
         capacity: config.host.capacity,
         redisUrl: config.redisUrl,
-        forge: githubReportForge({
+        forge: githubReporter({
           token: config.githubToken,
           ...(config.githubApiUrl ? { baseUrl: config.githubApiUrl } : {}),
           ...(config.botLogin ? { botLogin: config.botLogin } : {}),

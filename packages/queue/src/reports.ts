@@ -1,0 +1,301 @@
+/**
+ * The one way Taster tells a forge about a run: the bridge's "queued", the worker's progress and
+ * verdict all go through here, so they reach the PR in the order that matters, not the order the
+ * network happened to deliver them.
+ *
+ * Publishing records the *desired* state in Redis and queues a delivery job:
+ * - the PR's sticky comment is desired per PR and ranked by (run age, phase): a late "queued" never
+ *   replaces "running", progress never replaces a verdict, an older run never replaces a newer one;
+ * - commit statuses are desired per run, merged by context, and never go back a phase.
+ * Delivery (BullMQ, retried with capped backoff that outlives restarts) posts whatever is desired
+ * and not yet posted, under a per-PR Redis lock so two processes never create two comments.
+ */
+import { randomBytes } from "node:crypto";
+import { errorMessage } from "@taster/core";
+import { type Job, Queue, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { type BackoffPolicy, backoffDelay } from "./backoff";
+import type { Keys } from "./keys";
+
+export const REPORT_QUEUE = "taster-report";
+
+export interface ReportStatus {
+  /** `taster` (summary) or `taster/<tier>`: one status line per context on the commit. */
+  context: string;
+  state: "pending" | "success" | "failure" | "error";
+  description: string;
+  targetUrl?: string;
+}
+
+/** What a run wants the PR to show. */
+export interface RunReport {
+  /** The sticky comment's body (the forge adapter adds the hidden marker). */
+  body: string;
+  statuses: ReportStatus[];
+}
+
+/** queued (bridge) < running (worker) < final (verdict or cancellation). */
+export type ReportPhase = "queued" | "running" | "final";
+const PHASE_RANK: Record<ReportPhase, number> = { queued: 0, running: 1, final: 2 };
+
+export interface ReportTarget {
+  runId: string;
+  forge: string;
+  repo: string;
+  pr: number;
+  sha: string;
+}
+
+/** The two forge writes reporting needs; `Forge` from @taster/forge provides both. */
+export interface ReportPort {
+  /** Creates or edits in place Taster's one status comment on the PR. */
+  upsertStickyComment(repo: string, pr: number, body: string): Promise<unknown>;
+  setCommitStatus(repo: string, sha: string, status: ReportStatus): Promise<void>;
+}
+
+/** Production: 2 s doubling to 5 min, 60 attempts ≈ 4.5 hours of forge outage survived. */
+export const DEFAULT_REPORT_BACKOFF: BackoffPolicy = { baseMs: 2_000, maxMs: 5 * 60_000, attempts: 60 };
+
+const TTL_SEC = 30 * 24 * 3600;
+
+/**
+ * KEYS: run report hash, PR comment hash, run record. ARGV: phase rank, body, has-comment flag,
+ * statuses JSON, forge, repo, pr, sha, runId, ttl. Returns the run report's new seq, or 0 when the
+ * publish came too late (the run is past that phase) and changed nothing.
+ */
+const PUBLISH_LUA = `
+local phase = tonumber(ARGV[1])
+if phase < tonumber(redis.call('HGET', KEYS[1], 'phase') or '-1') then return 0 end
+local statuses = cjson.decode(redis.call('HGET', KEYS[1], 'statuses') or '{}')
+for _, s in ipairs(cjson.decode(ARGV[4])) do statuses[s.context] = s end
+redis.call('HSET', KEYS[1], 'phase', phase, 'forge', ARGV[5], 'repo', ARGV[6], 'pr', ARGV[7],
+  'sha', ARGV[8], 'pull', KEYS[2], 'statuses', cjson.encode(statuses))
+if ARGV[3] == '1' then
+  local created = tonumber(redis.call('HGET', KEYS[3], 'createdAt') or '0')
+  local current = redis.call('HMGET', KEYS[2], 'created', 'phase')
+  local cc, cp = tonumber(current[1] or '-1'), tonumber(current[2] or '-1')
+  if created > cc or (created == cc and phase >= cp) then
+    redis.call('HSET', KEYS[2], 'created', created, 'phase', phase, 'body', ARGV[2], 'runId', ARGV[9],
+      'repo', ARGV[6], 'pr', ARGV[7])
+    redis.call('EXPIRE', KEYS[2], ARGV[10])
+  end
+end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('EXPIRE', KEYS[1], ARGV[10])
+return seq
+`;
+
+const LOCK_TTL_MS = 10_000;
+
+/** Extends the lock only if it is still ours. */
+const RENEW_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
+/** Deletes the lock only if it is still ours (it may have expired and been taken meanwhile). */
+const UNLOCK_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+export interface DeliveryOptions {
+  backoff?: BackoffPolicy;
+  onError?: (runId: string, error: unknown, attempt: number) => void;
+}
+
+interface DeliveryJob {
+  runId: string;
+}
+
+export class ReportOutbox {
+  readonly queue: Queue<DeliveryJob>;
+  private worker: Worker<DeliveryJob> | undefined;
+  private workerConnection: Redis | undefined;
+  private backoff: BackoffPolicy = DEFAULT_REPORT_BACKOFF;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly bullPrefix: string,
+  ) {
+    this.queue = new Queue<DeliveryJob>(REPORT_QUEUE, {
+      connection: redis,
+      prefix: bullPrefix,
+      skipWaitingForReady: true,
+    });
+    this.queue.on("error", () => {});
+  }
+
+  private runKey = (runId: string) => `${this.keys.prefix}:report:${runId}`;
+  private pullKey = (t: ReportTarget) => `${this.keys.prefix}:report-pr:${t.forge}:${t.repo}#${t.pr}`;
+
+  /**
+   * Records what the run wants the PR to show, then queues its delivery; resolves once both are in
+   * Redis. `comment: false` = statuses only (e.g. a cancelled run: the comment is its successor's).
+   */
+  async publish(
+    target: ReportTarget,
+    report: RunReport,
+    phase: ReportPhase,
+    opts: { comment?: boolean } = {},
+  ): Promise<void> {
+    const seq = Number(
+      await this.redis.eval(
+        PUBLISH_LUA,
+        3,
+        this.runKey(target.runId),
+        this.pullKey(target),
+        this.keys.run(target.runId),
+        String(PHASE_RANK[phase]),
+        report.body,
+        opts.comment === false ? "0" : "1",
+        JSON.stringify(report.statuses),
+        target.forge,
+        target.repo,
+        String(target.pr),
+        target.sha,
+        target.runId,
+        String(TTL_SEC),
+      ),
+    );
+    if (seq === 0) return;
+    await this.queue.add(
+      "report",
+      { runId: target.runId },
+      {
+        jobId: `report-${target.runId}-${seq}`,
+        attempts: this.backoff.attempts,
+        backoff: { type: "capped" },
+        removeOnComplete: { age: 24 * 3600 },
+        removeOnFail: { age: TTL_SEC },
+      },
+    );
+  }
+
+  /**
+   * Starts posting reports with the forge adapter of each report's kind. Runs in every process
+   * that has forge credentials; the per-PR lock keeps them from racing each other.
+   */
+  deliver(forgeFor: (kind: string) => ReportPort | undefined, options: DeliveryOptions = {}): void {
+    if (this.worker) return;
+    if (options.backoff) this.backoff = options.backoff;
+    const backoff = this.backoff;
+    this.workerConnection = this.redis.duplicate({ maxRetriesPerRequest: null });
+    this.workerConnection.on("error", () => {});
+    this.worker = new Worker<DeliveryJob>(REPORT_QUEUE, (job) => this.post(job, forgeFor), {
+      connection: this.workerConnection,
+      prefix: this.bullPrefix,
+      concurrency: 1,
+      settings: { backoffStrategy: (attemptsMade) => backoffDelay(backoff, attemptsMade) },
+    });
+    this.worker.on("error", () => {});
+    this.worker.on("failed", (job, error) => {
+      if (job) options.onError?.(job.data.runId, error, job.attemptsMade);
+    });
+  }
+
+  /** Whether everything published for the run so far has been acknowledged by the forge. */
+  async delivered(runId: string): Promise<{ pending: boolean; postedSeq: number; seq: number }> {
+    const [seq, postedSeq] = await this.redis.hmget(this.runKey(runId), "seq", "postedSeq");
+    return {
+      seq: Number(seq ?? 0),
+      postedSeq: Number(postedSeq ?? 0),
+      pending: Number(seq ?? 0) > Number(postedSeq ?? 0),
+    };
+  }
+
+  /** Resolves true once every report published so far for the run reached the forge (or times out). */
+  async drained(runId: string, timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      if (!(await this.delivered(runId)).pending) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close().catch(() => {});
+    await this.queue.close().catch(() => {});
+    this.workerConnection?.disconnect();
+  }
+
+  private async post(job: Job<DeliveryJob>, forgeFor: (kind: string) => ReportPort | undefined) {
+    const runKey = this.runKey(job.data.runId);
+    const run = await this.redis.hgetall(runKey);
+    if (!run.seq || !run.pull || !run.repo || !run.sha) return;
+    const seq = Number(run.seq);
+    if (Number(run.postedSeq ?? 0) >= seq) return;
+    const forge = forgeFor(run.forge ?? "");
+    if (!forge) throw new Error(`no ${run.forge} forge is configured to report ${job.data.runId} to`);
+    try {
+      await this.underLock(run.pull, async () => {
+        await this.postComment(run.pull as string, forge);
+        await this.postStatuses(runKey, forge);
+      });
+      // Only what was read is acknowledged; a publish that raced in keeps its own job pending.
+      await this.redis.eval(
+        "if tonumber(redis.call('HGET', KEYS[1], 'postedSeq') or '0') < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'postedSeq', ARGV[1]) end",
+        1,
+        runKey,
+        String(seq),
+      );
+    } catch (error) {
+      throw new Error(`posting the report of ${job.data.runId} failed: ${errorMessage(error)}`);
+    }
+  }
+
+  /** The PR's desired comment, whichever run it belongs to now; never an older one. */
+  private async postComment(pullKey: string, forge: ReportPort): Promise<void> {
+    const pull = await this.redis.hgetall(pullKey);
+    if (pull.body === undefined || pull.body === pull.postedBody || !pull.repo) return;
+    await forge.upsertStickyComment(pull.repo, Number(pull.pr), pull.body);
+    await this.redis.hset(pullKey, "postedBody", pull.body);
+  }
+
+  private async postStatuses(runKey: string, forge: ReportPort): Promise<void> {
+    const [repo, sha, statusesJson, postedJson] = await this.redis.hmget(
+      runKey,
+      "repo",
+      "sha",
+      "statuses",
+      "postedStatuses",
+    );
+    if (!repo || !sha) return;
+    const desired = JSON.parse(statusesJson ?? "{}") as Record<string, ReportStatus>;
+    const posted = JSON.parse(postedJson ?? "{}") as Record<string, string>;
+    for (const status of Object.values(desired)) {
+      const fingerprint = `${status.state}|${status.description}`;
+      if (posted[status.context] === fingerprint) continue;
+      await forge.setCommitStatus(repo, sha, status);
+      posted[status.context] = fingerprint;
+      await this.redis.hset(runKey, "postedStatuses", JSON.stringify(posted));
+    }
+  }
+
+  /**
+   * One poster per PR across every process. The lock is short and renewed while the work runs, so a
+   * process that dies holding it (kill -9) blocks the PR's reports for seconds, not minutes. A busy
+   * lock fails the job after a short wait and BullMQ retries it later.
+   */
+  private async underLock(pullKey: string, work: () => Promise<void>): Promise<void> {
+    const lockKey = `${pullKey}:lock`;
+    const token = randomBytes(8).toString("hex");
+    const until = Date.now() + 2_000;
+    while ((await this.redis.set(lockKey, token, "PX", LOCK_TTL_MS, "NX")) !== "OK") {
+      if (Date.now() > until) throw new Error("another process is posting to this pull request");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const renew = setInterval(() => {
+      this.redis.eval(RENEW_LUA, 1, lockKey, token, String(LOCK_TTL_MS)).catch(() => {});
+    }, LOCK_TTL_MS / 3);
+    renew.unref();
+    try {
+      await work();
+    } finally {
+      clearInterval(renew);
+      await this.redis.eval(UNLOCK_LUA, 1, lockKey, token).catch(() => {});
+    }
+  }
+}
