@@ -306,9 +306,23 @@ async function endedUnhealthy(host: Host, task: SwarmTask, ended: EndedTasks): P
         .inspect()
         .catch(() => undefined)
     : undefined;
-  const verdict = container?.State.Health?.Status === "unhealthy" ? healthDetails(container) : null;
+  const verdict = container && failedItsHealthcheck(container) ? healthDetails(container) : null;
   ended.set(task.ID, verdict);
   return verdict;
+}
+
+/**
+ * Docker marks every stopped container that has a healthcheck "unhealthy", even one whose process
+ * just exited (a crash loop) before any probe ran: only a streak of probes that really failed
+ * (not the one probe cut short by the stop, exit 137) means the healthcheck is why it went.
+ */
+function failedItsHealthcheck(container: Dockerode.ContainerInspectInfo): boolean {
+  const health = container.State.Health;
+  const streak = health?.FailingStreak ?? 0;
+  const lastExit = health?.Log?.at(-1)?.ExitCode;
+  if (health?.Status !== "unhealthy" || streak === 0 || lastExit === undefined || lastExit === 0)
+    return false;
+  return !(streak === 1 && lastExit === 137);
 }
 
 /** Reasons to stop waiting now rather than at the timeout. */

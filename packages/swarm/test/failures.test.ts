@@ -116,4 +116,22 @@ describe("convergence failures are reported fast, with the reason", () => {
     expect(error.reason).toBe("crash loop");
     expect(error.details).toContain("exit code 7");
   });
+
+  it("reports a crash loop, not a failing healthcheck, when the crashing service has a healthcheck", async () => {
+    // Docker marks the exited containers "unhealthy" although no probe ever ran.
+    const error = await deployFixture("ch", [
+      "image: taster-lab/web:1.0",
+      'command: ["sh", "-c", "exit 3"]',
+      "healthcheck:",
+      '  test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1/"]',
+      "  interval: 2s",
+      "  start_period: 10s",
+      "deploy:",
+      "  restart_policy:",
+      "    delay: 1s",
+    ]);
+    expect(error.reason).toBe("crash loop");
+    expect(error.message).toMatch(/^service app did not converge: crash loop/);
+    expect(error.details).toContain("exit code 3");
+  });
 });
