@@ -154,8 +154,10 @@ ensure_recipes() {
 }
 
 write_info() {
-  # lab.json holds the Redis password: root only.
+  # lab.json holds the Redis password: root only — also when an older lab left it world-readable
+  # (creating it under umask 077 does not change the mode of a file that exists).
   (umask 077 && : >"$STATE/lab.json")
+  chmod 600 "$STATE/lab.json"
   cat >"$STATE/lab.json" <<EOF
 {
   "stateDir": "$STATE",

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { chmod, stat } from "node:fs/promises";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "@jest/globals";
 import { ensureLab, LAB_SCRIPT, type LabInfo } from "../src/index";
@@ -29,9 +30,15 @@ describe("the lab", () => {
     const port = new URL(lab.redisUrl).port;
     expect(new URL(lab.redisUrl).password).toMatch(/^[0-9a-f]{48}$/);
     expect(await asNobody(`redis-cli -p ${port} llen anything`)).toContain("NOAUTH");
-    expect(await asNobody(`cat ${lab.stateDir}/lab.json ${lab.stateDir}/redis.pass`)).toContain(
-      "Permission denied",
-    );
+    for (const file of ["lab.json", "redis.pass"])
+      expect(await asNobody(`cat ${lab.stateDir}/${file}`)).toContain("Permission denied");
+  });
+
+  it("makes lab.json root-only again on `up`, even when an older lab left it world-readable", async () => {
+    const info = `${lab.stateDir}/lab.json`;
+    await chmod(info, 0o644);
+    await run(LAB_SCRIPT, ["up"]);
+    expect((await stat(info)).mode & 0o777).toBe(0o600);
   });
 
   it("changes nothing on a second `up`", async () => {
