@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { chmod, chown, lstat, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
@@ -202,6 +202,29 @@ function streamLines(stream: NodeJS.ReadableStream | null, onLine?: (line: strin
 }
 
 /**
+ * A test can start a process in a session of its own (setsid, `spawn(…, { detached: true })`),
+ * out of reach of the process-group kill. So jest runs as PID 1 of a fresh PID namespace, as the
+ * sandbox uid: when it exits or is killed (--kill-child), the kernel kills everything left in it.
+ */
+const IN_OWN_PID_NAMESPACE = [
+  "--pid",
+  "--fork",
+  "--kill-child",
+  `--setuid=${SANDBOX_UID}`,
+  `--setgid=${SANDBOX_GID}`,
+];
+
+let pidNamespace: Promise<boolean> | undefined;
+
+/** Whether this host lets us make PID namespaces (util-linux unshare, CAP_SYS_ADMIN); asked once. */
+export function pidNamespaceAvailable(): Promise<boolean> {
+  pidNamespace ??= new Promise((resolve) => {
+    execFile("unshare", [...IN_OWN_PID_NAMESPACE, "--", "true"], (error) => resolve(!error));
+  });
+  return pidNamespace;
+}
+
+/**
  * Runs the files in ONE jest child process, as the sandbox uid, in its own process group, with a
  * scrubbed environment. A hang is killed (the whole group) at timeoutMs.
  */
@@ -221,14 +244,15 @@ export async function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
     "--runTestsByPath",
     ...run.files,
   ];
-  const child = spawn(process.execPath, args, {
+  const options = {
     cwd: run.workDir,
     env: scrubbedEnv(run),
-    uid: SANDBOX_UID,
-    gid: SANDBOX_GID,
     detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+    stdio: ["ignore", "pipe", "pipe"] as ("ignore" | "pipe")[],
+  };
+  const child = (await pidNamespaceAvailable())
+    ? spawn("unshare", [...IN_OWN_PID_NAMESPACE, "--", process.execPath, ...args], options)
+    : spawn(process.execPath, args, { ...options, uid: SANDBOX_UID, gid: SANDBOX_GID });
   streamLines(child.stdout, run.onOutput);
   streamLines(child.stderr, run.onOutput);
   let timedOut = false;

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
@@ -38,6 +38,18 @@ const backend: BrokerBackend = {
 let dir: string;
 let broker: Broker;
 const SECRET = `parent-secret-${process.pid}-${Date.now()}`;
+const LEFTOVER = `taster-sandbox-leftover-${process.pid}-${Date.now()}`;
+
+/** Pids of live processes whose command line names the marker. */
+async function processesNaming(marker: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    if (cmdline.includes(marker)) pids.push(Number(entry));
+  }
+  return pids;
+}
 
 beforeAll(async () => {
   process.env.TASTER_TEST_PARENT_SECRET = SECRET;
@@ -84,6 +96,19 @@ test.skip("a skipped test is reported", () => {});
 test("hangs", async () => { await new Promise(() => setInterval(() => {}, 1000)); }, 600_000);
 `,
   );
+  await writeFile(
+    join(dir, "tests", "leaves.test.ts"),
+    `import { spawn } from "node:child_process";
+import { test } from "@jest/globals";
+test("starts a process in a session of its own, then returns", () => {
+  spawn("sh", ["-c", "sleep 600; : ${LEFTOVER}"], { detached: true, stdio: "ignore" }).unref();
+});
+test("starts another one, then hangs", async () => {
+  spawn("sh", ["-c", "sleep 600; : ${LEFTOVER}"], { detached: true, stdio: "ignore" }).unref();
+  await new Promise(() => setInterval(() => {}, 1000));
+});
+`,
+  );
   await exposeToSandbox(join(dir, "tests"), dir);
 });
 
@@ -120,6 +145,14 @@ describe("sandboxed tier run", () => {
     const result = await runSandboxed(runOf("hang.test.ts", "w2", 8_000));
     expect(result.timedOut).toBe(true);
     expect(result.rows).toEqual([expect.objectContaining({ status: "fail", name: "timed out after 8s" })]);
+  });
+
+  test("nothing a test started outlives its tier, not even a process in a session of its own", async () => {
+    const result = await runSandboxed(runOf("leaves.test.ts", "w3", 8_000));
+    expect(result.timedOut).toBe(true);
+    const left = await processesNaming(LEFTOVER);
+    for (const pid of left) process.kill(pid, "SIGKILL");
+    expect(left).toEqual([]);
   });
 
   const stateGet = (token: string) =>
