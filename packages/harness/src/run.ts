@@ -517,6 +517,8 @@ async function sandboxed(state: RunState, tier: Tier, files: string[], workDir: 
   if (state.manifest?.repoLocal.allowed) roots.push(join(state.checkoutDir as string, REPO_LOCAL_DIR));
   const signals = [state.opts.signal, call.cancel].filter((s): s is AbortSignal => s !== undefined);
   const grant = (state.broker as Broker).issue(call.gate ? { gate: call.gate } : {});
+  // The test holds this token in its env and may print it: it is a credential like any other.
+  state.redactor.add(grant.token);
   const result = await runSandboxed({
     files,
     roots,

@@ -38,6 +38,9 @@ test("repo-local: the parent's environment is out of reach", () => {
   expect(() => readFileSync(\`/proc/\${process.ppid}/environ\`)).toThrow();
   expect(Object.keys(process.env).filter((k) => /DOCKER|REDIS|GITHUB|GITEA|SECRET/.test(k))).toEqual([]);
 });
+test("repo-local: prints its broker token", () => {
+  console.log(\`broker token: \${process.env.TASTER_BROKER_TOKEN}\`);
+});
 test("repo-local: the Docker socket is out of reach", async () => {
   const code = await new Promise((resolve) => {
     const socket = connect("/var/run/docker.sock");
@@ -114,15 +117,15 @@ beforeAll(async () => {
     })
   ).results;
   const deniedMarker = await markerExists();
-  runs.allowed = (
-    await labRun(lab, {
-      source: allowed,
-      ref: "HEAD",
-      sha: approvedSha,
-      stages: ["install"],
-      allowlistPath: pin,
-    })
-  ).results;
+  const allowedRun = await labRun(lab, {
+    source: allowed,
+    ref: "HEAD",
+    sha: approvedSha,
+    stages: ["install"],
+    allowlistPath: pin,
+  });
+  runs.allowed = allowedRun.results;
+  allowedLog = allowedRun.log;
   const allowedMarker = await markerExists();
   await rm(marker, { force: true });
   runs.changed = (
@@ -141,6 +144,7 @@ beforeAll(async () => {
 }, 400_000);
 
 let markers: Record<string, boolean> = {};
+let allowedLog = "";
 
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -165,6 +169,11 @@ describe("repo-local code behind the allowlist gate", () => {
         "pass tests/taster/install.test.ts › repo-local: the Docker socket is out of reach",
       ]),
     );
+  });
+
+  test("the broker token a test prints is masked in the run log", () => {
+    expect(allowedLog).toContain("broker token: [redacted]");
+    expect(allowedLog).not.toMatch(/broker token: (?!\[redacted\])/);
   });
 
   test("a PR that changed the code is not run on the old pin", () => {
