@@ -71,6 +71,11 @@ export interface TasterWorker {
   close(): Promise<void>;
 }
 
+/** Times a run may lose its worker (kill -9, OOM) and be retaken before BullMQ gives up on it. */
+const MAX_STALLED_COUNT = 2;
+/** BullMQ's failure reason for a job that stalled more than maxStalledCount times. */
+const STALLED_TOO_OFTEN = "job stalled more than allowable limit";
+
 export const DEFAULT_INFRA_RETRY: BackoffPolicy = { baseMs: 30_000, maxMs: 5 * 60_000, attempts: 3 };
 
 type StopReason = { kind: "superseded"; by: string } | { kind: "shutdown" };
@@ -325,6 +330,39 @@ export function createWorker(options: WorkerOptions): TasterWorker {
     };
   }
 
+  /**
+   * A job BullMQ failed without our processor finishing it: above all one that lost its worker more
+   * than MAX_STALLED_COUNT times (BullMQ fails it on the next pickup, never calling processJob).
+   * Its run would stay "running" forever with its last stack deployed: tear that down and end the
+   * run with an infrastructure error that says why.
+   */
+  async function concludeAbandoned(bullJob: Job<RunJob>, error: Error): Promise<void> {
+    const job = { ...bullJob.data, runId: bullJob.id ?? bullJob.data.runId };
+    const record = await runs.getRun(job.runId);
+    if (record && record.state !== "running") return; // it ended (or never started): nothing to conclude
+    const what =
+      error.message === STALLED_TOO_OFTEN
+        ? `the run kept losing its worker (killed or stalled ${MAX_STALLED_COUNT + 1} times); not retried again`
+        : `the worker gave up on the run: ${errorMessage(error)}`;
+    say(`${job.runId}: ${what}; removing its stack`);
+    await logs.appendLog(job.runId, `worker: ${what}; removing stack ${stackOf(job)}`).catch(() => {});
+    const residue = await removeOrphanStack(options.hostUrl, stackOf(job)).catch((e) => [
+      `teardown failed: ${errorMessage(e)}`,
+    ]);
+    const results = errorResults(job, options.recipeSource?.(job) ?? job.recipe, what);
+    results.residue = residue;
+    results.flags.cleanTeardown = residue.length === 0;
+    if (record?.supersededBy) {
+      await runs.saveResult(job.runId, results, "cancelled");
+      return cancelled(job, record.supersededBy);
+    }
+    const attempts = record ? MAX_STALLED_COUNT + 1 : 1;
+    await untilRedisAnswers(`concluding ${job.runId}`, async () => {
+      await runs.saveResult(job.runId, results, "failed");
+      await publish(job, infraReport(contextFor(job), results, attempts), { final: true });
+    });
+  }
+
   const lockDuration = options.lockDurationMs ?? 60_000;
   const workerConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   workerConnection.on("error", () => {});
@@ -334,11 +372,13 @@ export function createWorker(options: WorkerOptions): TasterWorker {
     concurrency: options.capacity ?? 1,
     lockDuration,
     stalledInterval: options.stalledIntervalMs ?? lockDuration / 2,
-    maxStalledCount: 2,
+    maxStalledCount: MAX_STALLED_COUNT,
   });
   worker.on("error", (error) => say(`queue: ${errorMessage(error)}`));
   worker.on("failed", (job, error) => {
-    if (job && error.name !== "DelayedError") say(`${job.id}: job failed: ${errorMessage(error)}`);
+    if (!job || error.name === "DelayedError") return;
+    say(`${job.id}: job failed: ${errorMessage(error)}`);
+    concludeAbandoned(job, error).catch((e) => say(`${job.id}: could not conclude: ${errorMessage(e)}`));
   });
   outbox.deliver(() => options.forge, {
     ...(options.reportBackoff ? { backoff: options.reportBackoff } : {}),

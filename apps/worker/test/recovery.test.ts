@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, test } from "@jest/globals";
 import { queueNameFor } from "@taster/queue";
 import { Queue } from "bullmq";
+import { stackOf } from "../src/index";
 import { exited, spawnWorker } from "./child";
-import { residue, startEnv, stickies, type TestEnv, waitFor } from "./env";
+import { latestStatuses, residue, startEnv, stickies, type TestEnv, waitFor } from "./env";
 
 let env: TestEnv | undefined;
 afterEach(async () => {
@@ -12,6 +13,9 @@ afterEach(async () => {
 
 const logHas = (env: TestEnv, runId: string, text: string) => async () =>
   (await env.queues.logs.readLog(runId)).some((l) => l.line.includes(text));
+
+const logCount = async (env: TestEnv, runId: string, text: string) =>
+  (await env.queues.logs.readLog(runId)).filter((l) => l.line.includes(text)).length;
 
 const doneRun = (env: TestEnv, runId: string) => async () => {
   const run = await env.queues.runs.getRun(runId);
@@ -72,5 +76,42 @@ describe("a worker that dies or is stopped mid-run", () => {
     expect(await residue(e.lab, (run.result as { stack: string }).stack)).toEqual([]);
     expect(stickies(e)).toHaveLength(1);
     expect(stickies(e)[0]?.body).toContain("passed, level L1");
+  }, 200_000);
+
+  test("a run that keeps losing its worker (kill -9 three times) ends torn down, with an infrastructure error saying so", async () => {
+    env = await startEnv();
+    const e = env;
+    const { runId } = await e.enqueue(e.prHead);
+    for (let kill = 1; kill <= 3; kill++) {
+      const child = await spawnWorker(e, 3_000);
+      // Each attempt (the first and every retake) logs its manifest once, right after its fetch.
+      await waitFor(
+        `attempt ${kill} to start`,
+        async () => (await logCount(e, runId, "manifest: repo-local code")) >= kill,
+        60_000,
+      );
+      if (kill === 3) {
+        // The last one dies with its stack deployed, so the survivor has something to tear down.
+        await waitFor("the deploy", logHas(e, runId, "install › op: deploy"), 60_000);
+        await new Promise((r) => setTimeout(r, 1_500));
+      }
+      child.kill("SIGKILL");
+      await exited(child);
+    }
+
+    // BullMQ fails a job that stalled more than maxStalledCount (2) times on its next pickup.
+    const survivor = e.worker({ lockDurationMs: 3_000, stalledIntervalMs: 1_000 });
+    await survivor.ready();
+    const run = await waitFor("the run to be concluded", doneRun(e, runId), 60_000);
+    expect(run.state).toBe("failed");
+    expect(run.result).toMatchObject({ outcome: "error", residue: [] });
+    expect((run.result as { error: string }).error).toContain("kept losing its worker");
+    expect(await survivor.outbox.drained(runId, 20_000)).toBe(true);
+    expect(await residue(e.lab, stackOf({ repo: e.repo, pr: 1, sha: e.prHead }))).toEqual([]);
+    const comments = stickies(e);
+    expect(comments).toHaveLength(1);
+    expect(comments[0]?.body).toContain("infrastructure error");
+    expect(comments[0]?.body).toContain("kept losing its worker");
+    expect(latestStatuses(e, e.prHead).taster?.state).toBe("error");
   }, 200_000);
 });
