@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { recipeOf } from "../apps/bridge/src/config";
 import { type LocalStack, startLocalStack } from "../apps/worker/src/local-stack";
 import type { WorkerOptions } from "../apps/worker/src/worker";
 import { githubCommentPayload, sendGithubWebhook } from "../infra/forge-sim/src/index";
@@ -23,23 +24,26 @@ export interface World {
   tag: string;
   /** The stack name Taster derives for PR #1 at its head sha. */
   stackName: string;
+  /** The world's PR repositories: the main one, then the second host's if asked for. */
+  repos: string[];
   /** Every redacted service-log line of the worker, for the secret check. */
   logLines: string[];
   /** Adds a maintainer comment on PR #pr (default 1) and returns its id (no webhook is sent). */
-  addComment(body: string, pr?: number): number;
+  addComment(body: string, pr?: number, repo?: string): number;
   /** Sends the signed `issue_comment` webhook of an existing comment. */
   deliver(
     commentId: number,
     body: string,
     deliveryId: string,
     pr?: number,
+    repo?: string,
   ): Promise<{ status: number; body: string }>;
   /** Opens or pushes PR #pr at `sha`, on the forge and in the worker processes' recipe mirror. */
-  setHead(pr: number, sha: string): Promise<void>;
+  setHead(pr: number, sha: string, repo?: string): Promise<void>;
   /** Resolves a ref of the recipe (e.g. "refs/pull/1/head~1") to a sha. */
   rev(ref: string): Promise<string>;
-  /** What a worker process needs to serve this world's queue (see child.ts). */
-  childConfig(): Promise<ChildConfig>;
+  /** What a worker process needs to serve one of this world's host queues (see child.ts). */
+  childConfig(host?: 0 | 1): Promise<ChildConfig>;
   /** Waits until the bridge's intake has processed every accepted delivery. */
   settled(): Promise<boolean>;
   close(): Promise<void>;
@@ -61,11 +65,14 @@ export interface WorldOptions {
   redisUrl?: string;
   /** Options of the in-process worker (e.g. another host URL). */
   worker?: Partial<WorkerOptions>;
+  /** A second repository of the recipe, routed to a second host queue (capacity 1, same engine). */
+  secondHost?: boolean;
 }
 
 export async function startWorld(scenario: string, options: WorldOptions = {}): Promise<World> {
   const owner = `chaos-${scenario}-${process.pid}-${++counter}-${randomBytes(2).toString("hex")}`;
   const repo = `${owner}/${options.recipe?.name ?? "hello-web"}`;
+  const secondRepo = options.secondHost ? `${repo}-b` : undefined;
   const logLines: string[] = [];
   const ownRecipe = options.recipe ?? (options.variant ? { name: "hello-web", pr: 1 } : undefined);
   const mirror = ownRecipe ? await mirrorOf(ownRecipe.name) : undefined;
@@ -73,6 +80,7 @@ export async function startWorld(scenario: string, options: WorldOptions = {}): 
     repo,
     log: (line) => logLines.push(line),
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+    ...(secondRepo ? { secondHostRecipes: [recipeOf(secondRepo)] } : {}),
     worker: {
       ...(mirror ? { recipeSource: () => mirror.path } : {}),
       ...(options.externalWorkers ? { host: `parked-${owner}` } : {}),
@@ -87,6 +95,7 @@ export async function startWorld(scenario: string, options: WorldOptions = {}): 
     git(mirror.path, "update-ref", "refs/pull/1/head", sha);
     stack.sim.state.addPull(repo, { number: 1, headSha: sha });
   }
+  if (secondRepo) stack.sim.state.setPermission(secondRepo, "alice", "write");
   const key = { repo, pr: 1, sha };
   const extraDirs: string[] = [];
   // The worker processes' mirror: the broken recipe's, or a private hello-web one made on first use.
@@ -105,30 +114,31 @@ export async function startWorld(scenario: string, options: WorldOptions = {}): 
     tag: owner,
     stackName: stackNameFor(key),
     logLines,
-    addComment: (body, pr = 1) => stack.sim.state.addComment(repo, pr, "alice", body).id,
-    deliver: (commentId, body, deliveryId, pr = 1) =>
+    repos: [repo, ...(secondRepo ? [secondRepo] : [])],
+    addComment: (body, pr = 1, onRepo = repo) => stack.sim.state.addComment(onRepo, pr, "alice", body).id,
+    deliver: (commentId, body, deliveryId, pr = 1, onRepo = repo) =>
       sendGithubWebhook(
         stack.bridgeUrl,
         webhookSecretOf(stack),
         "issue_comment",
-        githubCommentPayload({ repo, pr, body, user: "alice", commentId }),
+        githubCommentPayload({ repo: onRepo, pr, body, user: "alice", commentId }),
         deliveryId,
       ),
-    async setHead(pr, headSha) {
+    async setHead(pr, headSha, onRepo = repo) {
       const own = await ownMirror();
       execFileSync("git", ["--git-dir", own.path, "update-ref", `refs/pull/${pr}/head`, headSha]);
-      stack.sim.state.addPull(repo, { number: pr, headSha });
+      stack.sim.state.addPull(onRepo, { number: pr, headSha });
     },
     async rev(ref) {
       const own = await ownMirror();
       return execFileSync("git", ["--git-dir", own.path, "rev-parse", ref]).toString().trim();
     },
     settled: () => stack.bridge.settled(30_000),
-    async childConfig() {
+    async childConfig(host = 0) {
       const own = await ownMirror();
       const { config } = stack.bridge;
       return {
-        host: config.hosts[0]?.name ?? "",
+        host: config.hosts[host]?.name ?? "",
         hostUrl: stack.lab.dockerHost,
         redisUrl: options.redisUrl ?? stack.lab.redisUrl,
         forgeUrl: stack.sim.url,

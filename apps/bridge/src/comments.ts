@@ -1,6 +1,6 @@
 import { errorMessage, type Logger, type Tier } from "@taster/core";
 import type { Forge, ForgeKind } from "@taster/forge";
-import type { IntakeItem, RunQueues } from "@taster/queue";
+import type { IntakeItem, RunJob, RunQueues } from "@taster/queue";
 import { type BridgeConfig, hostFor, recipeOf } from "./config";
 import { helpMessage, queuedMessage, runLink, untrustedMessage } from "./messages";
 import type { BridgeMetrics } from "./metrics";
@@ -83,8 +83,10 @@ export class CommentHandler {
       requestedAt: item.receivedAt,
     });
     this.count(result.outcome, result.job.host, result.superseded);
-    if (result.outcome !== "duplicate")
-      this.later(() => this.acknowledge(forge, item, result.runId, result.superseded));
+    // Always (re)published, even for a duplicate: a retry after a Redis blip must not lose the
+    // "queued" report, and the outbox drops it anyway once the run is past that phase.
+    await this.reportQueued(item, result.runId, result.job, result.superseded);
+    if (result.outcome !== "duplicate") this.later(() => forge.react(item.repo, item.commentId, "eyes"));
     return {
       outcome: result.outcome,
       runId: result.runId,
@@ -131,53 +133,39 @@ export class CommentHandler {
     });
   }
 
-  /** 👀 on the comment, the sticky status comment, a pending commit status. The job is already safe in Redis. */
-  private async acknowledge(
-    forge: Forge,
+  /**
+   * The sticky "queued, position N" comment and a pending commit status, through the ordered report
+   * outbox the worker uses too: posted by whichever process delivers reports, and never over the
+   * worker's progress or verdict however late the forge lets it through.
+   */
+  private async reportQueued(
     item: IntakeItem,
     runId: string,
+    job: RunJob,
     superseded?: string,
   ): Promise<void> {
-    const run = await this.queues.runs.getRun(runId);
-    if (!run) return;
-    // Once a worker has the run, the PR's comment and status are the worker's: a late "queued"
-    // (GitHub paces our writes) must never overwrite its progress or its verdict.
-    if (!(await this.stillQueued(runId))) {
-      await forge.react(item.repo, item.commentId, "eyes");
-      return;
-    }
     const position = await this.queues.position(runId).catch(() => undefined);
-    const link = runLink(this.config.publicUrl, runId);
-    const steps = await Promise.allSettled([
-      forge.react(item.repo, item.commentId, "eyes"),
-      forge.upsertStickyComment(
-        item.repo,
-        item.pr,
-        queuedMessage({
-          publicUrl: this.config.publicUrl,
-          runId,
-          requestedBy: run.job.requestedBy,
-          sha: run.job.sha,
-          stages: run.job.stages,
-          host: run.job.host,
-          position,
-          ...(superseded ? { superseded } : {}),
-        }),
-      ),
-      forge.setCommitStatus(item.repo, run.job.sha, {
-        state: "pending",
-        context: "taster",
-        description: position ? `queued, position ${position}` : "queued",
-        targetUrl: link,
-      }),
-    ]);
-    const failed = steps.filter((s): s is PromiseRejectedResult => s.status === "rejected");
-    if (failed.length > 0) throw new Error(failed.map((f) => errorMessage(f.reason)).join("; "));
-  }
-
-  private async stillQueued(runId: string): Promise<boolean> {
-    const state = (await this.queues.runs.getRun(runId))?.state;
-    return state === "queued" || state === "claimed";
+    const body = queuedMessage({
+      publicUrl: this.config.publicUrl,
+      runId,
+      requestedBy: job.requestedBy,
+      sha: job.sha,
+      stages: job.stages,
+      host: job.host,
+      position,
+      ...(superseded ? { superseded } : {}),
+    });
+    const status = {
+      state: "pending" as const,
+      context: "taster",
+      description: position ? `queued, position ${position}` : "queued",
+      targetUrl: runLink(this.config.publicUrl, runId),
+    };
+    await this.queues.reports.publish(
+      { runId, forge: item.forge, repo: item.repo, pr: item.pr, sha: job.sha },
+      { body, statuses: [status] },
+      "queued",
+    );
   }
 
   private later(work: () => Promise<void>): void {

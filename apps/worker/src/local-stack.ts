@@ -54,6 +54,8 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Use this Redis instead of the lab's (chaos scenarios stop and restart a private one). */
   redisUrl?: string;
+  /** Recipes routed to a second host (same engine, its own queue and capacity 1). */
+  secondHostRecipes?: string[];
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -88,7 +90,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     TASTER_GITHUB_WEBHOOK_SECRET: webhookSecret,
     TASTER_GITHUB_TOKEN: token,
     TASTER_GITHUB_API_URL: sim.url,
-    TASTER_HOSTS: `${host}=${lab.dockerHost}@1`,
+    TASTER_HOSTS: [host, ...(options.secondHostRecipes?.length ? [`${host}-b`] : [])]
+      .map((name) => `${name}=${lab.dockerHost}@1`)
+      .join(","),
+    TASTER_RECIPE_HOSTS: (options.secondHostRecipes ?? []).map((recipe) => `${recipe}=${host}-b`).join(","),
     TASTER_RECONCILE_INTERVAL_SEC: "0",
     TASTER_REDIS_PREFIX: keyPrefix,
     TASTER_BULL_PREFIX: bullPrefix,

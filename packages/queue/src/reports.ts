@@ -86,6 +86,7 @@ return seq
 `;
 
 const LOCK_TTL_MS = 10_000;
+const LOCK_WAIT_MS = 45_000;
 
 /** Extends the lock only if it is still ours. */
 const RENEW_LUA = `
@@ -186,7 +187,9 @@ export class ReportOutbox {
     this.worker = new Worker<DeliveryJob>(REPORT_QUEUE, (job) => this.post(job, forgeFor), {
       connection: this.workerConnection,
       prefix: this.bullPrefix,
-      concurrency: 1,
+      // Several PRs at once; one PR's posts are serialised by its lock, and every post sends the
+      // latest desired state, so order between jobs does not matter.
+      concurrency: 4,
       settings: { backoffStrategy: (attemptsMade) => backoffDelay(backoff, attemptsMade) },
     });
     this.worker.on("error", () => {});
@@ -276,16 +279,17 @@ export class ReportOutbox {
 
   /**
    * One poster per PR across every process. The lock is short and renewed while the work runs, so a
-   * process that dies holding it (kill -9) blocks the PR's reports for seconds, not minutes. A busy
-   * lock fails the job after a short wait and BullMQ retries it later.
+   * process that dies holding it (kill -9) blocks the PR's reports for seconds, not minutes. A job
+   * waits its turn (one post takes seconds under GitHub's pacing); past the wait it fails and is
+   * retried later, never skipped.
    */
   private async underLock(pullKey: string, work: () => Promise<void>): Promise<void> {
     const lockKey = `${pullKey}:lock`;
     const token = randomBytes(8).toString("hex");
-    const until = Date.now() + 2_000;
+    const until = Date.now() + LOCK_WAIT_MS;
     while ((await this.redis.set(lockKey, token, "PX", LOCK_TTL_MS, "NX")) !== "OK") {
-      if (Date.now() > until) throw new Error("another process is posting to this pull request");
-      await new Promise((r) => setTimeout(r, 100));
+      if (Date.now() > until) throw new Error("another process kept posting to this pull request");
+      await new Promise((r) => setTimeout(r, 50));
     }
     const renew = setInterval(() => {
       this.redis.eval(RENEW_LUA, 1, lockKey, token, String(LOCK_TTL_MS)).catch(() => {});
