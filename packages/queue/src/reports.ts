@@ -198,21 +198,29 @@ export class ReportOutbox {
     });
   }
 
-  /** Whether everything published for the run so far has been acknowledged by the forge. */
-  async delivered(runId: string): Promise<{ pending: boolean; postedSeq: number; seq: number }> {
-    const [seq, postedSeq] = await this.redis.hmget(this.runKey(runId), "seq", "postedSeq");
+  /** How far the run's reports got: published (seq), acknowledged by the forge (postedSeq), final. */
+  async delivered(
+    runId: string,
+  ): Promise<{ pending: boolean; postedSeq: number; seq: number; final: boolean }> {
+    const [seq, postedSeq, phase] = await this.redis.hmget(this.runKey(runId), "seq", "postedSeq", "phase");
     return {
       seq: Number(seq ?? 0),
       postedSeq: Number(postedSeq ?? 0),
       pending: Number(seq ?? 0) > Number(postedSeq ?? 0),
+      final: Number(phase ?? -1) === PHASE_RANK.final,
     };
   }
 
-  /** Resolves true once every report published so far for the run reached the forge (or times out). */
-  async drained(runId: string, timeoutMs: number): Promise<boolean> {
+  /**
+   * Resolves true once the run's verdict (its final report) has been published and everything
+   * published reached the forge — or, with `verdict: false`, whatever is published so far. The
+   * verdict is published just after the run's state turns final: waiting on the state alone races it.
+   */
+  async drained(runId: string, timeoutMs: number, opts: { verdict?: boolean } = {}): Promise<boolean> {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
-      if (!(await this.delivered(runId)).pending) return true;
+      const d = await this.delivered(runId);
+      if (!d.pending && (d.final || opts.verdict === false)) return true;
       await new Promise((r) => setTimeout(r, 100));
     }
     return false;
