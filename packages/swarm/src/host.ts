@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { infraError, usageError } from "@taster/core";
 import Dockerode from "dockerode";
@@ -92,12 +92,12 @@ async function tlsCliTarget(url: string, tls: TlsPaths): Promise<CliTarget> {
 }
 
 async function connectSsh(url: string, parsed: URL, opts: ConnectOptions): Promise<Host> {
-  if (!opts.knownHostsPath || !opts.privateKeyPath) {
-    throw usageError(`ssh host ${url} needs a known_hosts file and a private key`);
-  }
+  // Without explicit paths, the files OpenSSH itself uses — and that the deploy recipe mounts into
+  // the worker (/root/.ssh/id_ed25519, /root/.ssh/known_hosts), so `taster worker` reaches SSH hosts.
+  const home = process.env.HOME || homedir();
   const tunnel = await SshTunnel.open(parsed, {
-    knownHostsPath: opts.knownHostsPath,
-    privateKeyPath: opts.privateKeyPath,
+    knownHostsPath: opts.knownHostsPath ?? join(home, ".ssh", "known_hosts"),
+    privateKeyPath: opts.privateKeyPath ?? join(home, ".ssh", "id_ed25519"),
   });
   // protocol http + a custom agent: every request rides a dial-stdio channel of the one connection.
   const docker = new Dockerode({

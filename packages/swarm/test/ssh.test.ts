@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { copyFile, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
@@ -112,6 +112,30 @@ describe("the SSH transport (lab sshd)", () => {
       privateKeyPath: lab.ssh.privateKeyPath,
     });
     await expect(attempt).rejects.toThrow(`SSH host key for ${hostName()} does not match`);
+  });
+
+  it("without key paths, uses ~/.ssh/known_hosts and ~/.ssh/id_ed25519 (what the deployed worker mounts)", async () => {
+    const home = await tempDir("home");
+    const ssh = join(home, ".ssh");
+    const saved = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      // Nothing there yet: the error names the file it looked for.
+      await expect(connectHost(lab.ssh.url)).rejects.toThrow(
+        `cannot read known_hosts file ${join(ssh, "known_hosts")}`,
+      );
+      await mkdir(ssh);
+      await copyFile(lab.ssh.knownHostsPath, join(ssh, "known_hosts"));
+      await copyFile(lab.ssh.privateKeyPath, join(ssh, "id_ed25519"));
+      const viaDefaults = await connectHost(lab.ssh.url);
+      try {
+        expect(String(await viaDefaults.docker.ping())).toBe("OK");
+      } finally {
+        await viaDefaults.close();
+      }
+    } finally {
+      process.env.HOME = saved;
+    }
   });
 
   it("refuses a host that is not in known_hosts at all", async () => {
