@@ -105,17 +105,21 @@ export class IntakeQueue {
       this.keys.intakeDelivery(item.forge, item.deliveryId),
       this.keys.intakeComment(item.forge, item.repo, item.commentId),
     ];
-    const fresh = Number(
-      await this.step(runScript(this.redis, SEEN_ONCE_LUA, keys, [String(this.seenTtlSec)])),
-    );
     const intakeId = intakeIdFor(item);
-    try {
-      await this.step(this.queue.add("comment", item, { ...this.jobOptions, jobId: intakeId }));
-    } catch (error) {
+    // The add does not depend on the seen-once answer (it is idempotent by job id), so both go out
+    // together: one round trip on the webhook's critical path instead of two.
+    const [seen, added] = await Promise.allSettled([
+      this.step(runScript(this.redis, SEEN_ONCE_LUA, keys, [String(this.seenTtlSec)])),
+      this.step(this.queue.add("comment", item, { ...this.jobOptions, jobId: intakeId })),
+    ]);
+    const fresh = seen.status === "fulfilled" ? Number(seen.value) : 0;
+    if (added.status === "rejected") {
       // Not durably queued: forget the delivery so the forge's redelivery is accepted.
       if (fresh === 1) await this.redis.del(...keys).catch(() => 0);
-      throw error;
+      throw added.reason;
     }
+    // Queued, but not remembered: answer 503 so the forge redelivers; that redelivery's add is a no-op.
+    if (seen.status === "rejected") throw seen.reason;
     if (fresh === 1) return { outcome: "accepted", intakeId };
     return { outcome: (await this.retryIfFailed(intakeId)) ? "accepted" : "duplicate", intakeId };
   }
