@@ -57,7 +57,32 @@ export class BridgeMetrics {
     registers: [this.registry],
   });
 
+  /** Labelled children, resolved once: the webhook path records two metrics per delivery. */
+  private readonly children = new Map<
+    string,
+    {
+      counter: ReturnType<BridgeMetrics["deliveries"]["labels"]>;
+      seconds: ReturnType<BridgeMetrics["latency"]["labels"]>;
+    }
+  >();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Counts one answered delivery and its handling time since `started` (process.hrtime.bigint()). */
+  delivered(forge: string, event: string, outcome: string, started: bigint): void {
+    const key = `${forge}\0${event}\0${outcome}`;
+    let child = this.children.get(key);
+    if (!child) {
+      child = {
+        counter: this.deliveries.labels({ forge, event, outcome }),
+        seconds: this.latency.labels({ forge }),
+      };
+      // Bounded: the event label comes from a header, possibly of an unsigned request.
+      if (this.children.size < 256) this.children.set(key, child);
+    }
+    child.counter.inc();
+    child.seconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
   }
 }

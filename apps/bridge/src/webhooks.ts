@@ -34,13 +34,15 @@ export function webhookRouter(
   const giteaSecrets = config.gitea?.webhookSecrets ?? [];
 
   const receive =
-    (forge: Delivery["forge"], verify: (req: Request, body: Buffer) => Promise<boolean> | boolean) =>
+    (
+      forge: Delivery["forge"],
+      verify: (req: Request, body: Buffer, text: string) => Promise<boolean> | boolean,
+    ) =>
     async (req: Request, res: Response) => {
       const started = process.hrtime.bigint();
       const delivery = readDelivery(forge, req);
       const answer = (status: number, outcome: string, extra: Record<string, unknown> = {}) => {
-        metrics.deliveries.inc({ forge, event: delivery.event || "unknown", outcome });
-        metrics.latency.observe({ forge }, Number(process.hrtime.bigint() - started) / 1e9);
+        metrics.delivered(forge, delivery.event || "unknown", outcome, started);
         res.status(status).json({ outcome, ...extra });
       };
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -49,11 +51,13 @@ export function webhookRouter(
           reason: `missing ${forge === "github" ? "X-GitHub-Event/X-GitHub-Delivery" : "X-Gitea-Event/X-Gitea-Delivery"} header`,
         });
       }
-      if (!(await verify(req, body)))
+      // Decoded once: the signature check and the JSON parse both need the text.
+      const text = body.toString("utf8");
+      if (!(await verify(req, body, text)))
         return answer(401, "bad-signature", { reason: "signature does not match" });
       let payload: unknown;
       try {
-        payload = JSON.parse(body.toString("utf8"));
+        payload = JSON.parse(text);
       } catch {
         return answer(400, "malformed-json", { reason: "body is not valid JSON" });
       }
@@ -67,16 +71,15 @@ export function webhookRouter(
         return answer(400, "bad-payload", { reason: (error as Error).message });
       }
       const handled: Accepted = await intake.accept(event, delivery.deliveryId);
-      log.info(
-        {
-          forge,
-          delivery: delivery.deliveryId,
-          repo: event.repo,
-          pr: event.pr,
-          outcome: handled.outcome,
-        },
-        "webhook",
-      );
+      // One line per delivery costs a synchronous write on the hot path; accepted commands are
+      // logged where they are processed ("command processed"), so here only at debug level.
+      const level = handled.status >= 500 ? "warn" : "debug";
+      if (log.isLevelEnabled(level)) {
+        log[level](
+          { forge, delivery: delivery.deliveryId, repo: event.repo, pr: event.pr, outcome: handled.outcome },
+          "webhook",
+        );
+      }
       const { status, outcome, ...rest } = handled;
       answer(status, outcome, rest);
     };
@@ -97,7 +100,7 @@ export function webhookRouter(
       "/webhooks/github",
       contentType,
       raw,
-      receive("github", (req, body) => github.verify(body.toString("utf8"), req.get("x-hub-signature-256"))),
+      receive("github", (req, _body, text) => github.verify(text, req.get("x-hub-signature-256"))),
     );
   }
   if (giteaSecrets.length > 0) {
