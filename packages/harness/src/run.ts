@@ -32,6 +32,7 @@ import {
   connectHost,
   deployCount,
   deployStack,
+  engineProblem,
   ensureSecrets,
   execInService,
   type Host,
@@ -40,6 +41,7 @@ import {
   readAppLabels,
   restoreStack,
   teardownStack,
+  untilEngineBack,
   updateState,
 } from "@taster/swarm";
 import type { RunContext } from "@taster/testkit";
@@ -354,12 +356,29 @@ async function runTiers(state: RunState): Promise<void> {
     else {
       const op = await prepareOrFail(prepareTier);
       state.tiers[tier] = "status" in op ? op : await runTier(state, tier, op);
+      if (state.tiers[tier]?.status === "fail") await blameEngineIfGone(state, tier);
     }
     const result = state.tiers[tier] as TierResult;
     const why = result.reason ? ` — ${result.reason}` : "";
     state.log.event("tier", `${result.status.toUpperCase()}${why}`, tier);
     if (result.status === "fail") stopped = `not run: ${tier} failed`;
   }
+}
+
+/**
+ * A tier that failed while the engine went away (restarted, crashed, link cut) says nothing about
+ * the recipe: the run ends as an infrastructure error (the worker retries it), not as a red verdict.
+ */
+async function blameEngineIfGone(state: RunState, tier: Tier): Promise<void> {
+  if (!state.host) return;
+  const problem = await engineProblem(state.host);
+  if (!problem) return;
+  const failed = state.tiers[tier]?.reason;
+  state.tiers[tier] = skippedTier(`interrupted: ${problem}`);
+  throw new TasterError(
+    "infra",
+    `the Docker engine went away during the ${tier} tier: ${problem}${failed ? ` (the tier saw: ${failed})` : ""}`,
+  );
 }
 
 /** A recipe problem found while preparing a tier's op (e.g. compose that does not render) fails that tier. */
@@ -730,16 +749,30 @@ async function teardown(state: RunState): Promise<string[]> {
   await state.broker?.close().catch(() => undefined);
   if (state.host && state.stack) {
     state.log.event("teardown", `removing stack ${state.stack}`);
-    try {
-      residue = (await teardownStack(state.host, state.stack)).residue;
-    } catch (error) {
-      residue = [`teardown failed: ${errorMessage(error)}`];
+    residue = await removeStack(state.host, state.stack);
+    const problem = residue.length > 0 ? await engineProblem(state.host) : undefined;
+    if (problem) {
+      // The engine restarted or the link dropped: what is left is still there once it is back.
+      state.log.event("teardown", `${problem}; waiting up to ${ENGINE_BACK_MS / 1000}s for it to come back`);
+      if (await untilEngineBack(state.host, ENGINE_BACK_MS))
+        residue = await removeStack(state.host, state.stack);
     }
     state.log.event("teardown", residue.length === 0 ? "zero residue" : `RESIDUE: ${residue.join(", ")}`);
   }
   await state.host?.close().catch(() => undefined);
   await state.workspace?.cleanup().catch(() => undefined);
   return residue;
+}
+
+/** How long teardown waits for an engine that went away before leaving the residue to the janitor. */
+const ENGINE_BACK_MS = 90_000;
+
+async function removeStack(host: Host, stack: string): Promise<string[]> {
+  try {
+    return (await teardownStack(host, stack)).residue;
+  } catch (error) {
+    return [`teardown failed: ${errorMessage(error)}`];
+  }
 }
 
 function buildResults(

@@ -3,6 +3,7 @@ export * from "./backup";
 export * from "./converge";
 export * from "./deploy";
 export * from "./exec";
+export * from "./health";
 export * from "./host";
 export * from "./labels";
 export * from "./plan";
