@@ -1,5 +1,6 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { getPriority, setPriority } from "node:os";
 import { createLogger, errorMessage, type Logger, Redactor } from "@taster/core";
 import {
   type Forge,
@@ -12,12 +13,15 @@ import {
 import { connectRedis, IntakeQueue, type Redis, RunQueues } from "@taster/queue";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { CommentHandler } from "./comments";
-import type { BridgeConfig } from "./config";
+import { answersWebhooks, type BridgeConfig, type BridgeRole, processesCommands } from "./config";
 import { dashboardRouter } from "./dashboard/index";
 import { Intake } from "./intake";
 import { BridgeMetrics } from "./metrics";
 import { Reconciler } from "./reconciler";
 import { webhookRouter } from "./webhooks";
+
+/** The intake role's nice value (see yieldCpuToWebhookAnswers). */
+const INTAKE_NICE = 10;
 
 export interface BridgeOptions {
   /** Use this Redis connection instead of connecting to config.redisUrl (it stays open on stop). */
@@ -30,6 +34,8 @@ export interface BridgeOptions {
 }
 
 export interface Bridge {
+  /** all = webhooks + processing; http = webhooks, dashboard, health, metrics; intake = processing + reconciler (+ health, metrics). */
+  role: BridgeRole;
   app: Express;
   config: BridgeConfig;
   queues: RunQueues;
@@ -40,7 +46,10 @@ export interface Bridge {
   reconciler: Reconciler;
   /** Resolves once the intake queue is empty and acknowledgements are done (tests, benches). */
   settled(timeoutMs?: number): Promise<boolean>;
-  /** Listens on config.port (0 = any free port) and starts the reconciler; resolves with the URL. */
+  /**
+   * Listens on config.port (0 = any free port; every role serves /healthz, /readyz, /metrics) and, in
+   * the all and intake roles, starts processing; resolves with the URL.
+   */
   start(): Promise<string>;
   stop(): Promise<void>;
 }
@@ -50,9 +59,17 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
   const ownsRedis = !options.redis;
   const redis = options.redis ?? connectRedis(config.redisUrl);
   redis.on("error", (error) => log.warn({ err: errorMessage(error) }, "redis connection problem"));
+  // BullMQ queues check the server as they are built; on a fail-fast connection that is not up yet
+  // that check fails for good, so let a fresh connection come up before building any.
+  await untilConnected(redis, 5_000, log);
   const queues = new RunQueues({ redis, keyPrefix: config.keyPrefix, bullPrefix: config.bullPrefix });
   const metrics = new BridgeMetrics();
-  const forges = options.forges ?? buildForges(config, await loadTriggerers(config.triggerersFile), log);
+  // The http role never calls the forge, so it builds no client (and needs no token).
+  const forges =
+    options.forges ??
+    (processesCommands(config.role)
+      ? buildForges(config, await loadTriggerers(config.triggerersFile), log)
+      : {});
   const handler = new CommentHandler(config, forges, queues, metrics, log);
   const intakeQueue = new IntakeQueue({
     redis,
@@ -74,34 +91,33 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
 
   const app = express();
   app.disable("x-powered-by");
+  let processing: Processing | undefined;
   app.get("/healthz", (_req, res) => {
-    res.json({ ok: true });
+    res.json({ ok: true, role: config.role });
   });
   app.get("/readyz", async (_req, res) => {
-    try {
-      await queues.ping();
-      res.json({ ok: true, redis: "ok", forges: Object.keys(forges) });
-    } catch (error) {
-      res.status(503).json({ ok: false, redis: errorMessage(error) });
-    }
+    const ready = await readiness(config, queues, processing);
+    res.status(ready.ok ? 200 : 503).json(ready);
   });
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  app.use(webhookRouter(config, intake, metrics, log));
   // Aborted first thing in stop(): open live-log streams would otherwise hold server.close() open.
   const shutdown = new AbortController();
-  app.use(
-    dashboardRouter({
-      runs: queues.runs,
-      logs: queues.logs,
-      queues,
-      hosts: config.hosts,
-      publicUrl: config.publicUrl,
-      redactor: secretsRedactor(config),
-      signal: shutdown.signal,
-    }),
-  );
+  if (answersWebhooks(config.role)) {
+    app.use(webhookRouter(config, intake, metrics, log));
+    app.use(
+      dashboardRouter({
+        runs: queues.runs,
+        logs: queues.logs,
+        queues,
+        hosts: config.hosts,
+        publicUrl: config.publicUrl,
+        redactor: secretsRedactor(config),
+        signal: shutdown.signal,
+      }),
+    );
+  }
   app.use(
     (
       error: Error & { status?: number; type?: string },
@@ -125,8 +141,8 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
   );
 
   let server: Server | undefined;
-  let worker: ReturnType<IntakeQueue["work"]> | undefined;
   return {
+    role: config.role,
     app,
     config,
     queues,
@@ -147,22 +163,27 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
     },
     async start() {
       await untilConnected(redis, 5_000, log);
-      worker = startIntakeWorker(intakeQueue, handler, metrics, log, options.intake?.concurrency);
+      if (processesCommands(config.role))
+        processing = startProcessing({ config, intakeQueue, handler, reconciler, metrics, log, options });
       server = app.listen(config.port, config.bind);
+      // Outlive the proxy's idle keep-alive (Traefik: 90 s), so it never sends a webhook down a
+      // connection Node is closing at that moment (the client sees ECONNRESET, the forge a failure).
+      server.keepAliveTimeout = 95_000;
       await new Promise<void>((resolve, reject) => {
         server?.once("listening", resolve);
         server?.once("error", reject);
       });
-      reconciler.start(config.reconcileIntervalSec);
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      log.info({ url, publicUrl: config.publicUrl, forges: Object.keys(forges) }, "bridge listening");
+      log.info(
+        { url, role: config.role, publicUrl: config.publicUrl, forges: Object.keys(forges) },
+        "bridge listening",
+      );
       return url;
     },
     async stop() {
       shutdown.abort();
-      reconciler.stop();
       // Finishes the commands in hand; waiting ones stay in Redis for the next bridge.
-      await worker?.close();
+      await processing?.stop();
       if (server) {
         const closing = server;
         await new Promise<void>((resolve) => {
@@ -195,15 +216,44 @@ async function untilConnected(redis: Redis, timeoutMs: number, log: Logger): Pro
     log.warn({ status: redis.status }, "Redis is not reachable yet; deliveries get 503 until it is");
 }
 
-/** Processes accepted commands; a failure is retried with backoff, the last one is counted and logged. */
-function startIntakeWorker(
-  intakeQueue: IntakeQueue,
-  handler: CommentHandler,
-  metrics: BridgeMetrics,
-  log: Logger,
-  concurrency?: number,
-) {
-  return intakeQueue.work(
+/**
+ * The intake role's work is background work with a budget of seconds; webhook answers have one of
+ * milliseconds. Where both roles share a host, a lower CPU priority (nice 10) for this process lets
+ * the http role's answers go first under a burst. Raising one's own nice value needs no privilege.
+ * Process-wide, so it is the caller's choice (`taster bridge --role intake` makes it), not createBridge's.
+ */
+export function yieldCpuToWebhookAnswers(log: Logger = createLogger("bridge")): void {
+  try {
+    setPriority(Math.max(getPriority(), INTAKE_NICE));
+  } catch (error) {
+    log.warn({ err: errorMessage(error) }, "could not lower the intake process's CPU priority");
+  }
+}
+
+/** What a running processor exposes: whether it still takes commands, and how to stop it. */
+interface Processing {
+  running(): boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts everything that works on accepted commands (the all and intake roles): the intake worker,
+ * which processes each command (a failure is retried with backoff, the last one is counted and
+ * logged), and the reconciler. The one place processing starts; anything else that runs behind the
+ * webhook answers belongs here too.
+ */
+function startProcessing(parts: {
+  config: BridgeConfig;
+  intakeQueue: IntakeQueue;
+  handler: CommentHandler;
+  reconciler: Reconciler;
+  metrics: BridgeMetrics;
+  log: Logger;
+  options: BridgeOptions;
+}): Processing {
+  const { config, intakeQueue, handler, reconciler, metrics, log, options } = parts;
+  const concurrency = options.intake?.concurrency;
+  const worker = intakeQueue.work(
     async (item) => {
       const processed = await handler.process(item);
       log.info(
@@ -223,6 +273,39 @@ function startIntakeWorker(
       },
     },
   );
+  reconciler.start(config.reconcileIntervalSec);
+  return {
+    running: () => worker.isRunning(),
+    async stop() {
+      reconciler.stop();
+      await worker.close();
+    },
+  };
+}
+
+/** /readyz: Redis answers in every role; a processing role must also have its intake worker running. */
+async function readiness(
+  config: BridgeConfig,
+  queues: RunQueues,
+  processing: Processing | undefined,
+): Promise<Record<string, unknown> & { ok: boolean }> {
+  const forges = [config.github ? "github" : undefined, config.gitea ? "gitea" : undefined].filter(Boolean);
+  const redis = await queues.ping().then(
+    () => "ok",
+    (error: unknown) => errorMessage(error),
+  );
+  const report: Record<string, unknown> & { ok: boolean } = {
+    ok: redis === "ok",
+    role: config.role,
+    redis,
+    forges,
+  };
+  if (processesCommands(config.role)) {
+    const working = processing?.running() ?? false;
+    report.intakeWorker = working ? "running" : "stopped";
+    report.ok &&= working;
+  }
+  return report;
 }
 
 /** The bridge's own secrets, scrubbed from every page the dashboard serves. */

@@ -13,7 +13,20 @@ export interface EnrolledRepo {
   repo: string;
 }
 
+/**
+ * Which half of the webhook path this process runs: `http` answers webhooks, the dashboard, health
+ * and metrics and never calls the forge; `intake` processes accepted commands (forge API calls, run
+ * enqueue) and runs the reconciler; `all` does both in one process (local use, the demo).
+ */
+export type BridgeRole = "all" | "http" | "intake";
+export const BRIDGE_ROLES: readonly BridgeRole[] = ["all", "http", "intake"];
+
+/** Whether this role answers webhooks (needs a webhook secret) / processes commands (needs a forge token). */
+export const answersWebhooks = (role: BridgeRole): boolean => role !== "intake";
+export const processesCommands = (role: BridgeRole): boolean => role !== "http";
+
 export interface BridgeConfig {
+  role: BridgeRole;
   port: number;
   /** Address to listen on: all interfaces behind a proxy, loopback for the local demo. */
   bind: string;
@@ -21,6 +34,7 @@ export interface BridgeConfig {
   /** Where people reach Taster; run links are `${publicUrl}/runs/<runId>`. */
   publicUrl: string;
   botLogin: string;
+  /** A forge is configured when it can be served in this role (secret for http, token for intake). */
   github?: { webhookSecrets: string[]; token: string; apiUrl: string };
   gitea?: { url: string; token: string; webhookSecrets: string[] };
   hosts: HostConfig[];
@@ -80,6 +94,7 @@ function parseEnrolled(spec: string | undefined): EnrolledRepo[] {
 }
 
 const Env = z.object({
+  TASTER_BRIDGE_ROLE: z.enum(BRIDGE_ROLES as [BridgeRole, ...BridgeRole[]]).default("all"),
   TASTER_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   TASTER_BIND: z.union([z.ipv4(), z.ipv6()]).default("0.0.0.0"),
   TASTER_REDIS_URL: z
@@ -133,20 +148,32 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env): BridgeCo
   }
   const e = parsed.data;
   const problems: string[] = [];
+  const role = e.TASTER_BRIDGE_ROLE;
   const githubSecrets = list(e.TASTER_GITHUB_WEBHOOK_SECRET);
   const giteaSecrets = list(e.TASTER_GITEA_WEBHOOK_SECRET);
-  if (githubSecrets.length === 0 && giteaSecrets.length === 0) {
+  // The intake role verifies no webhook, so there a forge is enabled by its token alone.
+  const useGithub = githubSecrets.length > 0 || (role === "intake" && Boolean(e.TASTER_GITHUB_TOKEN));
+  const useGitea =
+    giteaSecrets.length > 0 || (role === "intake" && Boolean(e.TASTER_GITEA_URL && e.TASTER_GITEA_TOKEN));
+  if (answersWebhooks(role) && githubSecrets.length === 0 && giteaSecrets.length === 0) {
     problems.push(
       "no webhook secret configured: set TASTER_GITHUB_WEBHOOK_SECRET (comma-separated for rotation) and/or TASTER_GITEA_WEBHOOK_SECRET — Taster will not accept unsigned webhooks",
     );
   }
-  if (githubSecrets.length > 0 && !e.TASTER_GITHUB_TOKEN) {
-    problems.push(
-      "TASTER_GITHUB_TOKEN is required to answer GitHub webhooks (read PRs, comment, set statuses)",
-    );
-  }
-  if (giteaSecrets.length > 0 && (!e.TASTER_GITEA_URL || !e.TASTER_GITEA_TOKEN)) {
-    problems.push("TASTER_GITEA_URL and TASTER_GITEA_TOKEN are required with TASTER_GITEA_WEBHOOK_SECRET");
+  if (processesCommands(role)) {
+    if (!useGithub && !useGitea) {
+      problems.push(
+        `TASTER_BRIDGE_ROLE=${role} processes commands and needs a forge token: set TASTER_GITHUB_TOKEN and/or TASTER_GITEA_URL with TASTER_GITEA_TOKEN`,
+      );
+    }
+    if (useGithub && !e.TASTER_GITHUB_TOKEN) {
+      problems.push(
+        "TASTER_GITHUB_TOKEN is required to process GitHub commands (read PRs, comment, set statuses)",
+      );
+    }
+    if (useGitea && (!e.TASTER_GITEA_URL || !e.TASTER_GITEA_TOKEN)) {
+      problems.push("TASTER_GITEA_URL and TASTER_GITEA_TOKEN are required to process Gitea commands");
+    }
   }
   const attempt = <T>(what: string, read: () => T, fallback: T): T => {
     try {
@@ -171,19 +198,20 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env): BridgeCo
   }
   const enrolledRepos = attempt("TASTER_ENROLLED_REPOS", () => parseEnrolled(e.TASTER_ENROLLED_REPOS), []);
   for (const enrolled of enrolledRepos) {
-    const configured = enrolled.forge === "github" ? githubSecrets.length > 0 : giteaSecrets.length > 0;
+    const configured = enrolled.forge === "github" ? useGithub : useGitea;
     if (!configured)
       problems.push(`TASTER_ENROLLED_REPOS: ${enrolled.forge}:${enrolled.repo} needs that forge configured`);
   }
   if (problems.length > 0) throw usageError(`invalid bridge configuration:\n  ${problems.join("\n  ")}`);
 
   return {
+    role,
     port: e.TASTER_PORT,
     bind: e.TASTER_BIND,
     redisUrl: e.TASTER_REDIS_URL,
     publicUrl: (e.TASTER_PUBLIC_URL ?? `http://localhost:${e.TASTER_PORT}`).replace(/\/+$/, ""),
     botLogin: e.TASTER_BOT_LOGIN,
-    ...(githubSecrets.length > 0
+    ...(useGithub
       ? {
           github: {
             webhookSecrets: githubSecrets,
@@ -192,7 +220,7 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env): BridgeCo
           },
         }
       : {}),
-    ...(giteaSecrets.length > 0
+    ...(useGitea
       ? {
           gitea: {
             url: e.TASTER_GITEA_URL ?? "",

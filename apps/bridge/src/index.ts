@@ -1,7 +1,8 @@
-export { type Bridge, type BridgeOptions, createBridge } from "./app";
+export { type Bridge, type BridgeOptions, createBridge, yieldCpuToWebhookAnswers } from "./app";
 export { CommentHandler, type Processed } from "./comments";
 export {
   type BridgeConfig,
+  type BridgeRole,
   type EnrolledRepo,
   type HostConfig,
   hostFor,

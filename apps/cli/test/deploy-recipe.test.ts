@@ -26,8 +26,8 @@ describe("infra/deploy (Taster as a recipe)", () => {
     plan = JSON.parse(stdout);
   });
 
-  it("has the bridge, a worker and Redis", () => {
-    expect(plan.services.map((s) => s.name).sort()).toEqual(["app", "redis", "worker"]);
+  it("has the bridge (http and intake roles), a worker and Redis", () => {
+    expect(plan.services.map((s) => s.name).sort()).toEqual(["app", "intake", "redis", "worker"]);
   });
 
   it("takes its credentials from versioned external secrets, never from the env file", () => {
