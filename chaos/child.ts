@@ -24,15 +24,13 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 /** Resolves once the child takes jobs; rejects if it exits first or is not ready in 60 s. */
 export async function spawnWorker(config: ChildConfig): Promise<ChildProcess> {
   // node with tsx's loader, not the tsx CLI: that forks a second process kill -9 would miss.
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", join(here, "worker-child.ts"), JSON.stringify(config)],
-    {
-      cwd: join(here, ".."),
-      stdio: ["ignore", "pipe", "ignore"],
-      env: { ...process.env, NODE_OPTIONS: "" },
-    },
-  );
+  const child = spawn(process.execPath, ["--import", "tsx", join(here, "worker-child.ts")], {
+    cwd: join(here, ".."),
+    // The config holds the forge token and Redis password: stdin, never the command line (ps).
+    stdio: ["pipe", "pipe", "ignore"],
+    env: { ...process.env, NODE_OPTIONS: "" },
+  });
+  child.stdin?.end(JSON.stringify(config));
   await new Promise<void>((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error("worker child not ready within 60s")), 60_000);

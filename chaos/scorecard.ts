@@ -27,6 +27,8 @@ export interface ChaosOptions {
 
 /** Bounds one scenario, so a hung system fails the row instead of the whole suite. */
 const SCENARIO_TIMEOUT_MS = 6 * 60_000;
+/** Bounds the checks and the clean-up after it, so a hung close cannot freeze the suite either. */
+const CHECK_TIMEOUT_MS = 2 * 60_000;
 
 export function selectScenarios(only?: string[]): Scenario[] {
   if (!only?.length) return SCENARIOS;
@@ -57,25 +59,30 @@ async function score(scenario: Scenario, round: number): Promise<ScoreRow> {
   const base = { round, id: scenario.id, did: scenario.did, expected: scenario.expected };
   const seconds = () => Math.round((Date.now() - started) / 1000);
   let world: Awaited<ReturnType<typeof startWorld>> | undefined;
+  let prepared: Awaited<ReturnType<NonNullable<Scenario["setup"]>>> | undefined;
   try {
-    world = await startWorld(scenario.id, scenario.world);
+    prepared = await scenario.setup?.();
+    world = await startWorld(scenario.id, { ...scenario.world, ...prepared?.world });
     const active = world;
-    const { observed, problems } = await withTimeout(scenario.run(active), SCENARIO_TIMEOUT_MS);
-    problems.push(...(await brokenInvariants(active, scenario.expect)));
+    const { observed, problems } = await withTimeout(scenario.run(active), SCENARIO_TIMEOUT_MS, "scenario");
+    problems.push(
+      ...(await withTimeout(brokenInvariants(active, scenario.expect), CHECK_TIMEOUT_MS, "invariant check")),
+    );
     const detail = problems.length ? `${observed} — BROKEN: ${problems.join("; ")}` : observed;
     return { ...base, observed: detail, pass: problems.length === 0, seconds: seconds() };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return { ...base, observed: `error: ${message}`, pass: false, seconds: seconds() };
   } finally {
-    await world?.close().catch(() => {});
+    if (world) await withTimeout(world.close(), CHECK_TIMEOUT_MS, "closing the world").catch(() => {});
+    await prepared?.cleanup();
   }
 }
 
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`scenario did not finish within ${ms / 1000}s`)), ms);
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000}s`)), ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

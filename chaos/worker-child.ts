@@ -1,11 +1,14 @@
 /**
  * A worker in its own process, for the scenario that kills it with SIGKILL mid-deploy.
- * argv[2]: JSON ChildConfig. Prints "ready" once it takes jobs; SIGTERM closes it gracefully.
+ * stdin: JSON ChildConfig (it holds secrets, so never argv). Prints "ready" once it takes jobs;
+ * SIGTERM closes it gracefully.
  */
+
+import { text } from "node:stream/consumers";
 import { createWorker, githubReporter } from "../apps/worker/src/index";
 import type { ChildConfig } from "./child";
 
-const c = JSON.parse(process.argv[2] ?? "{}") as ChildConfig;
+const c = JSON.parse(await text(process.stdin)) as ChildConfig;
 const worker = createWorker({
   host: c.host,
   hostUrl: c.hostUrl,

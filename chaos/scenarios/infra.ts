@@ -19,8 +19,9 @@ const redisDownOnWebhook: Scenario = {
   did: "Taster's Redis stopped; a signed !testme arrives; Redis started again; the forge redelivers the same delivery",
   expected: "503 with a reason while down, then 202 and exactly one verdict",
   expect: { verdicts: 1 },
-  get world() {
-    return { redisUrl: freshRedisFor("redis-down-on-webhook").url };
+  async setup() {
+    const redis = freshRedisFor("redis-down-on-webhook");
+    return { world: { redisUrl: redis.url }, cleanup: () => redis.remove() };
   },
   async run(world) {
     const redis = redisOf("redis-down-on-webhook");
@@ -58,8 +59,9 @@ const redisRestartMidRun: Scenario = {
   did: "Taster's Redis (appendonly) stopped for 3 s and started again while the run is in its install tier",
   expected: "the run finishes, exactly one verdict, nothing lost, zero residue",
   expect: { verdicts: 1 },
-  get world() {
-    return { redisUrl: freshRedisFor("redis-restart-mid-run").url };
+  async setup() {
+    const redis = freshRedisFor("redis-restart-mid-run");
+    return { world: { redisUrl: redis.url }, cleanup: () => redis.remove() };
   },
   async run(world) {
     const redis = redisOf("redis-restart-mid-run");

@@ -13,6 +13,11 @@ export interface Scenario {
   expect: Expectation;
   /** How the scenario's world differs from the default hello-web PR. */
   world?: WorldOptions;
+  /**
+   * Starts what the world needs before it exists (e.g. a private Redis to stop later); its world
+   * options are added to `world`, and `cleanup` runs after the world is closed, pass or fail.
+   */
+  setup?(): Promise<{ world: WorldOptions; cleanup(): Promise<void> | void }>;
   /** Drives the world; returns what was observed and any problem specific to this scenario. */
   run(world: World): Promise<{ observed: string; problems: string[] }>;
 }
