@@ -154,8 +154,13 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
     async settled(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
-        const counts = await intakeQueue.queue.getJobCounts("wait", "active", "delayed", "prioritized");
-        if (Object.values(counts).every((n) => n === 0))
+        const states = ["wait", "active", "delayed", "prioritized"] as const;
+        const counts = [
+          await intakeQueue.queue.getJobCounts(...states),
+          // Reports waiting out a forge outage (delayed retries) are safe in Redis: not "unsettled".
+          await queues.reports.queue.getJobCounts("wait", "active", "prioritized"),
+        ];
+        if (counts.every((c) => Object.values(c).every((n) => n === 0)))
           return handler.idle(Math.max(0, deadline - Date.now()));
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -164,7 +169,17 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
     async start() {
       await untilConnected(redis, 5_000, log);
       if (processesCommands(config.role))
-        processing = startProcessing({ config, intakeQueue, handler, reconciler, metrics, log, options });
+        processing = startProcessing({
+          config,
+          queues,
+          forges,
+          intakeQueue,
+          handler,
+          reconciler,
+          metrics,
+          log,
+          options,
+        });
       server = app.listen(config.port, config.bind);
       // Outlive the proxy's idle keep-alive (Traefik: 90 s), so it never sends a webhook down a
       // connection Node is closing at that moment (the client sees ECONNRESET, the forge a failure).
@@ -244,6 +259,8 @@ interface Processing {
  */
 function startProcessing(parts: {
   config: BridgeConfig;
+  queues: RunQueues;
+  forges: Partial<Record<ForgeKind, Forge>>;
   intakeQueue: IntakeQueue;
   handler: CommentHandler;
   reconciler: Reconciler;
@@ -251,7 +268,7 @@ function startProcessing(parts: {
   log: Logger;
   options: BridgeOptions;
 }): Processing {
-  const { config, intakeQueue, handler, reconciler, metrics, log, options } = parts;
+  const { config, queues, forges, intakeQueue, handler, reconciler, metrics, log, options } = parts;
   const concurrency = options.intake?.concurrency;
   const worker = intakeQueue.work(
     async (item) => {
@@ -273,6 +290,10 @@ function startProcessing(parts: {
       },
     },
   );
+  // "queued" reports go through the same ordered outbox as the worker's progress and verdicts.
+  queues.reports.deliver((kind) => forges[kind as ForgeKind], {
+    onError: (runId, error) => log.warn({ runId, err: errorMessage(error) }, "report not delivered yet"),
+  });
   reconciler.start(config.reconcileIntervalSec);
   return {
     running: () => worker.isRunning(),
