@@ -434,6 +434,9 @@ async function runTier(state: RunState, tier: Tier, op: Op): Promise<TierResult>
     if (hook) return finish(hook);
   }
   const opDone = deferred();
+  // The assertions subscribe only once their sandbox is set up; an op that fails sooner (e.g. the
+  // engine went away) must not leave the rejection unhandled — that would end the worker process.
+  opDone.promise.catch(() => undefined);
   const cancel = new AbortController();
   const files = state.customization?.assertions[tier] ?? [];
   const assertions = runAssertions(state, tier, files, budgetMs, op.plan, opDone.promise, cancel.signal);
