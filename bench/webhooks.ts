@@ -1,47 +1,155 @@
 /**
- * bench/webhooks: throughput and p99 latency of signed `!testme` deliveries (unique comments, trusted
- * user) against the bridge, compared with a bare express + @octokit/webhooks verify-only handler
- * measured in the same run. Loopback only, bounded loops, real Redis (the lab's, under a unique prefix).
+ * bench/webhooks: throughput and latency of signed `!testme` deliveries (unique comments, trusted
+ * user) against the bridge as it is deployed — the http role in one process, the intake role in
+ * another — and, for comparison, the single-process `all` role, each against a bare express +
+ * @octokit/webhooks verify-only handler measured in the same run. Every server (bare handler, bridge
+ * roles, forge simulator) runs in its own child process; this process only generates load. Loopback
+ * only, bounded loops, real Redis (the lab's, under unique prefixes).
  *
  *   ./node_modules/.bin/tsx bench/webhooks.ts [requests=2000] [concurrency=32] [paced-rate=200] [intake-concurrency]
  *
- * Targets (issue 5): bridge throughput ≥ 50% of the bare handler's; p99 ≤ 20 ms at 200 req/s.
+ * The forge simulator runs at nice 19 (in production the forge's CPU is not ours); the intake role
+ * lowers its own priority to nice 10 as it does in production (see docs/bridge.md, "Roles").
+ *
+ * Phases per deployment: warm-up; closed loop (throughput); wait until the intake has processed
+ * everything; paced open loop at the given rate for 10 s (latency, measured on its own); wait again.
+ * Targets (issue 5): throughput ≥ 0.5× the bare handler's; p99 ≤ 20 ms at 200 req/s.
  */
-import { fork } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { openSync, readFileSync } from "node:fs";
+import { setPriority, tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createBridge, loadBridgeConfig } from "../apps/bridge/src/index";
 import { startBareHandler } from "../apps/bridge/test/bare-handler";
 import { githubCommentPayload, signGithub, startForgeSim } from "../infra/forge-sim/src/index";
 import { ensureLab } from "../infra/lab/src/index";
-import { GithubForge } from "../packages/forge/src/index";
-import type { Redis } from "../packages/queue/src/index";
+import { connectRedis, IntakeQueue, type Redis, RunQueues } from "../packages/queue/src/index";
 
-process.env.TASTER_LOG_LEVEL ??= "silent";
-const { createLogger } = await import("../packages/core/src/index");
-
-const REQUESTS = Number(process.argv[2] ?? 2000);
-const CONCURRENCY = Number(process.argv[3] ?? 32);
-const RATE = Number(process.argv[4] ?? 200);
-const RATE_SECONDS = 10;
-/** Intake worker parallelism (default: the bridge's own default). */
-const INTAKE_CONCURRENCY = Number(process.argv[5] ?? 0);
 const SECRET = "bench-secret";
+const TOKEN = "bench-token";
 const REPO = "coop-cloud/hello-web";
+const RATE_SECONDS = 10;
+const WARM_UP = 25;
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: the servers under test. Each answers the parent with its URL over IPC and
+// exits when the parent goes away.
+
+const [, , mode, ...childArgs] = process.argv;
+
+if (mode === "--forge-sim") {
+  // The forge, as GitHub would be elsewhere: one open PR with one `!testme` per number, so comment
+  // ids are 1_000_000 + pr - 1.
+  const prs = Number(childArgs[0]);
+  const sim = await startForgeSim({ token: TOKEN });
+  sim.state.addOrgMember("coop-cloud", "maintainer");
+  for (let pr = 1; pr <= prs; pr++) {
+    sim.state.addPull(REPO, { number: pr, headSha: randomBytes(20).toString("hex") });
+    sim.state.addComment(REPO, pr, "maintainer", "!testme");
+  }
+  // Keep the call recorder from growing without bound under load.
+  setInterval(() => {
+    sim.calls.length = 0;
+  }, 1000);
+  await serveChild(sim.url);
+}
+
+if (mode === "--bare") {
+  await serveChild((await startBareHandler(SECRET)).url);
+}
+
+if (mode === "--bridge") {
+  // A bridge exactly as `./taster bridge --role <role>` runs it: configuration from the environment,
+  // forge clients built from it (GitHub's write pacing included), logs at the default level (to a file).
+  const [role, prefix, simUrl, redisUrl, intakeConcurrency] = childArgs;
+  const { createBridge, loadBridgeConfig, yieldCpuToWebhookAnswers } = await import(
+    "../apps/bridge/src/index"
+  );
+  const config = loadBridgeConfig({
+    TASTER_BRIDGE_ROLE: role,
+    TASTER_PORT: "0",
+    TASTER_BIND: "127.0.0.1",
+    TASTER_REDIS_URL: redisUrl,
+    TASTER_GITHUB_WEBHOOK_SECRET: SECRET,
+    TASTER_GITHUB_TOKEN: TOKEN,
+    TASTER_GITHUB_API_URL: simUrl,
+    TASTER_RECONCILE_INTERVAL_SEC: "0",
+    TASTER_REDIS_PREFIX: prefix,
+    TASTER_BULL_PREFIX: `${prefix}-bull`,
+    TASTER_TRIGGERERS_FILE: "/nonexistent",
+  });
+  if (role === "intake") yieldCpuToWebhookAnswers(); // as `taster bridge --role intake` does
+  const concurrency = Number(intakeConcurrency ?? 0);
+  const bridge = await createBridge(config, concurrency ? { intake: { concurrency } } : {});
+  await serveChild(await bridge.start());
+}
+
+async function serveChild(url: string): Promise<never> {
+  process.send?.(url);
+  process.on("disconnect", () => process.exit(0));
+  return new Promise<never>(() => {});
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load generator.
+
+const REQUESTS = Number(mode ?? 2000);
+const CONCURRENCY = Number(childArgs[0] ?? 32);
+const RATE = Number(childArgs[1] ?? 200);
+const INTAKE_CONCURRENCY = childArgs[2] ?? "0";
+const PACED = RATE * RATE_SECONDS;
 const ns = `bench-${process.pid}`;
+
+interface Server {
+  url: string;
+  pid: number;
+  close(): void;
+}
 
 interface Delivery {
   body: string;
   headers: Record<string, string>;
 }
 
-/** Deliveries as the forge would send them: each a new comment on its own PR, signed in advance. */
-function makeDeliveries(count: number, firstPr: number, addComment: (pr: number) => number): Delivery[] {
+interface Figures {
+  rps: number;
+  latency: number[];
+  /** Commands not yet processed when the last answer of the closed loop went out, and the drain time. */
+  backlog?: { waiting: number; seconds: number };
+  rss?: { before: number; peak: number };
+  /** Share of paced deliveries the server answered within 20 ms by its own clock (its /metrics histogram). */
+  serverWithin20ms?: number;
+  jobs?: number;
+}
+
+function startChild(args: string[], logName?: string): Promise<Server> {
+  const log = logName ? openSync(join(tmpdir(), `${ns}-${logName}.log`), "w") : "ignore";
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), args, {
+    execArgv: process.execArgv,
+    stdio: ["ignore", "inherit", log, "ipc"],
+  });
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`${args[0]} child exited with ${code}`)));
+    child.once("message", (url) =>
+      resolve({ url: String(url), pid: child.pid ?? 0, close: () => void child.kill() }),
+    );
+  });
+}
+
+/** Each delivery a new comment on its own PR, signed in advance (signing is the forge's CPU, not ours). */
+function makeDeliveries(count: number, firstPr: number): Delivery[] {
   return Array.from({ length: count }, (_, i) => {
     const pr = firstPr + i;
-    const commentId = addComment(pr);
     const body = JSON.stringify(
-      githubCommentPayload({ repo: REPO, pr, body: "!testme", user: "maintainer", commentId }),
+      githubCommentPayload({
+        repo: REPO,
+        pr,
+        body: "!testme",
+        user: "maintainer",
+        commentId: 1_000_000 + pr - 1,
+      }),
     );
     return {
       body,
@@ -79,23 +187,43 @@ async function throughput(url: string, deliveries: Delivery[]): Promise<number> 
 }
 
 /** Open loop: a request every 1/RATE s whatever the answers do; returns each request's latency. */
-async function paced(url: string, deliveries: Delivery[], sampleRss: () => void): Promise<number[]> {
+function paced(url: string, deliveries: Delivery[]): Promise<number[]> {
   const started = performance.now();
-  const pending = deliveries.map(async (delivery, i) => {
-    const due = started + (i * 1000) / RATE;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
-    if (i % RATE === 0) sampleRss();
-    return send(url, delivery);
-  });
-  return Promise.all(pending);
+  return Promise.all(
+    deliveries.map(async (delivery, i) => {
+      const due = started + (i * 1000) / RATE;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
+      return send(url, delivery);
+    }),
+  );
 }
 
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error("the intake did not drain in time");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+/** Resident set size of another process (Linux), in bytes. */
+function rssOf(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(match?.[1] ?? 0) * 1024;
+}
+
+/** Samples a process's RSS every 100 ms while `work` runs. */
+async function withRss<T>(pid: number, peak: { value: number }, work: () => Promise<T>): Promise<T> {
+  const sampler = setInterval(() => {
+    peak.value = Math.max(peak.value, rssOf(pid));
+  }, 100);
+  try {
+    return await work();
+  } finally {
+    clearInterval(sampler);
   }
+}
+
+/** The bridge's own handling-time histogram: answers within `le` seconds, and all answers so far. */
+async function handled(url: string, le: string): Promise<{ within: number; count: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
+  return {
+    within: read(new RegExp(`taster_webhook_handling_seconds_bucket\\{[^}]*le="${le}"[^}]*\\} (\\d+)`)),
+    count: read(/taster_webhook_handling_seconds_count\{[^}]*\} (\d+)/),
+  };
 }
 
 const percentile = (values: number[], p: number) => {
@@ -103,114 +231,109 @@ const percentile = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 };
 
-/**
- * The forge runs in a child process, as GitHub would be elsewhere: its CPU is not the bridge's.
- * It seeds one open PR with one `!testme` comment per number, so comment ids are 1_000_000 + pr - 1.
- */
-if (process.argv[2] === "--forge-sim") {
-  const prs = Number(process.argv[3]);
-  const sim = await startForgeSim({ token: "bench-token" });
-  sim.state.addOrgMember("coop-cloud", "maintainer");
-  for (let pr = 1; pr <= prs; pr++) {
-    sim.state.addPull(REPO, { number: pr, headSha: randomBytes(20).toString("hex") });
-    sim.state.addComment(REPO, pr, "maintainer", "!testme");
-  }
-  // Keep the call recorder from growing without bound under load.
-  setInterval(() => {
-    sim.calls.length = 0;
-  }, 1000);
-  process.send?.(sim.url);
-  process.on("disconnect", () => process.exit(0));
-  await new Promise(() => {});
-}
-
-const total = REQUESTS * 2 + RATE * RATE_SECONDS;
-const simProcess = fork(fileURLToPath(import.meta.url), ["--forge-sim", String(total + 50)], {
-  execArgv: process.execArgv,
-  stdio: "inherit",
-});
-const simUrl = await new Promise<string>((resolve) =>
-  simProcess.once("message", (url) => resolve(String(url))),
-);
-const sim = { url: simUrl, close: async () => void simProcess.kill() };
-const addComment = (pr: number) => 1_000_000 + pr - 1;
-const lab = await ensureLab();
-
-const config = loadBridgeConfig({
-  TASTER_PORT: "0",
-  TASTER_REDIS_URL: lab.redisUrl,
-  TASTER_GITHUB_WEBHOOK_SECRET: SECRET,
-  TASTER_GITHUB_TOKEN: "bench-token",
-  TASTER_GITHUB_API_URL: sim.url,
-  TASTER_RECONCILE_INTERVAL_SEC: "0",
-  TASTER_REDIS_PREFIX: ns,
-  TASTER_BULL_PREFIX: `${ns}-bull`,
-  TASTER_TRIGGERERS_FILE: "/nonexistent",
-});
-// Acknowledgements are paced as GitHub asks (1 s between writes, 3 s between notifying ones), exactly
-// as in production: they run behind the 2xx and their backlog is reported, not waited for.
-const forge = new GithubForge({ token: "bench-token", baseUrl: sim.url, botLogin: "taster-bot" });
-const bridge = await createBridge(config, {
-  forges: { github: forge },
-  logger: createLogger("bench"),
-  ...(INTAKE_CONCURRENCY ? { intake: { concurrency: INTAKE_CONCURRENCY } } : {}),
-});
-const bridgeUrl = `${await bridge.start()}/webhooks/github`;
-const bare = await startBareHandler(SECRET);
-const bareUrl = `${bare.url}/webhooks/github`;
-
-let rssBefore = process.memoryUsage().rss;
-let rssPeak = rssBefore;
-const sampleRss = () => {
-  rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
-};
-
-try {
-  const expected = 25 + REQUESTS + RATE * RATE_SECONDS; // bridge-side warm-up, closed loop, paced
-  const warm = makeDeliveries(50, total + 1, addComment);
-  for (const d of warm.slice(0, 25)) await send(bareUrl, d);
-  for (const d of warm.slice(25)) await send(bridgeUrl, d);
-  rssBefore = process.memoryUsage().rss;
-
-  const bareRps = await throughput(bareUrl, makeDeliveries(REQUESTS, 1, addComment));
-  const sampler = setInterval(sampleRss, 100);
-  const bridgeRps = await throughput(bridgeUrl, makeDeliveries(REQUESTS, REQUESTS + 1, addComment));
-  clearInterval(sampler);
-
-  const bareLatency = await paced(bareUrl, makeDeliveries(RATE * RATE_SECONDS, 1, addComment), () => {});
-  const bridgeLatency = await paced(
-    bridgeUrl,
-    makeDeliveries(RATE * RATE_SECONDS, 2 * REQUESTS + 1, addComment),
-    sampleRss,
-  );
-  // Processing (trust, head sha, enqueue) runs behind the 202s; time how long it takes to catch up.
-  const answered = performance.now();
+/** The intake queue of one deployment, read from Redis (the bench does not share the bridge's memory). */
+function intakeOf(redis: Redis, prefix: string) {
+  const intake = new IntakeQueue({ redis, keyPrefix: prefix, bullPrefix: `${prefix}-bull` });
+  const runs = new RunQueues({ redis, keyPrefix: prefix, bullPrefix: `${prefix}-bull` });
   const unprocessed = async () => {
-    const counts = await bridge.intakeQueue.queue.getJobCounts("wait", "active", "delayed", "prioritized");
+    const counts = await intake.queue.getJobCounts("wait", "active", "delayed", "prioritized");
     return Object.values(counts).reduce((sum, n) => sum + n, 0);
   };
-  const intakeBacklog = await unprocessed();
-  await waitUntil(async () => (await unprocessed()) === 0, 300_000);
-  const drainSeconds = (performance.now() - answered) / 1000;
-  const jobs = await bridge.queues.queueFor("lab").count();
-  const backlog = bridge.handler.pendingAcknowledgements;
+  return {
+    unprocessed,
+    /** Waits until every accepted command became a run (or failed for good); returns the seconds it took. */
+    async settle(timeoutMs = 300_000): Promise<{ waiting: number; seconds: number }> {
+      const started = performance.now();
+      const waiting = await unprocessed();
+      while ((await unprocessed()) > 0) {
+        if (performance.now() - started > timeoutMs) throw new Error(`${prefix}: the intake did not drain`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return { waiting, seconds: (performance.now() - started) / 1000 };
+    },
+    jobs: () => runs.queueFor("lab").count(),
+    async close() {
+      await Promise.all([intake.close(), runs.close()]);
+    },
+  };
+}
 
-  const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-  const ms = (value: number) => `${value.toFixed(1)} ms`;
-  const lines = [
-    `bench/webhooks: ${REQUESTS} signed deliveries per side at concurrency ${CONCURRENCY}; ${RATE * RATE_SECONDS} paced at ${RATE} req/s`,
-    `  throughput   bare verify-only ${bareRps.toFixed(0)} req/s   bridge ${bridgeRps.toFixed(0)} req/s   ratio ${(bridgeRps / bareRps).toFixed(2)} (target ≥ 0.50)`,
-    `  at ${RATE} req/s  bare p50 ${ms(percentile(bareLatency, 50))} p99 ${ms(percentile(bareLatency, 99))}   bridge p50 ${ms(percentile(bridgeLatency, 50))} p99 ${ms(percentile(bridgeLatency, 99))} (target ≤ 20 ms)   p99 ratio ${(percentile(bridgeLatency, 99) / percentile(bareLatency, 99)).toFixed(1)}x`,
-    `  rss          before load ${mb(rssBefore)}   peak under load ${mb(rssPeak)} (bench process: bridge + load generator; forge-sim runs in a child)`,
-    `  processing   ${intakeBacklog} commands waiting when the last 202 went out; intake drained ${drainSeconds.toFixed(1)} s later`,
-    `  jobs queued  ${jobs} of ${expected} (every delivery a new run on its own PR); acknowledgements still paced behind: ${backlog}`,
-  ];
-  process.stdout.write(`${lines.join("\n")}\n`);
+/** Measures one bridge deployment: closed loop, drain, paced loop, drain. PRs from `firstPr` on. */
+async function measureBridge(
+  url: string,
+  httpPid: number,
+  intake: ReturnType<typeof intakeOf>,
+  firstPr: number,
+): Promise<Figures> {
+  const webhook = `${url}/webhooks/github`;
+  for (const delivery of makeDeliveries(WARM_UP, firstPr)) await send(webhook, delivery);
+  await intake.settle();
+  const rss = { before: rssOf(httpPid), peak: { value: 0 } };
+  const closed = makeDeliveries(REQUESTS, firstPr + WARM_UP);
+  const rps = await withRss(httpPid, rss.peak, () => throughput(webhook, closed));
+  const backlog = await intake.settle();
+  const open = makeDeliveries(PACED, firstPr + WARM_UP + REQUESTS);
+  const histogramBefore = await handled(url, "0.02");
+  const latency = await withRss(httpPid, rss.peak, () => paced(webhook, open));
+  const histogramAfter = await handled(url, "0.02");
+  await intake.settle();
+  return {
+    rps,
+    latency,
+    backlog,
+    rss: { before: rss.before, peak: rss.peak.value },
+    serverWithin20ms:
+      (histogramAfter.within - histogramBefore.within) / (histogramAfter.count - histogramBefore.count),
+    jobs: await intake.jobs(),
+  };
+}
+
+const perDeployment = WARM_UP + REQUESTS + PACED;
+const sim = await startChild(["--forge-sim", String(2 * perDeployment + 10)]);
+// In production the forge's CPU is GitHub's, not ours: here it only gets what the servers leave.
+setPriority(sim.pid, 19);
+const lab = await ensureLab();
+const redis = connectRedis(lab.redisUrl);
+const bare = await startChild(["--bare"]);
+const split = { prefix: `${ns}-split`, intake: intakeOf(redis, `${ns}-split`) };
+const single = { prefix: `${ns}-all`, intake: intakeOf(redis, `${ns}-all`) };
+const bridgeArgs = (role: string, prefix: string) => [
+  "--bridge",
+  role,
+  prefix,
+  sim.url,
+  lab.redisUrl,
+  INTAKE_CONCURRENCY,
+];
+const children: Server[] = [sim, bare];
+
+try {
+  const bareUrl = `${bare.url}/webhooks/github`;
+  for (const delivery of makeDeliveries(WARM_UP, 1)) await send(bareUrl, delivery);
+  const bareFigures: Figures = {
+    rps: await throughput(bareUrl, makeDeliveries(REQUESTS, 1)),
+    latency: await paced(bareUrl, makeDeliveries(PACED, 1)),
+  };
+
+  // Production: the http role answers, the intake role (another process) processes.
+  const http = await startChild(bridgeArgs("http", split.prefix), "http");
+  const worker = await startChild(bridgeArgs("intake", split.prefix), "intake");
+  children.push(http, worker);
+  const splitFigures = await measureBridge(http.url, http.pid, split.intake, 1);
+  http.close();
+  worker.close();
+
+  // For comparison: both halves in one process (`./taster bridge`, the demo, local-stack).
+  const all = await startChild(bridgeArgs("all", single.prefix), "all");
+  children.push(all);
+  const allFigures = await measureBridge(all.url, all.pid, single.intake, perDeployment + 1);
+
+  report(bareFigures, splitFigures, allFigures);
 } finally {
-  await bridge.queues.queueFor("lab").obliterate({ force: true });
-  await bridge.intakeQueue.queue.obliterate({ force: true });
-  const redis = (bridge.queues as unknown as { redis: Redis }).redis;
-  for (const pattern of [`${ns}:*`, `${ns}-bull:*`]) {
+  for (const child of children) child.close();
+  await split.intake.close();
+  await single.intake.close();
+  for (const pattern of [`${ns}-split*`, `${ns}-all*`]) {
     let cursor = "0";
     do {
       const [nextCursor, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
@@ -218,7 +341,26 @@ try {
       if (keys.length > 0) await redis.del(...keys);
     } while (cursor !== "0");
   }
-  await bridge.stop();
-  await bare.close();
-  await sim.close();
+  redis.disconnect();
+}
+
+function report(bareFigures: Figures, splitFigures: Figures, allFigures: Figures): void {
+  const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+  const ms = (value: number) => `${value.toFixed(1)} ms`;
+  const p = (f: Figures, q: number) => percentile(f.latency, q);
+  const row = (name: string, f: Figures) => {
+    const ratio = (f.rps / bareFigures.rps).toFixed(2);
+    const head = `  ${name.padEnd(22)} ${f.rps.toFixed(0).padStart(5)} req/s  ratio ${ratio.padStart(4)}   p50 ${ms(p(f, 50))}  p99 ${ms(p(f, 99))}`;
+    if (!f.backlog || !f.rss) return head;
+    const server = `server-side (its own histogram) ${(100 * (f.serverWithin20ms ?? Number.NaN)).toFixed(2)}% of paced answers within 20 ms`;
+    return `${head}\n  ${"".padEnd(22)} ${server}\n  ${"".padEnd(22)} answering process RSS ${mb(f.rss.before)} → peak ${mb(f.rss.peak)}; ${f.backlog.waiting} commands unprocessed after the closed loop, drained in ${f.backlog.seconds.toFixed(1)} s; runs queued ${f.jobs} of ${perDeployment}`;
+  };
+  const lines = [
+    `bench/webhooks: closed loop ${REQUESTS} deliveries at concurrency ${CONCURRENCY}; paced ${PACED} at ${RATE} req/s, started only after the intake had processed the closed loop's commands`,
+    `  targets: throughput ratio ≥ 0.50 of bare; p99 ≤ 20 ms at ${RATE} req/s (every server in its own process)`,
+    row("bare verify-only", bareFigures),
+    row("bridge http + intake", splitFigures),
+    row("bridge all (1 process)", allFigures),
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
 }
