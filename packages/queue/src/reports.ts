@@ -110,7 +110,7 @@ interface DeliveryJob {
 }
 
 export class ReportOutbox {
-  readonly queue: Queue<DeliveryJob>;
+  private bullQueue: Queue<DeliveryJob> | undefined;
   private worker: Worker<DeliveryJob> | undefined;
   private workerConnection: Redis | undefined;
   private backoff: BackoffPolicy = DEFAULT_REPORT_BACKOFF;
@@ -119,13 +119,22 @@ export class ReportOutbox {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly bullPrefix: string,
-  ) {
-    this.queue = new Queue<DeliveryJob>(REPORT_QUEUE, {
-      connection: redis,
-      prefix: bullPrefix,
-      skipWaitingForReady: true,
-    });
-    this.queue.on("error", () => {});
+  ) {}
+
+  /**
+   * Built on first use, not in the constructor: BullMQ checks the connection when a queue is made,
+   * and a process that starts while Redis is still coming up must not be left with a dead queue.
+   */
+  get queue(): Queue<DeliveryJob> {
+    if (!this.bullQueue) {
+      this.bullQueue = new Queue<DeliveryJob>(REPORT_QUEUE, {
+        connection: this.redis,
+        prefix: this.bullPrefix,
+        skipWaitingForReady: true,
+      });
+      this.bullQueue.on("error", () => {});
+    }
+    return this.bullQueue;
   }
 
   private runKey = (runId: string) => `${this.keys.prefix}:report:${runId}`;
@@ -228,7 +237,7 @@ export class ReportOutbox {
 
   async close(): Promise<void> {
     await this.worker?.close().catch(() => {});
-    await this.queue.close().catch(() => {});
+    await this.bullQueue?.close().catch(() => {});
     this.workerConnection?.disconnect();
   }
 
