@@ -93,6 +93,9 @@ async function stillRunning(container: Dockerode.Container): Promise<boolean> {
   }
 }
 
+/** How long output may trail the engine's "exited" over a tunnel that lost the stream's end. */
+const TRAILING_OUTPUT_MS = 5_000;
+
 async function execOnce(
   host: Host,
   container: Dockerode.Container,
@@ -117,13 +120,14 @@ async function execOnce(
     };
     // Over an SSH tunnel (docker system dial-stdio) the hijacked stream's end is sometimes never
     // passed on although the process has exited: ask the engine, and once it says the exec is
-    // over, give trailing output a moment to arrive and finish.
+    // over, give trailing output time to arrive (a busy tunnel delivers it seconds late; the
+    // stream's end, when it comes, finishes sooner).
     const watch = setInterval(() => {
       exec.inspect().then(
         (info) => {
           if (!info.Running && info.ExitCode !== null && info.ExitCode !== undefined) {
             clearInterval(watch);
-            setTimeout(done, 250);
+            setTimeout(done, TRAILING_OUTPUT_MS);
           }
         },
         () => {},
