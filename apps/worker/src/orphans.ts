@@ -1,4 +1,20 @@
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { connectHost, teardownStack } from "@taster/swarm";
+
+/**
+ * The parent of a run's harness workspace: named by the deployment (its Redis key prefix: run ids
+ * are unique only within one) and the run, so whoever retakes or concludes the run after its
+ * worker died (kill -9 skips the harness's own clean-up) can find and remove it.
+ */
+export const workRootFor = (keyPrefix: string, runId: string): string =>
+  join(tmpdir(), "taster-runs", `${keyPrefix}-${runId}`.replace(/[^A-Za-z0-9._-]/g, "-"));
+
+/** Removes what a run left on this machine's disk (its workspace and checkout). */
+export async function removeOrphanWorkspace(keyPrefix: string, runId: string): Promise<void> {
+  await rm(workRootFor(keyPrefix, runId), { recursive: true, force: true });
+}
 
 /**
  * A run whose worker died left its stack behind: remove it (and verify nothing carries its label)

@@ -15,7 +15,7 @@ import {
 } from "@taster/queue";
 import { DelayedError, type Job, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import { removeOrphanStack } from "./orphans";
+import { removeOrphanStack, removeOrphanWorkspace, workRootFor } from "./orphans";
 import {
   type Report,
   type ReportContext,
@@ -188,6 +188,7 @@ export function createWorker(options: WorkerOptions): TasterWorker {
       say(`${job.runId} was interrupted earlier (worker died or stopped): removing orphan stack ${stack}`);
       await logs.appendLog(job.runId, `worker: retaking the run; removing orphan stack ${stack} first`);
       await removeOrphanStack(options.hostUrl, stack);
+      await removeOrphanWorkspace(keys.prefix, job.runId);
       return "run";
     }
     if (record.state === "superseded" || record.supersededBy) {
@@ -244,6 +245,7 @@ export function createWorker(options: WorkerOptions): TasterWorker {
         stages: job.stages,
         ...(options.hostUrl ? { hostUrl: options.hostUrl } : {}),
         outDir: join(options.dataDir ?? join(process.cwd(), ".taster", "runs"), job.runId),
+        workRoot: workRootFor(keys.prefix, job.runId),
         signal,
         onEvent,
       }).catch((error) => errorResults(job, source, errorMessage(error)));
@@ -317,6 +319,7 @@ export function createWorker(options: WorkerOptions): TasterWorker {
     } finally {
       active.delete(job.runId);
       activeStacks.delete(stack);
+      await removeOrphanWorkspace(keys.prefix, job.runId).catch(() => {});
     }
   }
 
@@ -346,6 +349,7 @@ export function createWorker(options: WorkerOptions): TasterWorker {
         : `the worker gave up on the run: ${errorMessage(error)}`;
     say(`${job.runId}: ${what}; removing its stack`);
     await logs.appendLog(job.runId, `worker: ${what}; removing stack ${stackOf(job)}`).catch(() => {});
+    await removeOrphanWorkspace(keys.prefix, job.runId).catch(() => {});
     const residue = await removeOrphanStack(options.hostUrl, stackOf(job)).catch((e) => [
       `teardown failed: ${errorMessage(e)}`,
     ]);

@@ -1,7 +1,10 @@
+import { existsSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { afterEach, describe, expect, test } from "@jest/globals";
 import { queueNameFor } from "@taster/queue";
 import { Queue } from "bullmq";
 import { stackOf } from "../src/index";
+import { workRootFor } from "../src/orphans";
 import { exited, spawnWorker } from "./child";
 import { latestStatuses, residue, startEnv, stickies, type TestEnv, waitFor } from "./env";
 
@@ -32,6 +35,8 @@ describe("a worker that dies or is stopped mid-run", () => {
     await new Promise((r) => setTimeout(r, 1_500));
     child.kill("SIGKILL");
     await exited(child);
+    // kill -9 skips the harness's clean-up: the dead worker's checkout is still on disk.
+    expect((await readdir(workRootFor(e.keyPrefix, runId))).length).toBeGreaterThan(0);
 
     const survivor = e.worker({ lockDurationMs: 3_000, stalledIntervalMs: 1_000 });
     await survivor.ready();
@@ -39,6 +44,7 @@ describe("a worker that dies or is stopped mid-run", () => {
     expect(run.state).toBe("done");
     expect(await logHas(e, runId, "retaking the run; removing orphan stack")()).toBe(true);
     expect(await survivor.outbox.drained(runId, 20_000)).toBe(true);
+    expect(existsSync(workRootFor(e.keyPrefix, runId))).toBe(false);
 
     const stack = (run.result as { stack: string; flags: { deployCount: number } }).stack;
     expect((run.result as { flags: { deployCount: number } }).flags.deployCount).toBe(1);
