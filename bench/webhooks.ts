@@ -9,7 +9,7 @@
  *   ./node_modules/.bin/tsx bench/webhooks.ts [requests=2000] [concurrency=32] [paced-rate=200] [intake-concurrency]
  *
  * The forge simulator runs at nice 19 (in production the forge's CPU is not ours); the intake role
- * lowers its own priority to nice 10 as it does in production (see docs/bridge.md, "Roles").
+ * runs under SCHED_IDLE as it does in production (see docs/bridge.md, "Roles").
  *
  * Phases per deployment: warm-up; closed loop (throughput); wait until the intake has processed
  * everything; paced open loop at the given rate for 10 s (latency, measured on its own); wait again.
