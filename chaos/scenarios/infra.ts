@@ -6,7 +6,7 @@ import { restartLabEngine } from "../engine";
 import { verdictOf } from "../invariants";
 import { freePortSync, freshRedisFor, redisOf } from "../redis";
 import type { World, WorldOptions } from "../world";
-import { COMMAND, logSays, type Scenario, untilLogSays } from "./scenario";
+import { COMMAND, lineOf, logSays, type Scenario, untilLogSays } from "./scenario";
 
 /**
  * Infrastructure errors are retried by the worker with backoff (30 s, 60 s in production); the
@@ -101,8 +101,7 @@ const engineRestartMidRun: Scenario = {
     const saysEngine = /engine|docker|daemon|socket|ECONNREFUSED|ENOENT/i.test(sticky);
     if (state !== "done" && !saysEngine)
       problems.push("the run failed without the comment saying the engine went away");
-    const why =
-      state === "done" ? "" : `; comment says "${firstLineMatching(sticky, /engine|docker|daemon|socket/i)}"`;
+    const why = state === "done" ? "" : `; comment says "${lineOf(sticky, /engine|docker|daemon|socket/i)}"`;
     return {
       observed: `webhook ${answer.status}; engine down ${downSeconds}s mid-deploy; ${retried ? "retried after an infrastructure error" : "no retry needed"}; run ${state}${why}`,
       problems,
@@ -140,7 +139,7 @@ const sshRefused: Scenario = {
     if (summary?.state !== "error" && summary?.state !== "failure")
       problems.push(`the summary status is ${summary?.state ?? "missing"}`);
     return {
-      observed: `webhook ${answer.status}; run ${state} after ${seconds}s; status ${summary?.state}; comment says "${firstLineMatching(sticky, /refused|unreachable|ssh/i)}"`,
+      observed: `webhook ${answer.status}; run ${state} after ${seconds}s; status ${summary?.state}; comment says "${lineOf(sticky, /refused|unreachable|ssh/i)}"`,
       problems,
     };
   },
@@ -179,16 +178,6 @@ function reasonOf(body: string): string {
   } catch {
     return body.slice(0, 80);
   }
-}
-
-function firstLineMatching(text: string, pattern: RegExp): string {
-  return (
-    text
-      .split("\n")
-      .find((l) => pattern.test(l))
-      ?.trim()
-      .slice(0, 160) ?? ""
-  );
 }
 
 export const INFRA_SCENARIOS: Scenario[] = [

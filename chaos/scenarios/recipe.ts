@@ -5,7 +5,7 @@ import { DEFAULT_TIMEOUT_SECONDS } from "../../packages/swarm/src/index";
 import { verdictOf } from "../invariants";
 import { crashLoop, MISSING_IMAGE, missingImage } from "../variants/compose";
 import type { World } from "../world";
-import { COMMAND, type Scenario } from "./scenario";
+import { COMMAND, lineOf, type Scenario } from "./scenario";
 
 const neverConverges: Scenario = {
   id: "never-converges",
@@ -90,16 +90,6 @@ async function failedDeploy(world: World, tag: string) {
   const install = (run?.result as Results | undefined)?.tiers.install;
   const op = install?.tests.find((row) => row.file === "(taster)" && row.name.startsWith("deploy"));
   return { answer, state, sticky: world.stack.stickyComment() ?? "", deployMs: op?.durationMs };
-}
-
-function lineOf(text: string, pattern: RegExp): string {
-  return (
-    text
-      .split("\n")
-      .find((l) => pattern.test(l))
-      ?.trim()
-      .slice(0, 160) ?? ""
-  );
 }
 
 const seconds = (ms: number | undefined) => (ms === undefined ? "?" : `${(ms / 1000).toFixed(1)} s`);

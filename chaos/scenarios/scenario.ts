@@ -48,6 +48,17 @@ export async function untilLogSays(world: World, text: string, timeoutMs: number
   }
 }
 
+/** The first line of `text` that matches (trimmed, at most 160 chars), for an observed column. */
+export function lineOf(text: string, pattern: RegExp): string {
+  return (
+    text
+      .split("\n")
+      .find((l) => pattern.test(l))
+      ?.trim()
+      .slice(0, 160) ?? ""
+  );
+}
+
 export function tally<T>(values: T[]): string {
   const counts = new Map<T, number>();
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
