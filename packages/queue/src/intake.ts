@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { infraError } from "@taster/core";
 import { type Job, type JobsOptions, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { Keys } from "./keys";
+import type { Keys } from "./keys";
+import { type QueueLayerOptions, withDefaults } from "./options";
 import { assertConnected, runScript, withTimeout } from "./redis";
 
 /** One accepted `!testme`, as the intake hands it to processing (no forge API call made yet). */
@@ -18,18 +19,11 @@ export interface IntakeItem {
   receivedAt: string;
 }
 
-export interface IntakeQueueOptions {
-  /** The fail-fast connection (see connectRedis): a submit while Redis is down rejects at once. */
-  redis: Redis;
-  keyPrefix?: string;
-  bullPrefix?: string;
-  /** How long delivery and comment ids are remembered. Default 8 days. */
-  seenTtlSec?: number;
+export interface IntakeQueueOptions extends QueueLayerOptions {
   /** Processing attempts before a command is recorded as failed. Default 8. */
   attempts?: number;
   /** First retry delay; doubles each attempt. Default 2 000 ms (8 attempts ≈ 4 min). */
   backoffMs?: number;
-  timeoutMs?: number;
 }
 
 export const INTAKE_QUEUE = "taster-intake";
@@ -63,11 +57,13 @@ export class IntakeQueue {
   private readonly jobOptions: JobsOptions;
 
   constructor(options: IntakeQueueOptions) {
-    this.redis = options.redis;
-    this.keys = new Keys(options.keyPrefix ?? "taster");
-    this.bullPrefix = options.bullPrefix ?? "bull";
-    this.seenTtlSec = options.seenTtlSec ?? 8 * 24 * 3600;
-    this.timeoutMs = options.timeoutMs ?? 3_000;
+    ({
+      redis: this.redis,
+      keys: this.keys,
+      bullPrefix: this.bullPrefix,
+      seenTtlSec: this.seenTtlSec,
+      timeoutMs: this.timeoutMs,
+    } = withDefaults(options));
     this.jobOptions = {
       attempts: options.attempts ?? 8,
       backoff: { type: "exponential", delay: options.backoffMs ?? 2_000 },

@@ -2,25 +2,15 @@ import { infraError } from "@taster/core";
 import { type JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { claimRun, transitionRun } from "./claim";
-import { Keys } from "./keys";
+import type { Keys } from "./keys";
 import { RunLog } from "./logs";
+import { type QueueLayerOptions, withDefaults } from "./options";
 import { assertConnected, assertRedisReady, runScript, withTimeout } from "./redis";
 import { ReportOutbox } from "./reports";
 import { RunStore } from "./runs";
 import { queueNameFor, type RunJob, RunJobSchema, type RunRequest } from "./schema";
 
-export interface RunQueuesOptions {
-  /** A fail-fast connection (see connectRedis); BullMQ queues share it. */
-  redis: Redis;
-  /** Prefix of Taster's own keys (dedupe, runs, logs). Default "taster". */
-  keyPrefix?: string;
-  /** BullMQ key prefix. Default "bull". Tests use a unique one per file. */
-  bullPrefix?: string;
-  /** How long delivery and comment ids are remembered. Default 8 days (GitHub lets you redeliver for 7). */
-  seenTtlSec?: number;
-  /** Longest a single Redis step may take before the caller is told Redis is unavailable. */
-  timeoutMs?: number;
-}
+export type RunQueuesOptions = QueueLayerOptions;
 
 export interface EnqueueResult {
   outcome: "enqueued" | "coalesced" | "duplicate";
@@ -64,11 +54,13 @@ export class RunQueues {
   private readonly timeoutMs: number;
 
   constructor(options: RunQueuesOptions) {
-    this.redis = options.redis;
-    this.keys = new Keys(options.keyPrefix ?? "taster");
-    this.bullPrefix = options.bullPrefix ?? "bull";
-    this.seenTtlSec = options.seenTtlSec ?? 8 * 24 * 3600;
-    this.timeoutMs = options.timeoutMs ?? 3_000;
+    ({
+      redis: this.redis,
+      keys: this.keys,
+      bullPrefix: this.bullPrefix,
+      seenTtlSec: this.seenTtlSec,
+      timeoutMs: this.timeoutMs,
+    } = withDefaults(options));
     this.runs = new RunStore(this.redis, this.keys);
     this.logs = new RunLog(this.redis, this.keys);
     this.reports = new ReportOutbox(this.redis, this.keys, this.bullPrefix);
