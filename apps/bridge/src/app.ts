@@ -207,7 +207,7 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
           closing.closeIdleConnections();
         });
       }
-      // Give acknowledgements a moment; anything still pending is reported later by the worker.
+      // Give 👀 reactions and replies a moment; the "queued" reports are already safe in the outbox.
       if (!(await handler.idle(10_000))) {
         log.warn(
           { pending: handler.pendingAcknowledgements },
