@@ -19,15 +19,17 @@ interface CliRun {
   results: Results;
 }
 
-// The CLI itself (what ./taster execs after its bootstrap; the bootstrap may reinstall packages).
-const CLI = [
-  join(toolPaths.nodeModules, ".bin", "tsx"),
-  join(toolPaths.repoRoot, "apps", "cli", "src", "main.ts"),
-];
+// The CLI itself (what ./taster execs after its bootstrap), in ONE process: node with tsx's loader.
+// The tsx binary would fork a second process and relay signals to it, and under load its relay
+// can deliver SIGINT twice — the CLI's "second signal: exit now" (130) instead of a teardown.
+const CLI = ["--import", "tsx", join(toolPaths.repoRoot, "apps", "cli", "src", "main.ts")];
 
 function taster(args: string[], opts: { interruptWhen?: RegExp } = {}): Promise<CliRun> {
-  const [bin, ...pre] = CLI as [string, ...string[]];
-  const child = spawn(bin, [...pre, "run", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...CLI, "run", ...args], {
+    cwd: toolPaths.repoRoot,
+    env: { ...process.env, NODE_OPTIONS: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   let signalled = false;
@@ -100,8 +102,9 @@ describe("./taster run", () => {
   test("a bad --stages value is a usage error (exit 2) that changes nothing", () => {
     const result = (() => {
       try {
-        const [bin, ...pre] = CLI as [string, ...string[]];
-        execFileSync(bin, [...pre, "run", dir, "--stages", "install,deploy"], {
+        execFileSync(process.execPath, [...CLI, "run", dir, "--stages", "install,deploy"], {
+          cwd: toolPaths.repoRoot,
+          env: { ...process.env, NODE_OPTIONS: "" },
           stdio: "pipe",
         });
         return { status: 0, stderr: "" };
