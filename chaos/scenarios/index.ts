@@ -6,6 +6,7 @@ import { LOAD_SCENARIOS } from "./load";
 import { OVERLAY_SCENARIOS } from "./overlays";
 import { RECIPE_SCENARIOS } from "./recipe";
 import type { Scenario } from "./scenario";
+import { SECURITY_SCENARIOS } from "./security";
 import { WORKER_SCENARIOS } from "./workers";
 
 export type { Scenario } from "./scenario";
@@ -18,4 +19,5 @@ export const SCENARIOS: Scenario[] = [
   ...WORKER_SCENARIOS,
   ...INFRA_SCENARIOS,
   ...LOAD_SCENARIOS,
+  ...SECURITY_SCENARIOS,
 ];

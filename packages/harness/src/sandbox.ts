@@ -1,27 +1,16 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { chmod, chown, lstat, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import { infraError } from "@taster/core";
 import { ENV_BROKER_TOKEN, ENV_BROKER_URL, ENV_CONTEXT, type RunContext } from "@taster/testkit";
+import { jestConfig, toolPaths } from "./jest-config";
 import type { TestRow } from "./results";
+
+export { toolPaths } from "./jest-config";
 
 /** The uid/gid sandboxed tests run as: `nobody` cannot open the Docker socket nor read our environ. */
 export const SANDBOX_UID = 65534;
 export const SANDBOX_GID = 65534;
-
-const REPO_ROOT = resolve(import.meta.dirname, "../../..");
-const rootRequire = createRequire(join(REPO_ROOT, "package.json"));
-
-/** Absolute paths the generated jest config needs: nothing is resolved relative to the sandbox. */
-export const toolPaths = {
-  repoRoot: REPO_ROOT,
-  nodeModules: join(REPO_ROOT, "node_modules"),
-  jestBin: join(dirname(rootRequire.resolve("jest/package.json")), "bin", "jest.js"),
-  swcJest: rootRequire.resolve("@swc/jest"),
-  testkit: join(REPO_ROOT, "packages", "testkit", "src", "index.ts"),
-  recipesTests: join(REPO_ROOT, "recipes-tests"),
-};
 
 export interface SandboxRun {
   /** Test files to run, all in ONE jest process. */
@@ -84,30 +73,6 @@ async function walkReadable(path: string): Promise<void> {
   }
 }
 
-function jestConfig(run: SandboxRun) {
-  return {
-    rootDir: run.workDir,
-    roots: run.roots,
-    testEnvironment: "node",
-    extensionsToTreatAsEsm: [".ts"],
-    moduleFileExtensions: ["ts", "js", "mjs", "json"],
-    transform: {
-      "^.+\\.ts$": [toolPaths.swcJest, { jsc: { target: "es2022", parser: { syntax: "typescript" } } }],
-    },
-    // Recipe checkouts have no node_modules: map what tests import to the workspace's copies.
-    moduleNameMapper: { "^@taster/testkit$": toolPaths.testkit },
-    modulePaths: [toolPaths.nodeModules],
-    cacheDirectory: run.cacheDir ?? join(run.workDir, "jest-cache"),
-    testMatch: ["**/*.test.ts"],
-    testPathIgnorePatterns: ["/node_modules/"],
-    // A test may wait for the op and a slow deployment: only the tier's own clock bounds it
-    // (jest's default is 5 s); the kill below is the real limit.
-    testTimeout: 2_000_000_000,
-    watchman: false,
-    haste: { enableSymlinks: false },
-  };
-}
-
 /** Only what a test needs: no tokens of ours, no Redis URL, no DOCKER_HOST. */
 function scrubbedEnv(run: SandboxRun): Record<string, string> {
   return {
@@ -129,7 +94,15 @@ async function prepareWorkDir(run: SandboxRun): Promise<string> {
   }
   await exposeToSandbox(run.workDir);
   const configPath = join(run.workDir, "jest.config.json");
-  await writeFile(configPath, JSON.stringify(jestConfig(run), null, 2), { mode: 0o644 });
+  await writeFile(
+    configPath,
+    JSON.stringify(
+      jestConfig(run.workDir, run.roots, run.cacheDir ?? join(run.workDir, "jest-cache")),
+      null,
+      2,
+    ),
+    { mode: 0o644 },
+  );
   return configPath;
 }
 
