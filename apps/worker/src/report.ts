@@ -1,4 +1,12 @@
-import { type Redactor, TIERS, type Tier } from "@taster/core";
+import {
+  markdownCode,
+  markdownCodeBlock,
+  markdownText,
+  type Redactor,
+  redactDeep,
+  TIERS,
+  type Tier,
+} from "@taster/core";
 import type { Results, TierResult } from "@taster/harness";
 
 /** GitHub's limit for a comment body; Gitea's is larger, so this one bounds both. */
@@ -108,9 +116,7 @@ export function renderInfraError(
     "",
     "Taster could not finish this run because of a problem on the test infrastructure, not in this pull request.",
     "",
-    "```",
-    fenceSafe(failure.what),
-    "```",
+    markdownCodeBlock(redactor.redact(failure.what)),
     "",
     `Tried ${tries} with backoff. Comment \`!testme\` again to retry, or ask a Taster admin if it persists.`,
     "",
@@ -126,16 +132,12 @@ export function renderInfraError(
 const ICON: Record<TierResult["status"], string> = { pass: "✅", fail: "❌", skip: "⛔", na: "➖" };
 const WORD: Record<TierResult["status"], string> = { pass: "pass", fail: "FAIL", skip: "not run", na: "n/a" };
 
-function cell(text: string): string {
-  return text.replace(/\r?\n/g, " ").replace(/\|/g, "\\|").slice(0, 300);
-}
-
 function tierRow(tier: Tier, result: TierResult): string {
   const tests = result.tests.filter((r) => r.file !== "(taster)");
   const passed = tests.filter((r) => r.status === "pass").length;
   const count = tests.length ? `${passed}/${tests.length}` : "–";
   const time = result.timings.totalMs ? formatDuration(result.timings.totalMs) : "–";
-  return `| ${tier} | ${ICON[result.status]} ${WORD[result.status]} | ${count} | ${time} | ${cell(result.reason ?? "")} |`;
+  return `| ${tier} | ${ICON[result.status]} ${WORD[result.status]} | ${count} | ${time} | ${markdownText(result.reason ?? "")} |`;
 }
 
 interface FailureItem {
@@ -156,17 +158,12 @@ function failuresOf(results: Results): FailureItem[] {
   );
 }
 
-/** A code fence can hold any text once its backtick runs cannot close it early. */
-function fenceSafe(text: string): string {
-  return text.replace(/```/g, "ˋˋˋ");
-}
-
 function excerpt(text: string, lines: number, chars: number): string {
   const all = text.split("\n");
   let out = all.slice(0, lines).join("\n");
   if (out.length > chars) out = `${out.slice(0, chars)}…`;
   if (all.length > lines) out += `\n… (${all.length - lines} more lines in the full log)`;
-  return fenceSafe(out);
+  return out;
 }
 
 function renderFailures(
@@ -178,9 +175,9 @@ function renderFailures(
 ) {
   if (items.length === 0) return "";
   const parts = items.slice(0, shown).map((f) => {
-    const head = `- **${f.tier}** · \`${cell(f.name).replace(/`/g, "'")}\``;
+    const head = `- **${f.tier}** · ${markdownCode(f.name)}`;
     return lines > 0 && f.text
-      ? `${head}\n  \`\`\`\n${indent(excerpt(f.text, lines, chars))}\n  \`\`\``
+      ? `${head}\n${indent(markdownCodeBlock(excerpt(f.text, lines, chars)))}`
       : head;
   });
   if (items.length > shown) {
@@ -208,17 +205,19 @@ const OUTCOME = {
  */
 export function renderFinal(
   ctx: ReportContext,
-  results: Results,
+  raw: Results,
   redactor: Redactor,
   limit = COMMENT_LIMIT,
 ): Report {
+  // Redacted before any of it is escaped into markdown (an escaped secret no longer matches).
+  const results = redactDeep(raw, redactor);
   const o = OUTCOME[results.outcome];
-  const versions = `base \`${results.versions.base ?? "none"}\` → head \`${results.versions.head || "?"}\``;
+  const versions = `base ${markdownCode(results.versions.base ?? "none")} → head ${markdownCode(results.versions.head || "?")}`;
   const top = [
     header(ctx, o.icon, `${o.word}, level L${results.level}`),
     "",
     `${versions} · ${formatDuration(results.timings.totalMs)} · ${links(ctx)}`,
-    ...(results.error ? ["", `**Error:** ${cell(results.error)}`] : []),
+    ...(results.error ? ["", `**Error:** ${markdownText(results.error)}`] : []),
     "",
     "| tier | result | tests | duration | note |",
     "|---|---|---|---|---|",
@@ -227,7 +226,7 @@ export function renderFinal(
   const f = results.flags;
   const bottom = [
     "",
-    `deploys ${f.deployCount} (+${f.upgradeRedeploys} upgrade) · teardown ${f.cleanTeardown ? "clean" : `**residue**: ${cell(results.residue.join(", "))}`} · run \`${ctx.runId}\``,
+    `deploys ${f.deployCount} (+${f.upgradeRedeploys} upgrade) · teardown ${f.cleanTeardown ? "clean" : `**residue**: ${markdownText(results.residue.join(", "))}`} · run \`${ctx.runId}\``,
     "",
   ].join("\n");
   const items = failuresOf(results);

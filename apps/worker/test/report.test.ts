@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import { Redactor } from "@taster/core";
+import { type TestRow, tierStatusFromRows } from "@taster/harness";
 import {
   COMMENT_LIMIT,
   type ReportContext,
@@ -132,6 +133,45 @@ describe("the sticky comment", () => {
     expect(infra.body).toContain("Cannot connect to the Docker daemon");
     expect(infra.body).toContain("Tried 3 times");
     expect(infra.statuses[0]).toMatchObject({ context: "taster", state: "error" });
+  });
+
+  it("renders PR text in the verdict table as the text it is: no link, mention, reference or extra cell", () => {
+    // A repo-local test's name is the PR author's to choose; an unintended skip puts it in the tier's note.
+    const hostile = "[click](http://evil) @org/team #1 | x";
+    const rows: TestRow[] = [
+      { file: "tests/taster/custom.test.ts", name: hostile, status: "skip", durationMs: 0 },
+    ];
+    const verdict = tierStatusFromRows(rows);
+    const body = renderFinal(
+      ctx,
+      results({ outcome: "fail", tiers: { custom: tier(verdict.status, { ...verdict, tests: rows }) } }),
+      none,
+    ).body;
+    const row = body.split("\n").find((line) => line.startsWith("| custom |")) ?? "";
+    const cells = row.split(/(?<!\\)\|/).slice(1, -1);
+    expect(cells).toHaveLength(5);
+    const note = cells[4] ?? "";
+    expect(note).not.toContain("[click](");
+    expect(note).not.toMatch(/@org|#1|http:\/\//);
+    // …and still reads as what the test is called once rendered.
+    expect(note.replace(/\\(.)/g, "$1").replaceAll("\u200B", "").trim()).toBe(`unintended skip: ${hostile}`);
+    // The failure list names the test in a code span, where nothing renders as a link or mention.
+    expect(body).toContain(`- **custom** · \`tests/taster/custom.test.ts › ${hostile}\``);
+  });
+
+  it("redacts a secret before escaping it, so markdown escapes cannot hide it from the redactor", () => {
+    const redactor = new Redactor();
+    redactor.add("s3cret_[value]*");
+    const body = renderFinal(
+      ctx,
+      results({
+        outcome: "fail",
+        tiers: { install: tier("fail", { reason: "token s3cret_[value]* refused" }) },
+      }),
+      redactor,
+    ).body;
+    expect(body.replace(/\\(.)/g, "$1")).not.toContain("s3cret_[value]*");
+    expect(body).toContain("token \\[redacted\\] refused");
   });
 
   it("never lets a secret value through, in bodies or statuses", () => {

@@ -1,7 +1,9 @@
-import { TIERS } from "@taster/core";
+import { printable, TIERS } from "@taster/core";
 import type { Results } from "./results";
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+/** Text from the PR on one terminal line: no escape sequence may recolour, move or retitle the terminal. */
+const line1 = (text: string) => printable(text).replace(/[\n\t]+/g, " ");
 
 /** The final table a person reads: one line per tier, then the level and the run's flags. */
 export function resultsTable(results: Results): string {
@@ -15,7 +17,7 @@ export function resultsTable(results: Results): string {
       t.status.toUpperCase(),
       count,
       t.timings.totalMs ? seconds(t.timings.totalMs) : "-",
-      t.reason ?? "",
+      line1(t.reason ?? ""),
     ];
   });
   const header = ["tier", "status", "tests", "time", "note"];
@@ -30,7 +32,7 @@ export function resultsTable(results: Results): string {
       .filter((r) => r.status !== "pass")
       .map(
         (r) =>
-          `  ${tier}: ${r.file} › ${r.name}${r.failure ? `\n    ${r.failure.split("\n").slice(0, 6).join("\n    ")}` : ""}`,
+          `  ${tier}: ${line1(`${r.file} › ${r.name}`)}${r.failure ? `\n    ${printable(r.failure).split("\n").slice(0, 6).join("\n    ")}` : ""}`,
       ),
   );
   const f = results.flags;
@@ -39,9 +41,9 @@ export function resultsTable(results: Results): string {
     ...rows.map(line),
     "",
     `${results.recipe} @ ${results.sha.slice(0, 12)}: ${results.outcome.toUpperCase()}, level L${results.level}` +
-      ` (base ${results.versions.base ?? "none"} → head ${results.versions.head})`,
-    `deployCount ${f.deployCount} (+${f.upgradeRedeploys} upgrade redeploy), teardown ${f.cleanTeardown ? "clean" : `RESIDUE ${results.residue.join(", ")}`}, secrets ${f.noSecretLeak ? "no leak" : "LEAK REDACTED"}, total ${seconds(results.timings.totalMs)}`,
-    ...(results.error ? [`error: ${results.error}`] : []),
+      ` (base ${line1(results.versions.base ?? "none")} → head ${line1(results.versions.head)})`,
+    `deployCount ${f.deployCount} (+${f.upgradeRedeploys} upgrade redeploy), teardown ${f.cleanTeardown ? "clean" : `RESIDUE ${line1(results.residue.join(", "))}`}, secrets ${f.noSecretLeak ? "no leak" : "LEAK REDACTED"}, total ${seconds(results.timings.totalMs)}`,
+    ...(results.error ? [`error: ${printable(results.error)}`] : []),
     ...(failures.length ? ["", "failures:", ...failures] : []),
   ].join("\n");
 }
