@@ -11,9 +11,9 @@ REDIS_PORT=${TASTER_LAB_REDIS_PORT:-6390}
 SSH_PORT=${TASTER_LAB_SSH_PORT:-2222}
 ENGINE=${DOCKER_HOST:-unix:///var/run/docker.sock}
 # chromium: the dashboard's browser tests drive it (playwright-core, no browser download).
-PACKAGES=(docker.io redis-server openssh-server busybox-static git chromium)
+PACKAGES=(docker.io redis-server openssh-server busybox-static git chromium mmdebstrap)
 IMAGES=(taster-lab/web:1.0 taster-lab/web:1.1 taster-lab/probe:latest)
-RECIPES=(hello-web notes broken)
+RECIPES=(hello-web notes broken pg-app)
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "lab: $*"; exit 1; }
@@ -74,6 +74,20 @@ ensure_images() {
   build_image taster-lab/web:1.1 1.1 '["/bin/serve"]'
   build_image taster-lab/probe:latest probe '["/bin/idle"]'
 }
+
+# Real databases and servers, from Debian's packages (images/debian/README.md): built once per
+# machine, rebuilt only when their definition changes; in parallel, as they download.
+ensure_debian_images() {
+  local pids=() dir failed=0
+  for dir in "$LAB_SRC"/images/debian/*/; do
+    "$LAB_SRC/images/build-debian.sh" "$dir" 9>&- &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  ((failed == 0)) || die "a Debian lab image did not build (see above)"
+}
+
+debian_tags() { cat "$LAB_SRC"/images/debian/*/tag | tr '\n' ' '; }
 
 # Answers at all (a password-protected Redis answers NOAUTH, which still means "up").
 redis_up() { redis-cli -p "$REDIS_PORT" ping 2>&1 | grep -qE 'PONG|NOAUTH'; }
@@ -169,8 +183,12 @@ write_info() {
     "knownHostsPath": "$STATE/ssh/known_hosts"
   },
   "recipesDir": "$STATE/recipes",
-  "recipes": ["hello-web", "notes", "broken"],
-  "images": { "web": ["taster-lab/web:1.0", "taster-lab/web:1.1"], "probe": "taster-lab/probe:latest" }
+  "recipes": [$(printf '"%s", ' "${RECIPES[@]}" | sed 's/, $//')],
+  "images": {
+    "web": ["taster-lab/web:1.0", "taster-lab/web:1.1"],
+    "probe": "taster-lab/probe:latest",
+    "debian": [$(for t in $(debian_tags); do printf '"%s", ' "$t"; done | sed 's/, $//')]
+  }
 }
 EOF
 }
@@ -179,6 +197,7 @@ up() {
   ensure_packages
   ensure_engine
   ensure_images
+  ensure_debian_images
   ensure_redis
   ensure_sshd
   ensure_recipes
@@ -196,7 +215,7 @@ status() {
     if [[ $state == *"manager=true"* ]]; then line engine up "$ENGINE ($state)"; else line engine down "$ENGINE ($state)"; ok=1; fi
     if docker network inspect proxy --format '{{.Driver}}' 2>/dev/null | grep -q overlay; then line proxy up "overlay network"; else line proxy down "no overlay network 'proxy'"; ok=1; fi
     local missing=()
-    for i in "${IMAGES[@]}"; do docker image inspect "$i" >/dev/null 2>&1 || missing+=("$i"); done
+    for i in "${IMAGES[@]}" $(debian_tags); do docker image inspect "$i" >/dev/null 2>&1 || missing+=("$i"); done
     if ((${#missing[@]} == 0)); then line images up "${IMAGES[*]}"; else line images down "missing: ${missing[*]}"; ok=1; fi
   else
     line engine down "no engine answers at $ENGINE"; line proxy down "(engine down)"; line images down "(engine down)"; ok=1

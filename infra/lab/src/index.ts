@@ -15,7 +15,7 @@ export interface LabInfo {
   ssh: { url: string; privateKeyPath: string; knownHostsPath: string };
   recipesDir: string;
   recipes: string[];
-  images: { web: string[]; probe: string };
+  images: { web: string[]; probe: string; debian: string[] };
 }
 
 let ready: Promise<LabInfo> | undefined;

@@ -15,6 +15,7 @@ const expected: Record<string, { tags: string[]; pull: number }> = {
   "hello-web": { tags: ["1.0.0+1.0", "1.1.0+1.1"], pull: 1 },
   notes: { tags: ["0.1.0+2.0", "0.2.0+2.1"], pull: 2 },
   broken: { tags: ["0.1.0+1.0"], pull: 3 },
+  "pg-app": { tags: ["0.1.0+1.0", "0.2.0+1.1"], pull: 4 },
 };
 
 describe.each(Object.entries(expected))("sample recipe %s", (name, { tags, pull }) => {
@@ -63,5 +64,53 @@ describe("sample pull requests carry their change", () => {
       "compose.yml",
     );
     expect(diff).toContain("+    stop_grace_period: 5s");
+  });
+});
+
+describe("pg-app's pull requests each carry one realistic change", () => {
+  const show = (ref: string, file: string) => git(recipeRepo(lab, "pg-app"), "show", `${ref}:${file}`);
+
+  it("the releases run a schema migration (migration 2 in 0.2.0+1.1)", async () => {
+    expect(await show("0.1.0+1.0", "app.py")).not.toContain("2: [");
+    expect(await show("0.2.0+1.1", "app.py")).toContain("ADD COLUMN created_at");
+    expect(await show("0.2.0+1.1", "abra.sh")).toContain("APP_PY_VERSION=v2");
+  });
+
+  it("#4 adds a migration with a default, #6 the same column without one", async () => {
+    expect(await show("refs/pull/4/head", "app.py")).toContain("ADD COLUMN author text NOT NULL DEFAULT");
+    expect(await show("refs/pull/6/head", "app.py")).toMatch(/ADD COLUMN author text NOT NULL"\]/);
+  });
+
+  it("#5 drops the restore post-hook and nothing else", async () => {
+    const diff = await git(recipeRepo(lab, "pg-app"), "diff", "main", "refs/pull/5/head");
+    expect(diff).toContain('-        backupbot.restore.post-hook: "/pg_backup.sh restore"');
+    expect(diff.split("\n").filter((l) => /^[-+][^-+]/.test(l))).toHaveLength(1);
+  });
+});
+
+describe("Debian-package lab images", () => {
+  it("are built, each tagged with the hash of its definition", async () => {
+    expect(lab.images.debian).toEqual(
+      expect.arrayContaining([
+        "taster-lab/postgres:15",
+        "taster-lab/mariadb:10.11",
+        "taster-lab/python:3.11",
+      ]),
+    );
+    const run = promisify(execFile);
+    for (const tag of lab.images.debian) {
+      const name = tag.split(":")[0];
+      const dir = `${import.meta.dirname}/../images/debian/${name?.replace("taster-lab/", "")}`;
+      const hash = (
+        await run(`${import.meta.dirname}/../images/build-debian.sh`, ["--hash", dir])
+      ).stdout.trim();
+      const id = async (ref: string) =>
+        (
+          await run("docker", ["image", "inspect", "--format", "{{.Id}}", ref], {
+            env: { ...process.env, DOCKER_HOST: lab.dockerHost },
+          })
+        ).stdout.trim();
+      expect(await id(`${name}:def-${hash}`)).toBe(await id(tag));
+    }
   });
 });
