@@ -6,6 +6,7 @@ import { stringify } from "yaml";
 import type { Host } from "./host";
 import { appLabel, STACK_LABEL } from "./labels";
 import type { Plan } from "./plan";
+import type { EndpointMode } from "./vip";
 
 /** What abra records on the app service about the deployed checkout. */
 export interface AbraDeployLabels {
@@ -30,11 +31,12 @@ export async function deployStack(
   host: Host,
   plan: Plan,
   abra: AbraDeployLabels,
+  opts: { endpointMode?: EndpointMode } = {},
 ): Promise<{ deployCount: number }> {
   const scratch = await mkdtemp(join(tmpdir(), `taster-deploy-${plan.stack}-`));
   try {
     const overlay = join(scratch, "compose.taster.yml");
-    await writeFile(overlay, stringify(overlayCompose(plan, abra)));
+    await writeFile(overlay, stringify(overlayCompose(plan, abra, opts.endpointMode)));
     const files = [...plan.composeFiles.map((file) => join(plan.dir, file)), overlay];
     const args = ["stack", "deploy", "--resolve-image", "never", "--detach=true", "--prune"];
     await host
@@ -59,8 +61,16 @@ export async function deployStack(
   return { deployCount: count };
 }
 
-/** The overlay compose file: abra labels on the app service, the stack label on everything labelled. */
-export function overlayCompose(plan: Plan, abra: AbraDeployLabels): Record<string, unknown> {
+/**
+ * The overlay compose file: abra labels on the app service, the stack label on everything
+ * labelled, and on a host without working VIPs `endpoint_mode: dnsrr` on every service (so
+ * services reach each other by name there, as they would through a VIP elsewhere).
+ */
+export function overlayCompose(
+  plan: Plan,
+  abra: AbraDeployLabels,
+  endpointMode: EndpointMode = "vip",
+): Record<string, unknown> {
   const stackLabel = { [STACK_LABEL]: plan.stack };
   const services: Record<string, unknown> = {};
   for (const service of plan.services) {
@@ -70,7 +80,9 @@ export function overlayCompose(plan: Plan, abra: AbraDeployLabels): Record<strin
       labels[appLabel(plan.stack, "chaos")] = String(abra.chaos);
       labels[appLabel(plan.stack, "chaos-version")] = abra.chaosVersion;
     }
-    services[service.name] = { deploy: { labels } };
+    services[service.name] = {
+      deploy: { labels, ...(endpointMode === "dnsrr" ? { endpoint_mode: "dnsrr" } : {}) },
+    };
   }
   const overlay: Record<string, unknown> = { version: "3.8", services };
   const networks = ownObjects(plan.rendered.networks);

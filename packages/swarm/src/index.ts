@@ -10,3 +10,4 @@ export * from "./plan";
 export * from "./probe";
 export * from "./secrets";
 export * from "./teardown";
+export * from "./vip";
