@@ -2,12 +2,20 @@
  * Hostile recipe-shipped test code (tests/taster/, approved by a pin for the PR): it hangs, it
  * prints the app's secret, it tries to leave its sandbox.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureLab } from "../../infra/lab/src/index";
-import type { Results, TestRow } from "../../packages/harness/src/index";
-import { toolPaths } from "../../packages/harness/src/index";
+import type { BrokerBackend, Results, TestRow } from "../../packages/harness/src/index";
+import {
+  acquireSlot,
+  exposeToSandbox,
+  runSandboxed,
+  startBroker,
+  toolPaths,
+} from "../../packages/harness/src/index";
 import { connectHost, execInService } from "../../packages/swarm/src/index";
+import type { RunContext } from "../../packages/testkit/src/index";
 import { verdictOf } from "../invariants";
 import { APP_SECRET_PATH, withSecret } from "../variants/compose";
 import { ApprovedOverlay, newMarker } from "../variants/overlay";
@@ -111,12 +119,21 @@ const overlayPrintsSecret: Scenario = {
 };
 
 let escaping: { overlay: ApprovedOverlay; writeTargets: string[] } | undefined;
+let otherRun: OtherRun | undefined;
+
+/** The swarm manager port: dockerd listens on every host address there. */
+const SWARM_PORT = 2377;
 
 const overlayEscapes: Scenario = {
   id: "overlay-escapes",
-  did: "an approved overlay test tries the Docker socket, the lab Redis password file, Redis itself, its parent's /proc environ, writes outside its work dir, SIGTERM to its parent",
+  did: "an approved overlay test tries the Docker socket, the lab Redis password file, Redis and the host over TCP, Taster's /proc environ, another live sandbox's environ, work dir and broker, writes outside its work dir, SIGTERM to Taster",
   expected: "every attempt denied (one passing test per attempt), the run still reports",
   expect: { verdicts: 1 },
+  async setup() {
+    otherRun = await startOtherRun();
+    const other = otherRun;
+    return { world: {}, cleanup: () => other.stop() };
+  },
   get world() {
     const writeTargets = [toolPaths.recipesTests, join(toolPaths.repoRoot, "allowlist"), "/etc"];
     const overlay = new ApprovedOverlay({
@@ -125,16 +142,21 @@ const overlayEscapes: Scenario = {
         const redis = new URL(lab.redisUrl);
         const sockets = new Set(["/var/run/docker.sock"]);
         if (lab.dockerHost.startsWith("unix://")) sockets.add(lab.dockerHost.slice("unix://".length));
+        const other = otherRun as OtherRun;
         const source = escapingTest({
           dockerSockets: [...sockets],
           secretFiles: [join(lab.stateDir, "redis.pass"), join(lab.stateDir, "lab.json")],
           redis: { host: redis.hostname, port: Number(redis.port || 6379) },
+          hostAddresses: hostAddresses().map((host) => ({ host, port: SWARM_PORT })),
+          // The worker runs in this process (the overlay's run step is a function).
+          hostPids: [process.pid, process.ppid],
+          otherRun: { workDir: other.workDir, brokerSocket: other.brokerSocket },
           writeTargets,
         });
         return { "install.test.ts": source };
       },
     });
-    escaping = { overlay, writeTargets };
+    escaping = { overlay, writeTargets: [...writeTargets, (otherRun as OtherRun).workDir] };
     return overlay.world();
   },
   async run(world) {
@@ -144,7 +166,8 @@ const overlayEscapes: Scenario = {
     const problems: string[] = [];
     if (state !== "done") problems.push(`the run ended ${state}, not done`);
     const allowed = rows.filter((row) => row.status !== "pass");
-    if (rows.length < 12) problems.push(`only ${rows.length} escape attempts were reported`);
+    if (rows.length < 18) problems.push(`only ${rows.length} escape attempts were reported`);
+    if (!(await otherRun?.alive())) problems.push("the other run's sandbox was not running throughout");
     if (allowed.length) problems.push(`not denied: ${allowed.map(shortName).join("; ")}`);
     const runLog = await readOutput(overlay.outDir, "run.log");
     const said = runLog.split("\n").filter((l) => l.includes("chaos escape "));
@@ -156,6 +179,93 @@ const overlayEscapes: Scenario = {
     };
   },
 };
+
+/** The host's own non-loopback IPv4 addresses. */
+function hostAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i?.family === "IPv4" && !i.internal)
+    .map((i) => i?.address as string);
+}
+
+/** Another run's tier, sandboxed the way the orchestrator does it, waiting while the scenario runs. */
+interface OtherRun {
+  workDir: string;
+  brokerSocket: string;
+  alive(): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+const OTHER_CONTEXT: RunContext = {
+  recipe: "other",
+  stack: "chaosother",
+  domain: "chaosother.taster.test",
+  sha: "0".repeat(40),
+  baseVersion: null,
+  headVersion: "1.0.0+1.0",
+  chaosVersion: "00000000",
+  tier: "install",
+  appService: "app",
+  services: ["app"],
+  settings: {
+    healthPath: "/",
+    healthService: "app",
+    healthPort: 80,
+    acceptableStatuses: [200],
+    httpTimeoutMs: 5000,
+  },
+};
+
+// The other run has no deployment: its broker answers from memory (it is only there to be a target).
+const NO_DEPLOYMENT: BrokerBackend = {
+  exec: async () => ({ stdout: "", stderr: "", exitCode: 0 }),
+  http: async () => ({ status: 200, headers: {}, body: "" }),
+  services: async () => [],
+  labels: async () => ({}),
+  backupArtifact: () => null,
+};
+
+async function startOtherRun(): Promise<OtherRun> {
+  const root = await mkdtemp(join(tmpdir(), "taster-runs-other-"));
+  const runDir = join(root, "run");
+  await mkdir(runDir);
+  const slot = await acquireSlot(runDir, root);
+  const broker = await startBroker(() => OTHER_CONTEXT, NO_DEPLOYMENT, slot);
+  const tests = join(runDir, "tests");
+  await mkdir(tests);
+  await writeFile(
+    join(tests, "waits.test.ts"),
+    'import { test } from "@jest/globals";\ntest("another run\'s tier, waiting", () => new Promise(() => {}), 900_000);\n',
+  );
+  await exposeToSandbox(tests, slot);
+  const workDir = join(runDir, "sandbox", "install");
+  const abort = new AbortController();
+  const finished = runSandboxed({
+    files: [join(tests, "waits.test.ts")],
+    roots: [tests],
+    workDir,
+    slot,
+    broker: { socketPath: broker.socketPath, token: broker.issue().token },
+    context: OTHER_CONTEXT,
+    timeoutMs: 900_000,
+    signal: abort.signal,
+  });
+  const alive = async () => (await processesWith(join(workDir, "jest.config.json"))).length > 0;
+  // Ready once its jest is up (the hostile test must find it running).
+  for (let i = 0; i < 120 && !(await alive()); i++) await new Promise((r) => setTimeout(r, 250));
+  return {
+    workDir,
+    brokerSocket: broker.socketPath,
+    alive,
+    stop: async () => {
+      abort.abort();
+      await finished;
+      await broker.close();
+      await slot.release();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
 
 /** Comments !testme, waits for the verdict; returns it and the stored results of the run. */
 async function testme(world: World, tag: string) {

@@ -44,6 +44,12 @@ export interface EscapeTargets {
   /** Root-only files that hold the lab Redis password. */
   secretFiles: string[];
   redis: { host: string; port: number };
+  /** The host's own (non-loopback) addresses, each with a port something listens on there. */
+  hostAddresses: { host: string; port: number }[];
+  /** Taster's processes (the worker and its parent) as the host numbers them. */
+  hostPids: number[];
+  /** Another run's sandbox, live while this test runs: its work dir and its broker socket. */
+  otherRun: { workDir: string; brokerSocket: string };
   /** Places outside the work dir the test must not be able to write to (plus its own checkout). */
   writeTargets: string[];
 }
@@ -53,7 +59,7 @@ export interface EscapeTargets {
  * happened either way ("chaos escape <what>: denied|ALLOWED …").
  */
 export function escapingTest(targets: EscapeTargets): string {
-  return `import { readFileSync, writeFileSync } from "node:fs";
+  return `import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { expect, test } from "@jest/globals";
@@ -111,35 +117,70 @@ test("escape: talk to the lab Redis", async () => {
   expect(outcome).toMatch(/^denied/);
 });
 
-// Its parents as the host sees them (in a PID namespace of its own, process.ppid says 0).
-function ancestors() {
-  const pids = [];
-  let pid = "self";
-  while (pids.length < 3) {
-    const status = readFileSync(\`/proc/\${pid}/status\`, "utf8");
-    const parent = Number(/^PPid:\\s+(\\d+)/m.exec(status)?.[1] ?? 0);
-    if (parent <= 1) break;
-    pids.push(parent);
-    pid = parent;
-  }
-  return pids.length ? pids : [process.ppid];
+// Not a word exchanged: a TCP connection to the host at all is the escape.
+for (const { host, port } of targets.hostAddresses) {
+  test(\`escape: connect to the host at \${host}:\${port}\`, async () => {
+    const outcome = await attempt(\`host \${host}:\${port}\`, () =>
+      new Promise((resolve, reject) => {
+        const socket = connect({ host, port });
+        socket.setTimeout(3000, () => socket.destroy(new Error("no answer")));
+        socket.on("connect", () => { socket.destroy(); resolve("connected"); });
+        socket.on("error", reject);
+      }),
+    );
+    expect(outcome).toMatch(/^denied/);
+  });
 }
 
-for (const [i, pid] of ancestors().entries()) {
-  test(\`escape: read the environment of parent #\${i + 1}\`, async () => {
+for (const [i, pid] of targets.hostPids.entries()) {
+  test(\`escape: read the environment of Taster's process #\${i + 1}\`, async () => {
     const outcome = await attempt(\`read /proc/\${pid}/environ\`, () =>
       readFileSync(\`/proc/\${pid}/environ\`, "utf8").split("\\0").length + " variables",
     );
     expect(outcome).toMatch(/^denied/);
   });
-  test(\`escape: signal parent #\${i + 1}\`, async () => {
+  test(\`escape: signal Taster's process #\${i + 1}\`, async () => {
     expect(await attempt(\`SIGTERM to /proc/\${pid}\`, () => process.kill(pid, "SIGTERM"))).toMatch(/^denied/);
   });
 }
 
+// Another run's sandbox is running right now: its broker token sits in its environment.
+test("escape: another sandbox's broker token in /proc/*/environ", async () => {
+  const own = process.env.TASTER_BROKER_TOKEN;
+  const outcome = await attempt("another sandbox's /proc/*/environ", () => {
+    const pids = readdirSync("/proc").filter((entry) => /^\\d+$/.test(entry));
+    for (const pid of pids) {
+      let environ = "";
+      try {
+        environ = readFileSync(\`/proc/\${pid}/environ\`, "utf8");
+      } catch {
+        continue;
+      }
+      const token = /(?:^|\\0)TASTER_BROKER_TOKEN=([^\\0]*)/.exec(environ)?.[1];
+      if (token && token !== own) return \`a token of \${token.length} chars in /proc/\${pid}\`;
+    }
+    throw new Error(\`no other sandbox among the \${pids.length} processes this one sees\`);
+  });
+  expect(outcome).toMatch(/^denied/);
+});
+
+test("escape: read another run's work dir", async () => {
+  const outcome = await attempt(\`list \${targets.otherRun.workDir}\`, () =>
+    readdirSync(targets.otherRun.workDir).join(","),
+  );
+  expect(outcome).toMatch(/^denied/);
+});
+
+test("escape: call another run's broker", async () => {
+  const outcome = await attempt(\`connect \${targets.otherRun.brokerSocket}\`, () =>
+    talk({ path: targets.otherRun.brokerSocket }, "POST /v1/services HTTP/1.0\\r\\n\\r\\n"),
+  );
+  expect(outcome).toMatch(/^denied/);
+});
+
 // Its own checkout (tests/taster, the recipe's root) and the run's workspace above its work dir.
 const ownPlaces = [here, join(here, "..", ".."), join(process.cwd(), "..", "..")];
-for (const dir of [...targets.writeTargets, ...ownPlaces]) {
+for (const dir of [...targets.writeTargets, targets.otherRun.workDir, ...ownPlaces]) {
   test(\`escape: write into \${dir}\`, async () => {
     const path = join(dir, "chaos-escaped.txt");
     expect(await attempt(\`write \${path}\`, () => writeFileSync(path, "escaped") ?? "written")).toMatch(/^denied/);

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { RunStep } from "../../apps/worker/src/worker";
@@ -49,11 +50,15 @@ export class ApprovedOverlay {
       .toString()
       .trim();
     this.allowlistPath = join(dirname(checkout), `allowlist-${randomBytes(4).toString("hex")}.yml`);
-    await writeFile(
-      this.allowlistPath,
+  }
+
+  /** Pins are keyed by owner/name: the pin is written for the repository the job runs. */
+  private pinFor(repo: string | undefined): void {
+    writeFileSync(
+      this.allowlistPath as string,
       [
         "recipes:",
-        "  - name: hello-web",
+        `  - repo: ${repo}`,
         "    pins:",
         `      - tree: ${this.treeHash}`,
         "        approvedBy: chaos",
@@ -66,6 +71,7 @@ export class ApprovedOverlay {
 
   private readonly runStep: RunStep = (opts) => {
     if (!this.allowlistPath) throw new Error("the overlay variant was never applied");
+    this.pinFor(opts.repo);
     if (opts.outDir) this.outDir = opts.outDir;
     const timeout = this.options.tierTimeoutSeconds;
     return runRecipe({

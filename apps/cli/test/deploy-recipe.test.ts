@@ -33,10 +33,14 @@ describe("infra/deploy (Taster as a recipe)", () => {
   it("takes its credentials from versioned external secrets, never from the env file", () => {
     expect(plan.secrets.map((s) => s.fullName).sort()).toEqual([
       "tasterprod_github_token_v1",
+      "tasterprod_redis_password_v1",
       "tasterprod_ssh_key_v1",
       "tasterprod_webhook_secret_v1",
     ]);
-    expect(plan.configs.map((c) => c.fullName)).toEqual(["tasterprod_known_hosts_v1"]);
+    expect(plan.configs.map((c) => c.fullName)).toEqual([
+      "tasterprod_known_hosts_v1",
+      "tasterprod_redis_conf_v1",
+    ]);
   });
 
   it("backs up Redis (the queue and run history) with backup-bot labels", () => {

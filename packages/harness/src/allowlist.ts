@@ -10,10 +10,15 @@ const run = promisify(execFile);
 /** Where repo-local customization lives inside a recipe repo. */
 export const REPO_LOCAL_DIR = "tests/taster";
 
-const recipeName = z
-  .string()
-  .refine((name) => name !== "*", { message: "'*' is not a wildcard: list each recipe by name" })
-  .refine((name) => /^[a-z0-9][a-z0-9._-]*$/.test(name), { message: "not a recipe name" });
+/** owner/name as the forge spells it (GitHub, Gitea/Forgejo): what a pin approves code for. */
+export const REPO_PATTERN = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+const repoName = z
+  .string({ error: "required: the recipe's repository as owner/name, e.g. coop-cloud/hello-web" })
+  .refine((name) => !name.includes("*"), { message: "'*' is not a wildcard: list each repository" })
+  .refine((name) => name.includes("*") || REPO_PATTERN.test(name), {
+    message: "not owner/name (e.g. coop-cloud/hello-web, no forge prefix)",
+  });
 
 const pinSchema = z.strictObject({
   tree: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "a git tree hash (40 or 64 hex chars)"),
@@ -22,9 +27,18 @@ const pinSchema = z.strictObject({
   why: z.string().min(1),
 });
 
+/** Pins were once keyed by the recipe's name alone; such an entry gets a message saying what to write. */
+const oldName = z
+  .never({
+    error: (issue) =>
+      `pins are keyed by repository now: replace 'name: ${String(issue.input)}' with 'repo: <owner>/${String(issue.input)}' (e.g. coop-cloud/${String(issue.input)})`,
+  })
+  .optional();
+
 const entrySchema = z.strictObject({
-  name: recipeName,
+  repo: repoName,
   pins: z.array(pinSchema).min(1, "an entry needs at least one approved pin"),
+  name: oldName,
 });
 
 export const allowlistSchema = z.strictObject({ recipes: z.array(entrySchema) });
@@ -56,9 +70,9 @@ export function parseAllowlist(text: string, source = "allowlist"): Allowlist {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
     throw usageError(`${source}: ${problems.join("; ")}`);
   }
-  const names = parsed.data.recipes.map((r) => r.name);
-  const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup) throw usageError(`${source}: recipe '${dup}' is listed twice`);
+  const repos = parsed.data.recipes.map((r) => r.repo.toLowerCase());
+  const dup = repos.find((n, i) => repos.indexOf(n) !== i);
+  if (dup) throw usageError(`${source}: repository '${dup}' is listed twice`);
   return parsed.data;
 }
 
@@ -67,6 +81,8 @@ export interface GateDecision {
   why: string;
   /** The git tree hash of tests/taster in the checkout, null when there is none. */
   treeHash: string | null;
+  /** Where the approved code runs from: Taster's copy of the pinned tree (see pinned-copy.ts). */
+  pinnedDir?: string;
 }
 
 /** The git tree hash of the checkout's tests/taster, i.e. exactly the content that would run. */
@@ -80,32 +96,41 @@ export async function repoLocalTreeHash(checkoutDir: string): Promise<string | n
 }
 
 /**
- * THE gate for repo-local code (default-deny). A recipe entry alone is not enough: the content of
- * tests/taster must hash to a pin a maintainer approved, so a PR that adds or changes that code
- * does not get it executed by a `!testme`.
+ * THE gate for repo-local code (default-deny). A repository entry alone is not enough: the content
+ * of tests/taster must hash to a pin a maintainer approved for this very repository (owner/name),
+ * so a PR that adds or changes that code, or a fork of an approved recipe, does not get it
+ * executed by a `!testme`. `repo` is undefined when the run does not know its repository (a local
+ * run without `--repo`): nothing is approved then.
  */
 export async function gateRepoLocal(
   allowlist: Allowlist,
-  recipe: string,
+  repo: string | undefined,
   checkoutDir: string,
 ): Promise<GateDecision> {
   const treeHash = await repoLocalTreeHash(checkoutDir);
   if (!treeHash) return { allowed: false, why: `no ${REPO_LOCAL_DIR} in the recipe`, treeHash };
-  const entry = allowlist.recipes.find((r) => r.name === recipe);
+  if (!repo || !REPO_PATTERN.test(repo)) {
+    return {
+      allowed: false,
+      why: `the run does not know the recipe's repository (owner/name), so no pin applies; a local run passes --repo owner/name`,
+      treeHash,
+    };
+  }
+  const entry = allowlist.recipes.find((r) => r.repo.toLowerCase() === repo.toLowerCase());
   if (!entry) {
-    return { allowed: false, why: `${recipe} is not on the repo-local allowlist (default-deny)`, treeHash };
+    return { allowed: false, why: `${repo} is not on the repo-local allowlist (default-deny)`, treeHash };
   }
   const pin = entry.pins.find((p) => p.tree === treeHash);
   if (!pin) {
     return {
       allowed: false,
-      why: `${REPO_LOCAL_DIR} content ${treeHash.slice(0, 12)} is not an approved pin for ${recipe} (approved: ${entry.pins.map((p) => p.tree.slice(0, 12)).join(", ")}); a maintainer must review and pin it`,
+      why: `${REPO_LOCAL_DIR} content ${treeHash.slice(0, 12)} is not an approved pin for ${repo} (approved: ${entry.pins.map((p) => p.tree.slice(0, 12)).join(", ")}); a maintainer must review and pin it`,
       treeHash,
     };
   }
   return {
     allowed: true,
-    why: `approved by ${pin.approvedBy} on ${pin.approvedAt} (pin ${treeHash.slice(0, 12)}): ${pin.why}`,
+    why: `approved for ${repo} by ${pin.approvedBy} on ${pin.approvedAt} (pin ${treeHash.slice(0, 12)}): ${pin.why}`,
     treeHash,
   };
 }

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { chmod, chown, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { infraError } from "@taster/core";
 import type { OpName, Ops, RunContext } from "@taster/testkit";
 
 /** What the broker may do on the run's one stack; implemented over @taster/swarm by the orchestrator. */
@@ -18,8 +20,16 @@ export interface BrokerGrant {
   revoke(): void;
 }
 
+/** Where the broker listens: a private directory of the sandbox slot, and who may connect. */
+export interface BrokerOwner {
+  dir: string;
+  uid: number;
+  gid: number;
+}
+
 export interface Broker {
-  url: string;
+  /** The unix socket the sandboxed tests connect to (mode 0600, owned by the slot's uid). */
+  socketPath: string;
   /**
    * A token for one sandboxed jest process. With a gate, its calls wait until the gate resolves
    * (the tier's op is done) and are refused if it rejects: assertions can start while the op runs.
@@ -68,16 +78,24 @@ function readBody(req: IncomingMessage): Promise<unknown> {
 const isStringArray = (v: unknown): v is string[] =>
   Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === "string");
 
+/** sun_path holds 108 bytes with the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+
 /**
- * A per-run HTTP broker on loopback: the only door from the sandboxed tests to the deployment.
- * It checks a random bearer token and only names services of this run's stack; there is no
- * operation that deploys, removes, or reaches another stack or the host.
+ * A per-run HTTP broker on a unix socket: the only door from the sandboxed tests (which have no
+ * network) to the deployment. Only the slot's uid (and root) can connect; it also checks a random
+ * bearer token and only names services of this run's stack; there is no operation that deploys,
+ * removes, or reaches another stack or the host.
  */
-export async function startBroker(context: () => RunContext, backend: BrokerBackend): Promise<Broker> {
+export async function startBroker(
+  context: () => RunContext,
+  backend: BrokerBackend,
+  owner: BrokerOwner,
+): Promise<Broker> {
   const grants = new Map<string, { gate?: Promise<unknown> }>();
   const state = new Map<string, unknown>();
   const broker: Broker = {
-    url: "",
+    socketPath: join(owner.dir, "broker.sock"),
     issue: (opts = {}) => {
       const token = randomBytes(32).toString("hex");
       // A rejected gate must not surface as an unhandled rejection before anyone calls.
@@ -158,12 +176,27 @@ export async function startBroker(context: () => RunContext, backend: BrokerBack
   };
 
   const server: Server = createServer((req, res) => void handle(req, res));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  broker.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await listenPrivately(server, broker.socketPath, owner);
   broker.close = () =>
     new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
     });
   return broker;
+}
+
+/** Binds the socket, then hands it to the slot's uid alone (until then only root may connect). */
+async function listenPrivately(server: Server, path: string, owner: BrokerOwner): Promise<void> {
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH)
+    throw infraError(`the broker socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes`);
+  await rm(path, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  await chmod(path, 0o600);
+  await chown(path, owner.uid, owner.gid);
 }

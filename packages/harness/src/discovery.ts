@@ -24,7 +24,19 @@ export interface DiscoveryInput {
   recipesTestsDir: string;
   recipe: string;
   checkoutDir: string;
+  /** An allowed gate carries `pinnedDir` (Taster's copy of the pinned tree): what runs is found there. */
   gate: GateDecision;
+}
+
+/**
+ * Where repo-local files are looked for: the pinned copy when they may run (never the checkout,
+ * whose tests/taster may hold symlinks or sit beside files nobody approved); the checkout's
+ * tests/taster otherwise, only to list what was not run in the manifest.
+ */
+function repoLocalDir(input: DiscoveryInput): string {
+  if (!input.gate.allowed) return join(input.checkoutDir, REPO_LOCAL_DIR);
+  if (!input.gate.pinnedDir) throw new Error("an allowed repo-local gate has no pinned copy to run from");
+  return input.gate.pinnedDir;
 }
 
 const exists = (path: string) =>
@@ -45,7 +57,7 @@ async function testsIn(dir: string): Promise<string[]> {
 export async function discoverCustomization(input: DiscoveryInput): Promise<Customization> {
   const generic = join(input.recipesTestsDir, "_generic");
   const overlay = join(input.recipesTestsDir, input.recipe);
-  const local = join(input.checkoutDir, REPO_LOCAL_DIR);
+  const local = repoLocalDir(input);
   const entries: ManifestEntry[] = [];
   const assertions = Object.fromEntries(TIERS.map((t) => [t, [] as string[]])) as Record<Tier, string[]>;
   const hooks: string[] = [];

@@ -4,6 +4,7 @@ export * from "./broker";
 export * from "./converge";
 export * from "./discovery";
 export * from "./marker";
+export * from "./pinned-copy";
 export * from "./results";
 export * from "./run";
 export * from "./runlog";

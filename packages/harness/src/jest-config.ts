@@ -12,9 +12,25 @@ export const toolPaths = {
   swcJest: rootRequire.resolve("@swc/jest"),
   testkit: join(REPO_ROOT, "packages", "testkit", "src", "index.ts"),
   recipesTests: join(REPO_ROOT, "recipes-tests"),
+  resolver: join(import.meta.dirname, "jest-resolver.cjs"),
 };
 
-/** The jest configuration of one sandboxed run: Taster's own, never anything from the recipe. */
+/**
+ * swc as Taster configures it, and only so: `swcrc: false` stops swc from reading a `.swcrc` next
+ * to (or above) a test file, which would let a file beside the approved code change how it compiles.
+ */
+export const SWC_OPTIONS = {
+  swcrc: false,
+  configFile: false,
+  jsc: { target: "es2022", parser: { syntax: "typescript" } },
+} as const;
+
+/**
+ * The jest configuration of one sandboxed run: Taster's own, never anything from the recipe. It is
+ * passed with --config, so no jest.config.* or package.json "jest" key of the recipe is read;
+ * rootDir is Taster's work dir; only .ts is transformed (by swc, above), so no babel config is
+ * ever looked up; the resolver refuses imports that leave `roots` and Taster's own packages.
+ */
 export function jestConfig(workDir: string, roots: string[], cacheDir: string) {
   return {
     rootDir: workDir,
@@ -23,8 +39,9 @@ export function jestConfig(workDir: string, roots: string[], cacheDir: string) {
     extensionsToTreatAsEsm: [".ts"],
     moduleFileExtensions: ["ts", "js", "mjs", "json"],
     transform: {
-      "^.+\\.ts$": [toolPaths.swcJest, { jsc: { target: "es2022", parser: { syntax: "typescript" } } }],
+      "^.+\\.ts$": [toolPaths.swcJest, SWC_OPTIONS],
     },
+    resolver: toolPaths.resolver,
     // Recipe checkouts have no node_modules: map what tests import to the workspace's copies.
     moduleNameMapper: { "^@taster/testkit$": toolPaths.testkit },
     modulePaths: [toolPaths.nodeModules],

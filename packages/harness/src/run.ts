@@ -45,13 +45,14 @@ import {
   updateState,
 } from "@taster/swarm";
 import type { RunContext } from "@taster/testkit";
-import { gateRepoLocal, loadAllowlist, REPO_LOCAL_DIR } from "./allowlist";
+import { gateRepoLocal, loadAllowlist } from "./allowlist";
 import { type LiveRun, swarmBackend } from "./backend";
 import { type Broker, startBroker } from "./broker";
 import { converge } from "./converge";
 import { type Customization, discoverCustomization, HOOK_NAMES } from "./discovery";
 import { writeHookRunner } from "./hooks";
 import { MUTATED_MARKER, markerLocation, newMarkerValue } from "./marker";
+import { hideFromSandbox, materializeGate } from "./pinned-copy";
 import {
   emptyTimings,
   levelOf,
@@ -129,6 +130,8 @@ interface RunState {
   base?: { tag: string; sha: string; dir: string } | null;
   baseReason?: string;
   customization?: Customization;
+  /** Taster's copy of the pinned tests/taster, when repo-local code may run (see pinned-copy.ts). */
+  pinnedDir?: string;
   manifest?: Manifest;
   host?: Host;
   live?: LiveRun;
@@ -266,9 +269,12 @@ async function resolveBase(state: RunState): Promise<void> {
 async function resolveCustomization(state: RunState, recipesTestsDir: string): Promise<void> {
   const allowlist = await loadAllowlist(state.opts.allowlistPath ?? DEFAULT_ALLOWLIST);
   const checkoutDir = state.checkoutDir as string;
-  const gate = await gateRepoLocal(allowlist, state.recipe, checkoutDir);
+  // Pins are keyed by owner/name: only a run that knows its repository (a job, `run --repo`) has one.
+  const approved = await gateRepoLocal(allowlist, state.opts.repo, checkoutDir);
+  const gate = await materializeGate(approved, checkoutDir, pinnedRoot(state));
   const found = await discoverCustomization({ recipesTestsDir, recipe: state.recipe, checkoutDir, gate });
   state.customization = found;
+  if (gate.pinnedDir) state.pinnedDir = gate.pinnedDir;
   const settingsFile = settingsPath(recipesTestsDir, state.recipe);
   state.manifest = {
     recipe: state.recipe,
@@ -280,7 +286,10 @@ async function resolveCustomization(state: RunState, recipesTestsDir: string): P
   };
   state.log.event("manifest", `repo-local code ${gate.allowed ? "ALLOWED" : "not run"}: ${gate.why}`);
   for (const entry of found.entries) {
-    const where = entry.path.replace(`${checkoutDir}/`, "<recipe>/").replace(`${toolPaths.repoRoot}/`, "");
+    const where = entry.path
+      .replace(`${checkoutDir}/`, "<recipe>/")
+      .replace(`${pinnedRoot(state)}/`, "<pinned>/")
+      .replace(`${toolPaths.repoRoot}/`, "");
     state.log.event(
       "manifest",
       `${entry.allowed ? "run " : "DENY"} ${entry.kind} ${entry.tier} ${where} — ${entry.why}`,
@@ -297,14 +306,18 @@ async function fileExists(path: string): Promise<boolean> {
 
 const workRootOf = (opts: RunOptions) => resolve(opts.workRoot ?? join(tmpdir(), "taster-runs"));
 
+/** Where the pinned tree is copied (`<root>/tests/taster`): in the run's workspace, beside no checkout. */
+const pinnedRoot = (state: RunState) => join(state.workspace?.dir as string, "pinned");
+
 async function startHost(state: RunState): Promise<void> {
   const url = state.opts.hostUrl ?? process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock";
   state.host = await connectHost(url, state.opts.hostOptions);
   const sandboxRoot = join(state.workspace?.dir as string, "sandbox");
   await mkdir(sandboxRoot, { recursive: true });
   await exposeToSandbox(sandboxRoot, workRootOf(state.opts));
-  if (state.manifest?.repoLocal.allowed)
-    await exposeToSandbox(join(state.checkoutDir as string, REPO_LOCAL_DIR), workRootOf(state.opts));
+  // Repo-local code sees its pinned copy, never the checkouts (files beside tests/taster).
+  for (const dir of [state.checkoutDir, state.base?.dir]) if (dir) await hideFromSandbox(dir);
+  if (state.pinnedDir) await exposeToSandbox(state.pinnedDir, workRootOf(state.opts));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -536,7 +549,7 @@ interface SandboxCall {
 
 async function sandboxed(state: RunState, tier: Tier, files: string[], workDir: string, call: SandboxCall) {
   const roots = [state.opts.recipesTestsDir ?? toolPaths.recipesTests, workDir];
-  if (state.manifest?.repoLocal.allowed) roots.push(join(state.checkoutDir as string, REPO_LOCAL_DIR));
+  if (state.pinnedDir) roots.push(state.pinnedDir);
   const signals = [state.opts.signal, call.cancel].filter((s): s is AbortSignal => s !== undefined);
   const grant = (state.broker as Broker).issue(call.gate ? { gate: call.gate } : {});
   // The test holds this token in its env and may print it: it is a credential like any other.
@@ -549,7 +562,7 @@ async function sandboxed(state: RunState, tier: Tier, files: string[], workDir: 
     context: contextFor(state, call.plan),
     timeoutMs: call.budgetMs,
     ...(call.gate ? { clockStartsAfter: call.gate } : {}),
-    labelBases: [roots[0] as string, state.checkoutDir as string, workDir],
+    labelBases: [roots[0] as string, pinnedRoot(state), workDir],
     cacheDir: join(state.workspace?.dir as string, "sandbox", "jest-cache"),
     ...(signals.length ? { signal: AbortSignal.any(signals) } : {}),
     onOutput: (line) => state.log.detail(line, tier),

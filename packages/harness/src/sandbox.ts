@@ -1,25 +1,25 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { chmod, chown, lstat, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
-import { infraError } from "@taster/core";
-import { ENV_BROKER_TOKEN, ENV_BROKER_URL, ENV_CONTEXT, type RunContext } from "@taster/testkit";
+import { chmod, chown, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import { ENV_BROKER_SOCKET, ENV_BROKER_TOKEN, ENV_CONTEXT, type RunContext } from "@taster/testkit";
 import { jestConfig, toolPaths } from "./jest-config";
 import type { TestRow } from "./results";
+import { exposeToSandbox, openPathTo, type SandboxSlot } from "./slot";
 
 export { toolPaths } from "./jest-config";
 
-/** The uid/gid sandboxed tests run as: `nobody` cannot open the Docker socket nor read our environ. */
-export const SANDBOX_UID = 65534;
-export const SANDBOX_GID = 65534;
+export { acquireSlot, exposeToSandbox, type SandboxSlot, slotConfig } from "./slot";
 
 export interface SandboxRun {
   /** Test files to run, all in ONE jest process. */
   files: string[];
-  /** Directories jest may look in (recipes-tests, the checkout's tests/taster, the work dir). */
+  /** Directories jest may look in (recipes-tests, the approved repo-local tests, the work dir). */
   roots: string[];
-  /** A fresh per-tier directory; made and handed to the sandbox uid. */
+  /** A fresh per-tier directory inside the slot's run directory; made 0700 for the slot's uid. */
   workDir: string;
-  broker: { url: string; token: string };
+  /** The run's sandbox slot: the uid/gid the tests run as. */
+  slot: SandboxSlot;
+  broker: { socketPath: string; token: string };
   context: RunContext;
   timeoutMs: number;
   /** Start the timeout clock only once this settles (jest may start while the tier's op runs). */
@@ -30,48 +30,27 @@ export interface SandboxRun {
   labelBases?: string[];
   /** Aborting kills the jest process group at once (SIGINT/SIGTERM of the run). */
   signal?: AbortSignal;
-  /** Each line of jest's own output, as it comes (the caller redacts and logs). */
+  /** Each line of jest's own output, as it comes, redacted and within OUTPUT_LIMITS. */
   onOutput?: (line: string) => void;
+  /** Masks secret values; applied before a line is cut, so a cut never shows half a secret. */
+  redact?: (text: string) => string;
+  /** The util-linux unshare to use (default /usr/bin/unshare); tests point it at one that fails. */
+  unshare?: string;
 }
 
 export interface SandboxResult {
   rows: TestRow[];
   timedOut: boolean;
   exitCode: number | null;
-  /** Set when jest produced no usable report (crash, bad config, killed). */
+  /** Set when jest produced no usable report (crash, bad config, killed, no sandbox). */
   error?: string;
 }
 
-/**
- * Makes `path` readable for the sandbox uid: the tree itself, and its ancestors up to and
- * including `within` become traversable (o+x, never o+r). Directories above `within` are never
- * changed: if one of them is closed to others, that is an error naming it.
- */
-export async function exposeToSandbox(path: string, within = dirname(path)): Promise<void> {
-  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
-    const mode = (await lstat(dir)).mode & 0o7777;
-    if ((mode & 0o001) !== 0) continue;
-    if (!(dir === within || dir.startsWith(`${within}${sep}`))) {
-      throw infraError(
-        `${dir} is closed to the sandbox user (mode ${mode.toString(8)}): choose a work root under /tmp`,
-      );
-    }
-    await chmod(dir, mode | 0o001);
-  }
-  await walkReadable(path);
-}
+/** What one tier may stream into the run log: longer lines are cut, the rest after the total is dropped. */
+export const OUTPUT_LIMITS = { lineChars: 4000, totalBytes: 1024 * 1024 };
 
-async function walkReadable(path: string): Promise<void> {
-  const info = await lstat(path);
-  if (info.isSymbolicLink()) return;
-  const mode = info.mode & 0o7777;
-  if (info.isDirectory()) {
-    if ((mode & 0o005) !== 0o005) await chmod(path, mode | 0o005);
-    for (const name of await readdir(path)) await walkReadable(join(path, name));
-  } else if ((mode & 0o004) === 0) {
-    await chmod(path, mode | 0o004);
-  }
-}
+/** The largest jest report we read back (the tests can write that file themselves). */
+const MAX_REPORT_BYTES = 64 * 1024 * 1024;
 
 /** Only what a test needs: no tokens of ours, no Redis URL, no DOCKER_HOST. */
 function scrubbedEnv(run: SandboxRun): Record<string, string> {
@@ -80,29 +59,32 @@ function scrubbedEnv(run: SandboxRun): Record<string, string> {
     HOME: join(run.workDir, "home"),
     TMPDIR: join(run.workDir, "tmp"),
     NODE_OPTIONS: "--experimental-vm-modules --no-warnings",
-    [ENV_BROKER_URL]: run.broker.url,
+    [ENV_BROKER_SOCKET]: run.broker.socketPath,
     [ENV_BROKER_TOKEN]: run.broker.token,
     [ENV_CONTEXT]: JSON.stringify(run.context),
   };
 }
 
+/**
+ * The tier's work dir (and home, tmp, cache) belong to the slot's uid, mode 0700: no other run's
+ * tests can look in. What the orchestrator put there beforehand (a hook runner) stays read-only.
+ */
 async function prepareWorkDir(run: SandboxRun): Promise<string> {
-  const owned = ["", "home", "tmp"].map((sub) => join(run.workDir, sub));
-  for (const dir of [...owned, run.cacheDir ?? join(run.workDir, "jest-cache")]) {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await chown(dir, SANDBOX_UID, SANDBOX_GID);
+  const { slot } = run;
+  const cacheDir = run.cacheDir ?? join(run.workDir, "jest-cache");
+  await mkdir(run.workDir, { recursive: true });
+  await exposeToSandbox(run.workDir, slot);
+  await mkdir(cacheDir, { recursive: true });
+  await openPathTo(cacheDir, slot);
+  for (const dir of [run.workDir, join(run.workDir, "home"), join(run.workDir, "tmp"), cacheDir]) {
+    await mkdir(dir, { recursive: true });
+    await chown(dir, slot.uid, slot.gid);
+    await chmod(dir, 0o700);
   }
-  await exposeToSandbox(run.workDir);
   const configPath = join(run.workDir, "jest.config.json");
-  await writeFile(
-    configPath,
-    JSON.stringify(
-      jestConfig(run.workDir, run.roots, run.cacheDir ?? join(run.workDir, "jest-cache")),
-      null,
-      2,
-    ),
-    { mode: 0o644 },
-  );
+  await writeFile(configPath, JSON.stringify(jestConfig(run.workDir, run.roots, cacheDir), null, 2), {
+    mode: 0o644,
+  });
   return configPath;
 }
 
@@ -163,48 +145,123 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-function streamLines(stream: NodeJS.ReadableStream | null, onLine?: (line: string) => void): void {
-  let pending = "";
-  stream?.on("data", (chunk: Buffer) => {
-    pending += chunk.toString("utf8");
-    const lines = pending.split("\n");
-    pending = lines.pop() ?? "";
-    for (const line of lines) onLine?.(line);
-  });
-  stream?.on("end", () => pending && onLine?.(pending));
-}
-
 /**
- * A test can start a process in a session of its own (setsid, `spawn(…, { detached: true })`),
- * out of reach of the process-group kill. So jest runs as PID 1 of a fresh PID namespace, as the
- * sandbox uid: when it exits or is killed (--kill-child), the kernel kills everything left in it.
+ * Feeds complete lines of both streams to onLine within OUTPUT_LIMITS: a line is redacted, then
+ * cut at lineChars; once totalBytes went out, one marker says so and the rest is drained unseen.
+ * A stream that never ends its line is cut the same way and not buffered beyond a bound.
  */
-const IN_OWN_PID_NAMESPACE = [
-  "--pid",
-  "--fork",
-  "--kill-child",
-  `--setuid=${SANDBOX_UID}`,
-  `--setgid=${SANDBOX_GID}`,
-];
-
-let pidNamespace: Promise<boolean> | undefined;
-
-/** Whether this host lets us make PID namespaces (util-linux unshare, CAP_SYS_ADMIN); asked once. */
-export function pidNamespaceAvailable(): Promise<boolean> {
-  pidNamespace ??= new Promise((resolve) => {
-    execFile("unshare", [...IN_OWN_PID_NAMESPACE, "--", "true"], (error) => resolve(!error));
-  });
-  return pidNamespace;
+export function boundedLines(
+  streams: (NodeJS.ReadableStream | null)[],
+  onLine: ((line: string) => void) | undefined,
+  redact: (text: string) => string = (text) => text,
+  limits = OUTPUT_LIMITS,
+): void {
+  let left = limits.totalBytes;
+  let stopped = false;
+  const emit = (raw: string, cut: boolean) => {
+    if (stopped || !onLine) return;
+    const clean = redact(raw);
+    const long = cut || clean.length > limits.lineChars;
+    const line = long ? `${clean.slice(0, limits.lineChars)} … (truncated: line too long)` : clean;
+    const size = Buffer.byteLength(line) + 1;
+    if (size > left) {
+      stopped = true;
+      onLine(`(truncated: this tier's output passed ${limits.totalBytes} bytes; the rest is not shown)`);
+      return;
+    }
+    left -= size;
+    onLine(line);
+  };
+  // Redaction must see a whole secret: keep far more than a line before cutting a runaway one.
+  const maxPending = limits.lineChars * 16;
+  for (const stream of streams) {
+    if (!stream) continue;
+    let pending = "";
+    let skipping = false; // inside a runaway line already shown cut
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      pending += chunk;
+      let newline = pending.indexOf("\n");
+      while (newline >= 0) {
+        if (!skipping) emit(pending.slice(0, newline), false);
+        skipping = false;
+        pending = pending.slice(newline + 1);
+        newline = pending.indexOf("\n");
+      }
+      if (pending.length > maxPending) {
+        if (!skipping) emit(pending, true);
+        skipping = true;
+        pending = "";
+      }
+    });
+    stream.on("end", () => {
+      if (pending && !skipping) emit(pending, false);
+    });
+  }
 }
 
 /**
- * Runs the files in ONE jest child process, as the sandbox uid, in its own process group, with a
- * scrubbed environment. A hang is killed (the whole group) at timeoutMs.
+ * jest runs as PID 1 of fresh PID, mount, IPC and network namespaces, as the slot's uid with no
+ * capabilities and no_new_privs: it sees only its own processes in /proc, has no network but a
+ * down loopback (the broker is a unix socket), and when it exits or is killed (--kill-child) the
+ * kernel kills everything it started, even a process in a session of its own.
+ */
+const NAMESPACES = ["--net", "--pid", "--mount-proc", "--ipc", "--fork", "--kill-child"];
+const UNSHARE = "/usr/bin/unshare";
+const SETPRIV = "/usr/bin/setpriv";
+
+function asSlotUser(slot: SandboxSlot): string[] {
+  return [
+    SETPRIV,
+    `--reuid=${slot.uid}`,
+    `--regid=${slot.gid}`,
+    "--clear-groups",
+    "--no-new-privs",
+    "--inh-caps=-all",
+    "--bounding-set=-all",
+    "--",
+  ];
+}
+
+const workingUnshare = new Set<string>();
+
+/**
+ * Why this machine cannot make the sandbox (no unshare, no CAP_SYS_ADMIN, a seccomp or AppArmor
+ * profile that forbids namespaces or mounting /proc), or undefined when it can. A success is
+ * remembered per unshare binary; a failure is asked again next time (it may have been transient).
+ * There is no weaker fallback.
+ */
+export async function sandboxUnavailable(slot: SandboxSlot, unshare = UNSHARE): Promise<string | undefined> {
+  if (workingUnshare.has(unshare)) return undefined;
+  const why = await new Promise<string | undefined>((resolve) => {
+    const argv = [...NAMESPACES, "--", ...asSlotUser(slot), "/bin/true"];
+    execFile(unshare, argv, { timeout: 15_000 }, (error, _stdout, stderr) => {
+      if (!error) return resolve(undefined);
+      resolve(String(stderr).trim().split("\n")[0] || error.message);
+    });
+  });
+  if (!why) workingUnshare.add(unshare);
+  return why;
+}
+
+/**
+ * Runs the files in ONE jest child process in the sandbox (namespaces above, the slot's uid, a
+ * scrubbed environment, its own process group). A hang is killed (the whole group) at timeoutMs.
+ * Without the namespaces nothing runs: the result says why.
  */
 export async function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
+  const unavailable = await sandboxUnavailable(run.slot, run.unshare);
+  if (unavailable) {
+    return {
+      rows: [],
+      timedOut: false,
+      exitCode: null,
+      error: `no test code was run: this worker cannot make the test sandbox (${unavailable}); the worker needs util-linux unshare and setpriv, root with CAP_SYS_ADMIN, and a security profile that allows namespaces and mounting /proc (docs/operations.md)`,
+    };
+  }
   const configPath = await prepareWorkDir(run);
   const outputFile = join(run.workDir, "jest-results.json");
-  const args = [
+  const jestArgs = [
     toolPaths.jestBin,
     "--config",
     configPath,
@@ -217,17 +274,12 @@ export async function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
     "--runTestsByPath",
     ...run.files,
   ];
-  const options = {
-    cwd: run.workDir,
-    env: scrubbedEnv(run),
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"] as ("ignore" | "pipe")[],
-  };
-  const child = (await pidNamespaceAvailable())
-    ? spawn("unshare", [...IN_OWN_PID_NAMESPACE, "--", process.execPath, ...args], options)
-    : spawn(process.execPath, args, { ...options, uid: SANDBOX_UID, gid: SANDBOX_GID });
-  streamLines(child.stdout, run.onOutput);
-  streamLines(child.stderr, run.onOutput);
+  const child = spawn(
+    run.unshare ?? UNSHARE,
+    [...NAMESPACES, "--", ...asSlotUser(run.slot), process.execPath, ...jestArgs],
+    { cwd: run.workDir, env: scrubbedEnv(run), detached: true, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  boundedLines([child.stdout, child.stderr], run.onOutput, run.redact);
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
   let exited = false;
@@ -261,10 +313,16 @@ export async function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
       error: `timed out after ${seconds}s`,
     };
   }
-  const report = await readFile(outputFile, "utf8").then(
-    (text) => JSON.parse(text) as JestJson,
-    () => undefined,
-  );
+  const report = await readReport(outputFile);
   if (!report) return { rows: [], timedOut, exitCode, error: `jest exited ${exitCode} without a report` };
   return { rows: rowsFromJestJson(report, run.labelBases ?? run.roots), timedOut, exitCode };
+}
+
+async function readReport(path: string): Promise<JestJson | undefined> {
+  try {
+    if ((await stat(path)).size > MAX_REPORT_BYTES) return undefined;
+    return JSON.parse(await readFile(path, "utf8")) as JestJson;
+  } catch {
+    return undefined;
+  }
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { gateRepoLocal, loadAllowlist, parseAllowlist } from "../src/allowlist";
 import { discoverCustomization } from "../src/discovery";
+import { materializeGate } from "../src/pinned-copy";
 
 const git = (cwd: string, ...args: string[]) =>
   execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], {
@@ -48,9 +49,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const pinned = (tree: string) =>
+const REPO = "coop-cloud/demo";
+
+const pinned = (tree: string, repo = REPO) =>
   parseAllowlist(
-    `recipes:\n  - name: demo\n    pins:\n      - tree: ${tree}\n        approvedBy: alice\n        approvedAt: "2026-11-23"\n        why: reviewed\n`,
+    `recipes:\n  - repo: ${repo}\n    pins:\n      - tree: ${tree}\n        approvedBy: alice\n        approvedAt: "2026-11-23"\n        why: reviewed\n`,
   );
 
 describe("allowlist file", () => {
@@ -60,22 +63,39 @@ describe("allowlist file", () => {
   });
 
   test("'*' is rejected, not treated as a wildcard", () => {
-    expect(() =>
-      parseAllowlist(
-        `recipes:\n  - name: "*"\n    pins: [{tree: ${"a".repeat(40)}, approvedBy: a, approvedAt: x, why: y}]\n`,
-      ),
-    ).toThrow(/'\*' is not a wildcard/);
+    for (const repo of ['"*"', '"coop-cloud/*"'])
+      expect(() =>
+        parseAllowlist(
+          `recipes:\n  - repo: ${repo}\n    pins: [{tree: ${"a".repeat(40)}, approvedBy: a, approvedAt: x, why: y}]\n`,
+        ),
+      ).toThrow(/'\*' is not a wildcard/);
+  });
+
+  test("an entry keyed by recipe name only (the old form) says how to migrate", () => {
+    const old = `recipes:\n  - name: hello-web\n    pins: [{tree: ${"a".repeat(40)}, approvedBy: a, approvedAt: x, why: y}]\n`;
+    expect(() => parseAllowlist(old, "f.yml")).toThrow(
+      /f\.yml: .*recipes\.0\.name: pins are keyed by repository now: replace 'name: hello-web' with 'repo: <owner>\/hello-web'/,
+    );
+  });
+
+  test("a repository that is not owner/name is named", () => {
+    const entry = (repo: string) =>
+      `recipes:\n  - repo: ${repo}\n    pins: [{tree: ${"a".repeat(40)}, approvedBy: a, approvedAt: x, why: y}]\n`;
+    expect(() => parseAllowlist(entry("hello-web"))).toThrow(/recipes\.0\.repo: not owner\/name/);
+    expect(() => parseAllowlist(entry("gitea:coop-cloud/hello-web"))).toThrow(
+      /recipes\.0\.repo: not owner\/name/,
+    );
   });
 
   test("an unknown key and a missing pin are named", () => {
     expect(() => parseAllowlist("recipes: []\nallowAll: true\n", "f.yml")).toThrow(/f\.yml.*allowAll/);
-    expect(() => parseAllowlist("recipes:\n  - name: demo\n    pins: []\n")).toThrow(/recipes\.0\.pins/);
+    expect(() => parseAllowlist("recipes:\n  - repo: a/demo\n    pins: []\n")).toThrow(/recipes\.0\.pins/);
   });
 });
 
 describe("repo-local gate", () => {
   test("not allowlisted: denied, and the manifest says so", async () => {
-    const gate = await gateRepoLocal(parseAllowlist("recipes: []"), "demo", join(dir, "recipe"));
+    const gate = await gateRepoLocal(parseAllowlist("recipes: []"), REPO, join(dir, "recipe"));
     expect(gate).toMatchObject({ allowed: false, treeHash: firstTree });
     expect(gate.why).toMatch(/not on the repo-local allowlist/);
     const found = await discoverCustomization({
@@ -95,10 +115,12 @@ describe("repo-local gate", () => {
     ]);
   });
 
-  test("allowlisted with the pin of this content: runs, generic then overlay then repo-local", async () => {
-    const gate = await gateRepoLocal(pinned(firstTree), "demo", join(dir, "recipe"));
-    expect(gate.allowed).toBe(true);
-    expect(gate.why).toMatch(/approved by alice/);
+  test("allowlisted with the pin of this content: runs from the pinned copy, generic then overlay then repo-local", async () => {
+    const approved = await gateRepoLocal(pinned(firstTree), REPO, join(dir, "recipe"));
+    expect(approved.allowed).toBe(true);
+    expect(approved.why).toMatch(/approved for coop-cloud\/demo by alice/);
+    const gate = await materializeGate(approved, join(dir, "recipe"), join(dir, "pinned"));
+    expect(gate.pinnedDir).toBe(join(dir, "pinned/tests/taster"));
     const found = await discoverCustomization({
       recipesTestsDir: recipesTests,
       recipe: "demo",
@@ -107,25 +129,40 @@ describe("repo-local gate", () => {
     });
     expect(found.assertions.install).toEqual([
       join(recipesTests, "_generic/install.test.ts"),
-      join(dir, "recipe/tests/taster/install.test.ts"),
+      join(dir, "pinned/tests/taster/install.test.ts"),
     ]);
     expect(found.assertions.upgrade).toEqual([
       join(recipesTests, "_generic/upgrade.test.ts"),
       join(recipesTests, "demo/upgrade.test.ts"),
     ]);
-    expect(found.assertions.custom).toEqual([join(dir, "recipe/tests/taster/custom/smoke.test.ts")]);
-    expect(found.hooks).toEqual([join(dir, "recipe/tests/taster/ops.ts")]);
+    expect(found.assertions.custom).toEqual([join(dir, "pinned/tests/taster/custom/smoke.test.ts")]);
+    expect(found.hooks).toEqual([join(dir, "pinned/tests/taster/ops.ts")]);
+  });
+
+  test("a pin for the same recipe name under another owner does not approve this repository", async () => {
+    const gate = await gateRepoLocal(pinned(firstTree, "other/demo"), REPO, join(dir, "recipe"));
+    expect(gate.allowed).toBe(false);
+    expect(gate.why).toMatch(/coop-cloud\/demo is not on the repo-local allowlist/);
+    expect(
+      (await gateRepoLocal(pinned(firstTree, "Coop-Cloud/Demo"), REPO, join(dir, "recipe"))).allowed,
+    ).toBe(true);
+  });
+
+  test("a run that does not know its repository approves nothing, and says how to fix it", async () => {
+    const gate = await gateRepoLocal(pinned(firstTree), undefined, join(dir, "recipe"));
+    expect(gate.allowed).toBe(false);
+    expect(gate.why).toMatch(/does not know the recipe's repository.*--repo owner\/name/);
   });
 
   test("a PR that changed the code does not run on the old pin", async () => {
-    const gate = await gateRepoLocal(pinned(firstTree), "demo", join(dir, "changed"));
+    const gate = await gateRepoLocal(pinned(firstTree), REPO, join(dir, "changed"));
     expect(gate.allowed).toBe(false);
     expect(gate.treeHash).toBe(secondTree);
     expect(gate.why).toMatch(/is not an approved pin/);
   });
 
   test("a recipe without tests/taster has nothing to gate", async () => {
-    const gate = await gateRepoLocal(pinned(firstTree), "demo", recipesTests);
+    const gate = await gateRepoLocal(pinned(firstTree), REPO, recipesTests);
     expect(gate).toMatchObject({ allowed: false, treeHash: null });
   });
 });

@@ -58,11 +58,14 @@ async function publish(name: string, work: string): Promise<string> {
   return bare;
 }
 
+/** The recipe's repository as a forge job names it: pins are keyed by it. */
+const REPO = "coop-cloud/hello-local";
+
 const allowlistPinning = async (tree: string) => {
   const path = join(dir, `allow-${tree.slice(0, 8)}.yml`);
   await writeFile(
     path,
-    `recipes:\n  - name: hello-local\n    pins:\n      - tree: ${tree}\n        approvedBy: test\n        approvedAt: "2026-11-23"\n        why: reviewed fixture\n`,
+    `recipes:\n  - repo: ${REPO}\n    pins:\n      - tree: ${tree}\n        approvedBy: test\n        approvedAt: "2026-11-23"\n        why: reviewed fixture\n`,
   );
   return path;
 };
@@ -110,6 +113,7 @@ beforeAll(async () => {
   runs.denied = (
     await labRun(lab, {
       source: denied,
+      repo: REPO,
       ref: "HEAD",
       sha: approvedSha,
       stages: ["install"],
@@ -119,6 +123,7 @@ beforeAll(async () => {
   const deniedMarker = await markerExists();
   const allowedRun = await labRun(lab, {
     source: allowed,
+    repo: REPO,
     ref: "HEAD",
     sha: approvedSha,
     stages: ["install"],
@@ -131,6 +136,7 @@ beforeAll(async () => {
   runs.changed = (
     await labRun(lab, {
       source: changed,
+      repo: REPO,
       ref: "HEAD",
       sha: changedSha,
       stages: ["install", "custom"],

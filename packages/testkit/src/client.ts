@@ -1,4 +1,5 @@
-import { ENV_BROKER_TOKEN, ENV_BROKER_URL, type OpName, type Ops } from "./protocol";
+import { request } from "node:http";
+import { ENV_BROKER_SOCKET, ENV_BROKER_TOKEN, type OpName, type Ops } from "./protocol";
 
 /** Raised when the broker refuses or fails an operation; the message is the broker's. */
 export class BrokerError extends Error {
@@ -12,25 +13,62 @@ export class BrokerError extends Error {
   }
 }
 
-function endpoint(): { url: string; token: string } {
-  const url = process.env[ENV_BROKER_URL];
-  const token = process.env[ENV_BROKER_TOKEN];
-  if (!url || !token) {
-    throw new Error("@taster/testkit: no broker (run these tests through `taster run`, not plain jest)");
-  }
-  return { url, token };
+export interface BrokerEndpoint {
+  socketPath: string;
+  token: string;
 }
 
-/** One broker call: POST /v1/<op>, JSON in and out. */
-export async function call<K extends OpName>(op: K, req: Ops[K]["req"]): Promise<Ops[K]["res"]> {
-  const { url, token } = endpoint();
-  const response = await fetch(`${url}/v1/${op}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify(req),
+function endpoint(): BrokerEndpoint {
+  const socketPath = process.env[ENV_BROKER_SOCKET];
+  const token = process.env[ENV_BROKER_TOKEN];
+  if (!socketPath || !token) {
+    throw new Error("@taster/testkit: no broker (run these tests through `taster run`, not plain jest)");
+  }
+  return { socketPath, token };
+}
+
+/** One raw exchange with the broker: the HTTP status and the parsed JSON body. */
+export function post(
+  to: BrokerEndpoint,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        socketPath: to.socketPath,
+        path,
+        method: "POST",
+        agent: false,
+        headers: {
+          authorization: `Bearer ${to.token}`,
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(payload),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          try {
+            resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} });
+          } catch {
+            reject(new Error(`the broker answered ${res.statusCode} with a body that is not JSON`));
+          }
+        });
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(payload);
   });
-  const text = await response.text();
-  const body = text ? JSON.parse(text) : {};
-  if (!response.ok) throw new BrokerError(op, response.status, body.error ?? response.statusText);
+}
+
+/** One broker call: POST /v1/<op>, JSON in and out, over the broker's unix socket. */
+export async function call<K extends OpName>(op: K, req: Ops[K]["req"]): Promise<Ops[K]["res"]> {
+  const { status, body } = await post(endpoint(), `/v1/${op}`, req);
+  if (status < 200 || status > 299) throw new BrokerError(op, status, String(body.error ?? `HTTP ${status}`));
   return body as Ops[K]["res"];
 }

@@ -1,6 +1,7 @@
 /**
  * The wire contract between @taster/testkit (inside the sandbox) and the harness's per-run broker.
- * Plain JSON over loopback HTTP: POST /v1/<op> with `Authorization: Bearer <token>`.
+ * Plain JSON over HTTP on a unix socket (the sandbox has no network): POST /v1/<op> with
+ * `Authorization: Bearer <token>`.
  * No dependencies here: the sandboxed jest process loads this file.
  */
 
@@ -69,6 +70,7 @@ export interface Ops {
 }
 export type OpName = keyof Ops;
 
-export const ENV_BROKER_URL = "TASTER_BROKER_URL";
+/** The path of the broker's unix socket. */
+export const ENV_BROKER_SOCKET = "TASTER_BROKER_SOCKET";
 export const ENV_BROKER_TOKEN = "TASTER_BROKER_TOKEN";
 export const ENV_CONTEXT = "TASTER_CONTEXT";

@@ -1,18 +1,22 @@
 import { readFile, writeFile } from "node:fs/promises";
+import { usageError } from "@taster/core";
 import { type Allowlist, allowlistSchema, type Pin } from "@taster/harness";
 import { isMap, isSeq, parseDocument, type YAMLMap, type YAMLSeq } from "yaml";
 import { type Checked, checkYaml, duplicates } from "./yaml-check";
 
-/** Validates allowlist/repo-local.yml: schema (no '*', strict keys, pins) and one entry per recipe. */
+/** Validates allowlist/repo-local.yml: schema (no '*', strict keys, pins) and one entry per repository. */
 export function checkRepoLocal(text: string): Checked<Allowlist> {
   return checkYaml(text, allowlistSchema, (raw, lineOf) =>
-    duplicates(namesIn(raw), "recipe", (i) => ["recipes", i], lineOf),
+    duplicates(reposIn(raw), "repository", (i) => ["recipes", i], lineOf),
   );
 }
 
-function namesIn(raw: unknown): string[] {
+/** owner/name of each entry, lowercased: GitHub and Gitea treat the two spellings as one repository. */
+function reposIn(raw: unknown): string[] {
   const recipes = (raw as { recipes?: unknown })?.recipes;
-  return Array.isArray(recipes) ? recipes.map((r) => String((r as { name?: unknown })?.name ?? "")) : [];
+  return Array.isArray(recipes)
+    ? recipes.map((r) => String((r as { repo?: unknown })?.repo ?? "").toLowerCase())
+    : [];
 }
 
 export async function readChecked(path: string): Promise<{ text: string; checked: Checked<Allowlist> }> {
@@ -32,34 +36,36 @@ function recipesSeq(text: string) {
   return { doc, seq: seq as YAMLSeq };
 }
 
-const entryIndex = (seq: YAMLSeq, recipe: string) =>
-  seq.items.findIndex((item) => isMap(item) && (item as YAMLMap).get("name") === recipe);
+const entryIndex = (seq: YAMLSeq, repo: string) =>
+  seq.items.findIndex(
+    (item) => isMap(item) && String((item as YAMLMap).get("repo")).toLowerCase() === repo.toLowerCase(),
+  );
 
-/** Adds an approved pin (creating the recipe's entry if needed); comments in the file are kept. */
-export function addPin(text: string, recipe: string, pin: Pin): string {
+/** Adds an approved pin (creating the repository's entry if needed); comments in the file are kept. */
+export function addPin(text: string, repo: string, pin: Pin): string {
   const { doc, seq } = recipesSeq(text);
-  const i = entryIndex(seq, recipe);
+  const i = entryIndex(seq, repo);
   if (i < 0) {
-    seq.add(doc.createNode({ name: recipe, pins: [pin] }));
+    seq.add(doc.createNode({ repo, pins: [pin] }));
   } else {
     const pins = (seq.items[i] as YAMLMap).get("pins", true) as unknown as YAMLSeq;
     if (pins.items.some((p) => isMap(p) && (p as YAMLMap).get("tree") === pin.tree)) {
-      throw new Error(`${recipe} already has pin ${pin.tree}`);
+      throw usageError(`${repo} already has pin ${pin.tree}`);
     }
     pins.add(doc.createNode(pin));
   }
   return doc.toString();
 }
 
-/** Removes one pin (by tree hash) or, without one, the recipe's whole entry. */
-export function removePin(text: string, recipe: string, tree?: string): string {
+/** Removes one pin (by tree hash) or, without one, the repository's whole entry. */
+export function removePin(text: string, repo: string, tree?: string): string {
   const { doc, seq } = recipesSeq(text);
-  const i = entryIndex(seq, recipe);
-  if (i < 0) throw new Error(`${recipe} is not on the allowlist`);
+  const i = entryIndex(seq, repo);
+  if (i < 0) throw usageError(`${repo} is not on the allowlist`);
   const pins = (seq.items[i] as YAMLMap).get("pins", true) as unknown as YAMLSeq;
   if (tree) {
     const j = pins.items.findIndex((p) => isMap(p) && (p as YAMLMap).get("tree") === tree);
-    if (j < 0) throw new Error(`${recipe} has no pin ${tree}`);
+    if (j < 0) throw usageError(`${repo} has no pin ${tree}`);
     pins.delete(j);
   }
   // An entry without pins would be invalid (and approve nothing): drop it.
@@ -71,6 +77,6 @@ export function removePin(text: string, recipe: string, tree?: string): string {
 export async function writeChecked(path: string, text: string): Promise<void> {
   const { problems } = checkRepoLocal(text);
   if (problems.length)
-    throw new Error(`refusing to write ${path}: ${problems.map((p) => p.message).join("; ")}`);
+    throw usageError(`refusing to write ${path}: ${problems.map((p) => p.message).join("; ")}`);
   await writeFile(path, text);
 }

@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import { usageError } from "@taster/core";
 import { triggerersFileSchema } from "@taster/forge";
 import { isMap, isScalar, isSeq, parseDocument, type YAMLMap, type YAMLSeq } from "yaml";
 import { type Checked, checkYaml, duplicates } from "./yaml-check";
@@ -37,7 +38,7 @@ const indexOf = (seq: YAMLSeq, login: string) =>
 /** Adds a login (optionally limited to some repos); the file's comments are kept. */
 export function addTriggerer(text: string, login: string, repos: string[] = []): string {
   const { doc, seq } = triggerersSeq(text);
-  if (indexOf(seq, login) >= 0) throw new Error(`${login} is already a triggerer`);
+  if (indexOf(seq, login) >= 0) throw usageError(`${login} is already a triggerer`);
   seq.add(doc.createNode(repos.length ? { login, repos } : login));
   return doc.toString();
 }
@@ -45,7 +46,7 @@ export function addTriggerer(text: string, login: string, repos: string[] = []):
 export function removeTriggerer(text: string, login: string): string {
   const { doc, seq } = triggerersSeq(text);
   const i = indexOf(seq, login);
-  if (i < 0) throw new Error(`${login} is not in the triggerers list`);
+  if (i < 0) throw usageError(`${login} is not in the triggerers list`);
   seq.delete(i);
   return doc.toString();
 }
@@ -53,6 +54,6 @@ export function removeTriggerer(text: string, login: string): string {
 export async function writeCheckedTriggerers(path: string, text: string): Promise<void> {
   const { problems } = checkTriggerers(text);
   if (problems.length)
-    throw new Error(`refusing to write ${path}: ${problems.map((p) => p.message).join("; ")}`);
+    throw usageError(`refusing to write ${path}: ${problems.map((p) => p.message).join("; ")}`);
   await writeFile(path, text);
 }

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { usageError } from "@taster/core";
-import { repoLocalTreeHash } from "@taster/harness";
+import { REPO_PATTERN, repoLocalTreeHash, treeProblem } from "@taster/harness";
 import { fetchRecipe, makeWorkspace } from "@taster/recipe";
 import type { Command } from "commander";
 import { addPin, readChecked, removePin, writeChecked } from "../allowlist/repo-local";
@@ -31,11 +31,32 @@ async function treeFrom(repo: string, ref: string): Promise<string> {
     const { dir, sha } = await fetchRecipe({ url: repo, ref, workspace: workspace.dir });
     const tree = await repoLocalTreeHash(dir);
     if (!tree) throw usageError(`${repo} has no tests/taster at ${ref} (${sha.slice(0, 12)})`);
+    const problem = await treeProblem(dir, tree);
+    if (problem) throw usageError(`${problem}: a run would refuse this tree, so it is not pinned`);
     print(`tests/taster at ${ref} (${sha.slice(0, 12)}) is tree ${tree}`);
     return tree;
   } finally {
     await workspace.cleanup();
   }
+}
+
+/**
+ * A repository argument as the allowlists write it: owner/name. The forge prefix of
+ * TASTER_ENROLLED_REPOS (`gitea:owner/name`) is not part of it: an entry applies to that
+ * owner/name on whichever forge the run comes from.
+ */
+export function repoArgument(value: string, what: string): string {
+  const prefixed = /^([a-z]+):([^/]+\/[^/]+)$/i.exec(value);
+  if (prefixed) {
+    throw usageError(
+      `${what} ${JSON.stringify(value)}: write the repository as owner/name, without the forge prefix`,
+      `e.g. ${what} ${prefixed[2]} (the "${prefixed[1]}:" prefix belongs to TASTER_ENROLLED_REPOS only)`,
+    );
+  }
+  if (!REPO_PATTERN.test(value)) {
+    throw usageError(`${what} ${JSON.stringify(value)}: not owner/name`, `e.g. ${what} coop-cloud/hello-web`);
+  }
+  return value;
 }
 
 async function loadValid(file: string) {
@@ -69,7 +90,7 @@ export function registerAllowlist(program: Command): void {
       const { allowlist: list } = await loadValid(flags.file);
       if (list.recipes.length === 0) print("no recipe may run repo-local code (default-deny)");
       for (const entry of list.recipes) {
-        print(entry.name);
+        print(entry.repo);
         for (const pin of entry.pins)
           print(`  ${pin.tree}  by ${pin.approvedBy} on ${pin.approvedAt}: ${pin.why}`);
       }
@@ -89,21 +110,24 @@ export function registerAllowlist(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      print(`${flags.file}: ok (${checked.value?.recipes.length ?? 0} recipe(s))`);
+      print(
+        `${flags.file}: ok (${checked.value?.recipes.length ?? 0} repositor${checked.value?.recipes.length === 1 ? "y" : "ies"})`,
+      );
       print(`${flags.triggerers}: ok (${triggerers.value?.triggerers.length ?? 0} triggerer(s))`);
     });
 
   allowlist
     .command("add")
-    .description("approve a recipe's tests/taster content (pinned by git tree hash)")
-    .argument("<recipe>", "recipe name, e.g. hello-web")
+    .description("approve a recipe repository's tests/taster content (pinned by git tree hash)")
+    .argument("<owner/name>", "the recipe's repository, e.g. coop-cloud/hello-web")
     .option("--file <path>", "allowlist file", DEFAULT_FILE)
     .option("--tree <hash>", "the approved tree hash (git rev-parse <sha>:tests/taster)")
     .option("--from <repo>", "compute the tree hash from this recipe repo (URL or path)")
     .option("--ref <ref>", "with --from: the ref whose tests/taster you reviewed", "HEAD")
     .requiredOption("--by <login>", "who approves")
     .requiredOption("--why <text>", "what was reviewed")
-    .action(async (recipe: string, flags: AddFlags) => {
+    .action(async (repoArg: string, flags: AddFlags) => {
+      const repo = repoArgument(repoArg, "allowlist add");
       if (!flags.tree === !flags.from) throw usageError("give exactly one of --tree or --from");
       const tree = flags.tree ?? (await treeFrom(flags.from as string, flags.ref));
       const { text } = await loadValid(flags.file);
@@ -113,20 +137,21 @@ export function registerAllowlist(program: Command): void {
         approvedAt: new Date().toISOString().slice(0, 10),
         why: flags.why,
       };
-      await writeChecked(flags.file, addPin(text, recipe, pin));
-      print(`${recipe}: approved tests/taster tree ${tree}`);
+      await writeChecked(flags.file, addPin(text, repo, pin));
+      print(`${repo}: approved tests/taster tree ${tree}`);
     });
 
   allowlist
     .command("remove")
     .description("withdraw one pin, or a recipe's whole entry")
-    .argument("<recipe>", "recipe name")
+    .argument("<owner/name>", "the recipe's repository")
     .option("--file <path>", "allowlist file", DEFAULT_FILE)
     .option("--tree <hash>", "only this pin")
-    .action(async (recipe: string, flags: { file: string; tree?: string }) => {
+    .action(async (repoArg: string, flags: { file: string; tree?: string }) => {
+      const repo = repoArgument(repoArg, "allowlist remove");
       const text = await readFile(flags.file, "utf8");
-      await writeChecked(flags.file, removePin(text, recipe, flags.tree));
-      print(flags.tree ? `${recipe}: pin ${flags.tree} removed` : `${recipe}: removed from the allowlist`);
+      await writeChecked(flags.file, removePin(text, repo, flags.tree));
+      print(flags.tree ? `${repo}: pin ${flags.tree} removed` : `${repo}: removed from the allowlist`);
     });
 
   registerTriggerers(allowlist);
@@ -165,8 +190,9 @@ function registerTriggerers(allowlist: Command): void {
     .option(...fileOption)
     .option("--repo <owner/name...>", "only on these repos")
     .action(async (login: string, flags: { file: string; repo?: string[] }) => {
+      const repos = (flags.repo ?? []).map((repo) => repoArgument(repo, "--repo"));
       const text = await readFile(flags.file, "utf8");
-      await writeCheckedTriggerers(flags.file, addTriggerer(text, login, flags.repo ?? []));
+      await writeCheckedTriggerers(flags.file, addTriggerer(text, login, repos));
       print(`${login} may now trigger runs${flags.repo ? ` on ${flags.repo.join(", ")}` : ""}`);
     });
 

@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from "node:path";
 import { parseStages, usageError } from "@taster/core";
 import { resultsTable, runRecipe } from "@taster/harness";
 import type { Command } from "commander";
+import { repoArgument } from "./allowlist";
 
 interface RunFlags {
   ref?: string;
@@ -13,6 +14,7 @@ interface RunFlags {
   identity?: string;
   out: string;
   allowlist?: string;
+  repo?: string;
   tierTimeout?: string;
 }
 
@@ -46,6 +48,10 @@ export function registerRun(program: Command): void {
     .option("--identity <file>", "for an ssh:// host: the private key to log in with")
     .option("--out <dir>", "where results.json and run.log are written", ".taster/out")
     .option("--allowlist <file>", "repo-local allowlist (default: allowlist/repo-local.yml)")
+    .option(
+      "--repo <owner/name>",
+      "the recipe's repository: its allowlist pins apply (and it names the stack)",
+    )
     .option("--tier-timeout <seconds>", "override the recipe's tierTimeout")
     .action(async (recipe: string, flags: RunFlags) => {
       let stages: ReturnType<typeof parseStages>;
@@ -81,6 +87,7 @@ export function registerRun(program: Command): void {
           },
           outDir: resolve(flags.out),
           ...(flags.allowlist ? { allowlistPath: resolve(flags.allowlist) } : {}),
+          ...(flags.repo ? { repo: repoArgument(flags.repo, "--repo") } : {}),
           ...(tierTimeoutSeconds ? { tierTimeoutSeconds } : {}),
           signal: controller.signal,
           onEvent: (e) => {

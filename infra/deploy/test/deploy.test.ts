@@ -1,0 +1,164 @@
+import { execFile } from "node:child_process";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, test } from "@jest/globals";
+import { ensureLab } from "../../lab/src/index";
+
+const run = promisify(execFile);
+const DEPLOY = join(import.meta.dirname, "..");
+// infra/deploy is no workspace package: borrow the yaml parser the harness depends on.
+const harnessRequire = createRequire(join(DEPLOY, "..", "..", "packages", "harness", "package.json"));
+const { parse } = harnessRequire("yaml") as { parse(text: string): unknown };
+
+interface Mount {
+  source: string;
+  target?: string;
+  uid?: string;
+  gid?: string;
+  mode?: number;
+}
+interface Service {
+  command?: string[];
+  environment?: Record<string, string | null>;
+  networks?: Record<string, unknown>;
+  secrets?: Mount[];
+  configs?: Mount[];
+  cap_add?: string[];
+}
+interface Rendered {
+  services: Record<string, Service>;
+  networks: Record<string, { internal?: boolean; external?: boolean; attachable?: boolean } | null>;
+  configs: Record<string, { file?: string; template_driver?: string }>;
+}
+
+/** `.env.sample` as an operator's app env starts: KEY=value lines, trailing comments dropped. */
+async function sampleEnv(): Promise<Record<string, string>> {
+  const env: Record<string, string> = {};
+  for (const line of (await readFile(join(DEPLOY, ".env.sample"), "utf8")).split("\n")) {
+    const m = /^([A-Z0-9_]+)=([^#]*?)\s*(#.*)?$/.exec(line.trim());
+    if (m?.[1]) env[m[1]] = m[2] ?? "";
+  }
+  return env;
+}
+
+// Taster's own deployment, as the Docker CLI renders it for `docker stack deploy` (the lab's engine).
+let rendered: Rendered;
+let env: Record<string, string>;
+const TASTER_SERVICES = ["app", "intake", "worker"];
+
+beforeAll(async () => {
+  const lab = await ensureLab();
+  env = await sampleEnv();
+  const { stdout } = await run("docker", ["stack", "config", "-c", join(DEPLOY, "compose.yml")], {
+    cwd: DEPLOY,
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      DOCKER_HOST: lab.dockerHost,
+      STACK_NAME: "taster",
+      ...env,
+    },
+  });
+  rendered = parse(stdout) as Rendered;
+}, 600_000);
+
+describe("infra/deploy: what a test's sandbox could otherwise reach", () => {
+  test("every secret (and the Redis config that holds one) is 0400 for the one user that reads it", () => {
+    const mounts: [string, string, Mount][] = [];
+    for (const [name, service] of Object.entries(rendered.services)) {
+      for (const secret of service.secrets ?? []) mounts.push([name, "secret", secret]);
+      for (const config of service.configs ?? [])
+        if (config.source === "redis_conf") mounts.push([name, "config", config]);
+    }
+    for (const [service, kind, mount] of mounts) {
+      const owner = service === "redis" ? "999" : "0";
+      expect({
+        service,
+        kind,
+        source: mount.source,
+        mode: mount.mode,
+        uid: mount.uid,
+        gid: mount.gid,
+      }).toEqual({
+        service,
+        kind,
+        source: mount.source,
+        mode: 0o400,
+        uid: owner,
+        gid: owner,
+      });
+    }
+    expect(mounts.length).toBe(9);
+  });
+
+  test("Redis wants a password, from a secret, that no spec, argv or env shows", async () => {
+    const redis = rendered.services.redis as Service;
+    const conf = (redis.configs ?? []).find((c) => c.source === "redis_conf");
+    expect(redis.command).toEqual(["redis-server", conf?.target]);
+    expect(rendered.configs.redis_conf?.template_driver).toBe("golang");
+    const template = await readFile(join(DEPLOY, "redis.conf.tmpl"), "utf8");
+    expect(template).toMatch(/^requirepass \{\{ secret "redis_password" \}\}$/m);
+    expect((redis.secrets ?? []).map((s) => s.source)).toContain("redis_password");
+    expect(env.SECRET_REDIS_PASSWORD_VERSION).toMatch(/^v\d+$/);
+    for (const name of TASTER_SERVICES) {
+      const service = rendered.services[name] as Service;
+      expect([name, service.environment?.TASTER_REDIS_URL]).toEqual([name, "redis://redis:6379"]);
+      expect([name, service.environment?.TASTER_REDIS_PASSWORD_FILE]).toEqual([
+        name,
+        "/run/secrets/redis_password",
+      ]);
+      expect((service.secrets ?? []).map((s) => s.source)).toContain("redis_password");
+    }
+  });
+
+  test("the image's entrypoint puts the password into the Redis URL, percent-encoded, and drops it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "taster-entrypoint-"));
+    try {
+      const script = (await readFile(join(DEPLOY, "entrypoint.sh"), "utf8")).replace(
+        'exec /opt/taster/taster "$@"',
+        `printf "%s|%s" "$TASTER_REDIS_URL" "\${TASTER_REDIS_PASSWORD:-unset}"`,
+      );
+      await writeFile(join(dir, "entrypoint.sh"), script);
+      await writeFile(join(dir, "pass"), "p@ss/w:rd");
+      await chmod(join(dir, "pass"), 0o400);
+      const { stdout } = await run("sh", [join(dir, "entrypoint.sh")], {
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          TASTER_REDIS_URL: "redis://redis:6379",
+          TASTER_REDIS_PASSWORD_FILE: join(dir, "pass"),
+        },
+      });
+      expect(stdout).toBe("redis://:p%40ss%2Fw%3Ard@redis:6379|unset");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("Redis is on an internal network of its own that only Taster's services join", () => {
+    const redis = rendered.services.redis as Service;
+    expect(Object.keys(redis.networks ?? {})).toEqual(["redis"]);
+    const network = rendered.networks.redis ?? {};
+    expect({
+      internal: network.internal,
+      external: network.external,
+      attachable: network.attachable,
+    }).toEqual({
+      internal: true,
+      external: undefined,
+      attachable: undefined,
+    });
+    const members = Object.entries(rendered.services)
+      .filter(([, service]) => Object.hasOwn(service.networks ?? {}, "redis"))
+      .map(([name]) => name)
+      .sort();
+    expect(members).toEqual(["app", "intake", "redis", "worker"]);
+  });
+
+  test("the worker can make the test sandbox and has a slot per run it takes", () => {
+    const worker = rendered.services.worker as Service;
+    expect(worker.cap_add).toContain("SYS_ADMIN");
+    expect(worker.environment?.TASTER_SANDBOX_SLOTS).toBe(env.WORKER_CAPACITY);
+  });
+});
