@@ -68,7 +68,7 @@ import {
   verdictOf,
 } from "./results";
 import { type RunEvent, RunLog } from "./runlog";
-import { exposeToSandbox, runSandboxed, toolPaths } from "./sandbox";
+import { acquireSlot, exposeToSandbox, runSandboxed, type SandboxSlot, toolPaths } from "./sandbox";
 
 /** Key under which the harness leaves the backup marker for the generic restore assertion. */
 export const MARKER_KEY = "taster.backupMarker";
@@ -136,6 +136,8 @@ interface RunState {
   host?: Host;
   live?: LiveRun;
   broker?: Broker;
+  /** The run's sandbox slot (its tests' own uid), leased from startHost until teardown. */
+  slot?: SandboxSlot;
   tier: Tier;
   upgradeRedeploys: number;
   /** swarm's per-process deploy counter for the stack before this run (a retest reuses the name). */
@@ -314,10 +316,11 @@ async function startHost(state: RunState): Promise<void> {
   state.host = await connectHost(url, state.opts.hostOptions);
   const sandboxRoot = join(state.workspace?.dir as string, "sandbox");
   await mkdir(sandboxRoot, { recursive: true });
-  await exposeToSandbox(sandboxRoot, workRootOf(state.opts));
+  state.slot = await acquireSlot(state.workspace?.dir as string, workRootOf(state.opts));
+  await exposeToSandbox(sandboxRoot, state.slot);
   // Repo-local code sees its pinned copy, never the checkouts (files beside tests/taster).
   for (const dir of [state.checkoutDir, state.base?.dir]) if (dir) await hideFromSandbox(dir);
-  if (state.pinnedDir) await exposeToSandbox(state.pinnedDir, workRootOf(state.opts));
+  if (state.pinnedDir) await exposeToSandbox(state.pinnedDir, state.slot);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -558,7 +561,8 @@ async function sandboxed(state: RunState, tier: Tier, files: string[], workDir: 
     files,
     roots,
     workDir,
-    broker: { url: (state.broker as Broker).url, token: grant.token },
+    slot: state.slot as SandboxSlot,
+    broker: { socketPath: (state.broker as Broker).socketPath, token: grant.token },
     context: contextFor(state, call.plan),
     timeoutMs: call.budgetMs,
     ...(call.gate ? { clockStartsAfter: call.gate } : {}),
@@ -566,6 +570,7 @@ async function sandboxed(state: RunState, tier: Tier, files: string[], workDir: 
     cacheDir: join(state.workspace?.dir as string, "sandbox", "jest-cache"),
     ...(signals.length ? { signal: AbortSignal.any(signals) } : {}),
     onOutput: (line) => state.log.detail(line, tier),
+    redact: (text) => state.redactor.redact(text),
   }).finally(() => grant.revoke());
   if (result.error) state.log.event("assert", result.error, tier);
   checkAborted(state);
@@ -625,7 +630,8 @@ async function installOp(state: RunState): Promise<Op> {
   const p = await plan(state, dir);
   state.live = { host: state.host as Host, plan: p, backup: null, ...probe(state) };
   if (state.manifest) state.manifest.backupCapable = p.backupCapable;
-  state.broker = await startBroker(() => contextFor(state), swarmBackend(state.live));
+  const slot = state.slot as SandboxSlot;
+  state.broker = await startBroker(() => contextFor(state), swarmBackend(state.live), slot);
   state.broker.onCall = (op, detail) => state.log.detail(`broker ${op} ${detail}`, state.tier);
   const labels = target
     ? { version: target.tag, chaos: false, chaosVersion: chaosVersion(target.sha) }
@@ -777,6 +783,7 @@ async function teardown(state: RunState): Promise<string[]> {
   }
   await state.host?.close().catch(() => undefined);
   await state.workspace?.cleanup().catch(() => undefined);
+  await state.slot?.release().catch(() => undefined);
   return residue;
 }
 
