@@ -92,6 +92,8 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
 
   const app = express();
   app.disable("x-powered-by");
+  // Only a configured proxy's X-Forwarded-For names the client (live-log limits count per address).
+  if (config.trustProxy.length > 0) app.set("trust proxy", config.trustProxy);
   let processing: Processing | undefined;
   app.get("/healthz", (_req, res) => {
     res.json({ ok: true, role: config.role });
@@ -116,6 +118,11 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
         publicUrl: config.publicUrl,
         redactor: secretsRedactor(config),
         signal: shutdown.signal,
+        liveLog: {
+          maxClients: config.liveLog.maxClients,
+          maxPerAddress: config.liveLog.maxPerAddress,
+          maxStreamMs: config.liveLog.maxStreamSec * 1000,
+        },
       }),
     );
   }

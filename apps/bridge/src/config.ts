@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { usageError } from "@taster/core";
 import { z } from "zod";
 
@@ -49,6 +50,10 @@ export interface BridgeConfig {
   keyPrefix: string;
   bullPrefix: string;
   maxBodyBytes: number;
+  /** Live-log streams: at once in all, per client address, and the longest one stays open (seconds). */
+  liveLog: { maxClients: number; maxPerAddress: number; maxStreamSec: number };
+  /** Express's `trust proxy`: which proxies' X-Forwarded-For names the client (empty: none). */
+  trustProxy: string[];
 }
 
 const list = (value: string | undefined) =>
@@ -58,6 +63,18 @@ const list = (value: string | undefined) =>
     .filter(Boolean);
 
 const HOST_NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+/** What Express's `trust proxy` accepts besides addresses and subnets. */
+const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+const isAddressOrSubnet = (entry: string): boolean => {
+  const [address = "", bits, ...rest] = entry.split("/");
+  const version = isIP(address);
+  return (
+    version !== 0 &&
+    rest.length === 0 &&
+    (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128)))
+  );
+};
 
 /** `lab=unix:///var/run/docker.sock@2,big=ssh://root@10.0.0.5@4` — capacity after the last '@'. */
 export function parseHosts(spec: string): HostConfig[] {
@@ -134,6 +151,15 @@ const Env = z.object({
     .int()
     .min(1024)
     .default(1024 * 1024),
+  TASTER_LIVE_LOG_MAX_CLIENTS: z.coerce.number().int().min(1).default(1_000),
+  TASTER_LIVE_LOG_MAX_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
+  TASTER_LIVE_LOG_MAX_SECONDS: z.coerce.number().int().min(10).default(600),
+  TASTER_TRUST_PROXY: z
+    .string()
+    .default("")
+    .refine((spec) => list(spec).every((entry) => PROXY_NAMES.has(entry) || isAddressOrSubnet(entry)), {
+      message: "must be a comma-separated list of loopback, linklocal, uniquelocal, IP addresses or subnets",
+    }),
 });
 
 /**
@@ -242,6 +268,12 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env): BridgeCo
     keyPrefix: e.TASTER_REDIS_PREFIX,
     bullPrefix: e.TASTER_BULL_PREFIX,
     maxBodyBytes: e.TASTER_MAX_BODY_BYTES,
+    liveLog: {
+      maxClients: e.TASTER_LIVE_LOG_MAX_CLIENTS,
+      maxPerAddress: e.TASTER_LIVE_LOG_MAX_PER_ADDRESS,
+      maxStreamSec: e.TASTER_LIVE_LOG_MAX_SECONDS,
+    },
+    trustProxy: list(e.TASTER_TRUST_PROXY),
   };
 }
 

@@ -86,6 +86,8 @@ export interface SeedOptions {
 export interface DashboardFixture {
   url: string;
   queues: RunQueues;
+  /** The one connection the dashboard shares for everything but live-log readers. */
+  redis: Redis;
   /** Creates a run through the real queue path (enqueue → markRunning → saveResult) and returns its id. */
   seedRun(options: SeedOptions): Promise<string>;
   close(): Promise<void>;
@@ -164,6 +166,7 @@ export async function startDashboard(
   return {
     url,
     queues,
+    redis,
     seedRun,
     async close() {
       server.closeAllConnections();

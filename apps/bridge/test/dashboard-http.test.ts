@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { Redactor } from "@taster/core";
+import { escapeHtml } from "../src/dashboard/index";
 import { type DashboardFixture, sampleResults, startDashboard } from "./dashboard-fixtures";
 
 const HOSTILE = `<script>alert("owned")</script>`;
@@ -67,6 +69,48 @@ describe("escaping", () => {
       const body = await (await get(path)).text();
       expect(body).not.toContain("<img");
       expect(body).not.toMatch(/<script/i);
+    }
+  });
+});
+
+describe("redaction", () => {
+  it('redacts a secret holding <, &, " and > before escaping, in pages, results.json and logs', async () => {
+    const secret = `t0k<&">en-${Date.now()}`;
+    const redactor = new Redactor();
+    redactor.add(secret);
+    const own = await startDashboard("redact", { redactor });
+    try {
+      const results = sampleResults("redact", 1, {
+        upgrade: { status: "fail", reason: `auth with ${secret} refused`, tests: [] },
+      });
+      const runId = await own.seedRun({
+        recipe: "redact",
+        state: "failed",
+        results,
+        requestedBy: `user ${secret}`,
+        log: [`token=${secret}`],
+      });
+      const escaped = escapeHtml(secret);
+      for (const path of [`/runs/${runId}`, "/", "/recipes/redact"]) {
+        const body = await (await fetch(`${own.url}${path}`)).text();
+        expect(body).not.toContain(escaped);
+        expect(body).not.toContain(secret);
+      }
+      const page = await (await fetch(`${own.url}/runs/${runId}`)).text();
+      expect(page).toContain("auth with [redacted] refused");
+      expect(page).toContain("token=[redacted]");
+      const json = await (await fetch(`${own.url}/runs/${runId}/results.json`)).text();
+      expect(json).not.toContain(JSON.stringify(secret).slice(1, -1));
+      expect(JSON.parse(json).tiers.upgrade.reason).toBe("auth with [redacted] refused");
+      for (const path of [`/runs/${runId}/log.txt`, `/runs/${runId}/log`]) {
+        const text = await (
+          await fetch(`${own.url}${path}`, { headers: { accept: "text/event-stream" } })
+        ).text();
+        expect(text).toContain("token=[redacted]");
+        expect(text).not.toContain(secret);
+      }
+    } finally {
+      await own.close();
     }
   });
 });

@@ -2,7 +2,7 @@ import type { RunJob, RunQueues, RunRecord } from "@taster/queue";
 import { html, type SafeHtml } from "./html";
 import { page } from "./layout";
 import type { DashboardOptions } from "./options";
-import { levelChip, resultsOf, runDuration, runLink, shortSha, stateChip, when } from "./view";
+import { levelChip, resultsOf, runDuration, runLink, scrub, shortSha, stateChip, when } from "./view";
 
 /** BullMQ's job, as RunQueues' queues hand it out (bullmq itself is the queue package's dependency). */
 type QueuedJob = Awaited<ReturnType<ReturnType<RunQueues["queueFor"]>["getJobs"]>>[number];
@@ -80,10 +80,13 @@ function runRow(run: RunRecord): SafeHtml {
 
 /** GET / — what is running and waiting on each host, and the latest runs. */
 export async function renderHome(options: DashboardOptions): Promise<string> {
-  const [hosts, runs] = await Promise.all([
-    Promise.all(options.hosts.map((host) => hostQueue(options.queues, host))),
-    options.runs.listRuns(options.recentRuns ?? 50),
-  ]);
+  const [hosts, runs] = scrub(
+    options,
+    await Promise.all([
+      Promise.all(options.hosts.map((host) => hostQueue(options.queues, host))),
+      options.runs.listRuns(options.recentRuns ?? 50),
+    ]),
+  );
   const body = html`<h1>Queue</h1>
 ${hosts.length ? hosts.map(hostSection) : html`<p class="muted">No hosts configured.</p>`}
 <h2>Recent runs</h2>

@@ -1,13 +1,14 @@
 import type { Redactor } from "@taster/core";
-import type { RunLog, RunStore } from "@taster/queue";
+import type { LogEntry, RunLog, RunRecord, RunStore } from "@taster/queue";
 import type { Request, Response } from "express";
 import { trusted } from "./html";
+import { BATCH, type LiveLogHub, replay } from "./live-follow";
 import { FINISHED } from "./view";
 
 /** Redis stream ids look like `1700000000000-0`; anything else is ignored rather than sent to XRANGE. */
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
-const BATCH = 1_000;
-const HEARTBEAT_MS = 15_000;
+/** A client that reads slower than this much unsent text is cut off; it reconnects and resumes. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 /**
  * The one piece of JavaScript on the dashboard: follow the run's log over server-sent events.
@@ -33,29 +34,25 @@ export const LIVE_LOG_SCRIPT = trusted(`<script>
     reload.textContent = "reload for the verdict";
     status.append(reload);
   });
-  source.onerror = () => { if (source.readyState !== EventSource.CLOSED) status.textContent = "reconnecting…"; };
+  source.onerror = () => {
+    status.textContent = source.readyState === EventSource.CLOSED
+      ? "live log not available right now (too many viewers?) — reload to try again"
+      : "reconnecting…";
+  };
 })();
 </script>`);
 
 export interface LiveLogDeps {
   runs: RunStore;
   logs: RunLog;
-  pollMs: number;
+  /** Every live stream's lines come through here: one Redis reader per live run. */
+  hub: LiveLogHub;
+  /** A log line as an event, redacted: the same text for the hub and for replays. */
+  render(entry: LogEntry): string;
+  /** A stream is closed after this long (± 10 %, so reconnects spread out); the browser resumes. */
+  maxStreamMs: number;
   redactor?: Redactor | undefined;
   signal?: AbortSignal | undefined;
-}
-
-/** Waits `ms`, or less if the stream is stopped meanwhile. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** Where to resume: the browser's Last-Event-ID on a reconnect, else `?after=` from the page, else the start. */
@@ -65,20 +62,24 @@ function resumeFrom(req: Request): string | undefined {
 }
 
 /** One SSE event per log line; a line with newlines becomes several `data:` fields, which SSE joins back. */
-function sseEvent(id: string, line: string): string {
+export function sseEvent(id: string, line: string): string {
   return `id: ${id}\n${line
     .split(/\r?\n|\r/)
     .map((part) => `data: ${part}`)
     .join("\n")}\n\n`;
 }
 
+const endEvent = (state: string) => `event: end\ndata: ${state}\n\n`;
+
 /**
- * GET /runs/:id/log as text/event-stream: replays the stream after the resume point, then polls for
- * new lines until the run is finished and everything is sent, then says `event: end`.
+ * GET /runs/:id/log as text/event-stream: the lines after the resume point, then — while the run is
+ * live — every new line as the run's one reader gets it, until the run is finished (`event: end`)
+ * or the stream reaches its maximum lifetime (closed without `end`: the browser reconnects with
+ * Last-Event-ID and carries on). Resolves when the stream is closed.
  */
 export async function streamLog(
   deps: LiveLogDeps,
-  runId: string,
+  run: RunRecord,
   req: Request,
   res: Response,
 ): Promise<void> {
@@ -89,39 +90,51 @@ export async function streamLog(
     "X-Accel-Buffering": "no",
   });
   res.write("retry: 2000\n\n");
-  let closed = deps.signal?.aborted ?? false;
-  const stop = () => {
-    closed = true;
-  };
-  res.on("close", stop);
-  deps.signal?.addEventListener("abort", stop, { once: true });
-  const redact = (text: string) => deps.redactor?.redact(text) ?? text;
-  let cursor = resumeFrom(req);
-  let lastWrite = Date.now();
-  while (!closed) {
-    // Read the state before the lines: the worker writes its last line before it stores the verdict,
-    // so once a finished state is seen, one more read has everything.
-    const state = (await deps.runs.getRun(runId))?.state;
-    const finished = state === undefined || FINISHED.has(state);
-    let entries = await deps.logs.readLog(runId, cursor, BATCH);
-    while (entries.length > 0 && !closed) {
-      res.write(entries.map((e) => sseEvent(e.id, redact(e.line))).join(""));
-      lastWrite = Date.now();
-      cursor = entries.at(-1)?.id ?? cursor;
-      entries = entries.length === BATCH ? await deps.logs.readLog(runId, cursor, BATCH) : [];
-    }
-    if (finished) {
-      res.write(`event: end\ndata: ${state ?? "gone"}\n\n`);
-      break;
-    }
-    if (Date.now() - lastWrite > HEARTBEAT_MS) {
-      res.write(": still running\n\n");
-      lastWrite = Date.now();
-    }
-    await pause(deps.pollMs, deps.signal);
+  const closed = new Promise<void>((resolve) => res.once("close", () => resolve()));
+  const from = resumeFrom(req);
+  if (deps.signal?.aborted) {
+    res.end();
+  } else if (FINISHED.has(run.state)) {
+    // Nothing more will come: the lines after the resume point, then the end, without a reader.
+    await replay(
+      deps,
+      run.runId,
+      from,
+      undefined,
+      (text) => res.write(text),
+      () => res.destroyed,
+    );
+    res.end(endEvent(run.state));
+  } else {
+    await follow(deps, run.runId, from, res);
   }
-  deps.signal?.removeEventListener("abort", stop);
-  res.end();
+  await closed;
+}
+
+async function follow(deps: LiveLogDeps, runId: string, from: string | undefined, res: Response) {
+  let open = true;
+  const client = {
+    write(text: string) {
+      if (!open) return;
+      res.write(text);
+      // A reader that stopped reading: cut it off rather than hold its backlog in memory.
+      if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy();
+    },
+    end(state?: string) {
+      if (!open) return;
+      open = false;
+      res.end(state === undefined ? undefined : endEvent(state));
+    },
+  };
+  const lifetime = setTimeout(() => client.end(), deps.maxStreamMs * (0.9 + Math.random() * 0.2));
+  lifetime.unref();
+  res.once("close", () => {
+    open = false;
+    clearTimeout(lifetime);
+  });
+  const leave = await deps.hub.join(runId, from, client);
+  if (res.destroyed) leave();
+  else res.once("close", leave);
 }
 
 /** The whole log as plain text (log.txt, and /runs/:id/log for anything that is not an EventSource). */

@@ -11,8 +11,17 @@ export interface DashboardOptions {
   publicUrl: string;
   /** Defence in depth: scrubs the bridge's own secrets from every page, log and badge it serves. */
   redactor?: Redactor;
-  /** How often a live log checks the run's stream for new lines. Default 500 ms. */
+  /**
+   * How long a live run's one reader waits for a new line (a blocking XREAD) before it checks
+   * whether the run ended; the end reaches browsers within about this. Default 500 ms.
+   */
   livePollMs?: number;
+  /**
+   * Bounds on live-log streams: at once in all (default 1000) and per client address (default 20;
+   * the address is Express's `req.ip`, so behind a proxy set `trust proxy`), and how long one stream
+   * stays open before the browser is made to reconnect and resume (default 10 min).
+   */
+  liveLog?: { maxClients?: number; maxPerAddress?: number; maxStreamMs?: number };
   /** How many recent runs recipe pages and badges look through. Default 500. */
   historyScan?: number;
   /**

@@ -3,7 +3,17 @@ import { isInFlight, latestVerdict, recipeRuns } from "./history";
 import { html, type SafeHtml, trusted } from "./html";
 import { page } from "./layout";
 import type { DashboardOptions } from "./options";
-import { LEVEL_COLOURS, levelChip, resultsOf, runDuration, runLink, shortSha, stateChip, when } from "./view";
+import {
+  LEVEL_COLOURS,
+  levelChip,
+  resultsOf,
+  runDuration,
+  runLink,
+  scrub,
+  shortSha,
+  stateChip,
+  when,
+} from "./view";
 
 /** Level over time, oldest left: one dot per run with a verdict, on a 0–4 scale. Built from numbers only. */
 function sparkline(history: RunRecord[]): SafeHtml {
@@ -47,7 +57,7 @@ export async function renderRecipePage(
   options: DashboardOptions,
   recipe: string,
 ): Promise<string | undefined> {
-  const history = await recipeRuns(options.runs, recipe, options.historyScan ?? 500);
+  const history = scrub(options, await recipeRuns(options.runs, recipe, options.historyScan ?? 500));
   if (history.length === 0) return undefined;
   const latest = latestVerdict(history);
   const badgeUrl = `${options.publicUrl}/badges/${encodeURIComponent(recipe)}.svg`;

@@ -1,14 +1,18 @@
 import { errorMessage } from "@taster/core";
+import type { RunRecord } from "@taster/queue";
 import { type Request, type Response, Router } from "express";
 import { renderBadge } from "./badge";
 import { isInFlight, latestVerdict, RECIPE_NAME, recipeRuns } from "./history";
 import { renderHome } from "./home";
 import { html } from "./html";
 import { page } from "./layout";
-import { type LiveLogDeps, sendLogText, streamLog } from "./live-log";
+import { LiveLogHub } from "./live-follow";
+import { LiveLogAdmission } from "./live-limits";
+import { type LiveLogDeps, sendLogText, sseEvent, streamLog } from "./live-log";
 import type { DashboardOptions } from "./options";
 import { renderRecipePage } from "./recipe-page";
 import { renderRunPage } from "./run-page";
+import { scrub } from "./view";
 
 /** Run ids are [a-z0-9-] (see RunJobSchema); anything else cannot be a run and never reaches Redis. */
 const RUN_ID = /^[a-z0-9][a-z0-9-]{0,127}$/;
@@ -20,14 +24,30 @@ const RUN_ID = /^[a-z0-9][a-z0-9-]{0,127}$/;
 export function dashboardRouter(options: DashboardOptions): Router {
   const router = Router();
   const redact = (text: string) => options.redactor?.redact(text) ?? text;
+  const render = (entry: { id: string; line: string }) => sseEvent(entry.id, redact(entry.line));
+  const hub = new LiveLogHub({
+    runs: options.runs,
+    logs: options.logs,
+    blockMs: options.livePollMs ?? 500,
+    render,
+  });
   const live: LiveLogDeps = {
     runs: options.runs,
     logs: options.logs,
-    pollMs: options.livePollMs ?? 500,
+    hub,
+    render,
+    maxStreamMs: options.liveLog?.maxStreamMs ?? 10 * 60_000,
     redactor: options.redactor,
     signal: options.signal,
   };
+  const admission = new LiveLogAdmission({
+    maxClients: options.liveLog?.maxClients ?? 1_000,
+    maxPerAddress: options.liveLog?.maxPerAddress ?? 20,
+  });
+  options.signal?.addEventListener("abort", () => hub.close(), { once: true });
 
+  // Values are redacted before they are escaped into a page (see view.ts, scrub); this second pass
+  // over the finished page only catches what a future renderer might forget to scrub.
   const sendPage = (res: Response, status: number, body: string) => {
     res.status(status).type("html").set("Cache-Control", "no-cache").send(redact(body));
   };
@@ -76,7 +96,7 @@ export function dashboardRouter(options: DashboardOptions): Router {
       const id = runId(req);
       const body = id ? await renderRunPage(options, id) : undefined;
       if (body) sendPage(res, 200, body);
-      else notFound(res, `There is no run "${String(req.params.id)}".`);
+      else notFound(res, `There is no run "${redact(String(req.params.id))}".`);
     }),
   );
 
@@ -96,35 +116,52 @@ export function dashboardRouter(options: DashboardOptions): Router {
       res
         .type("json")
         .set("X-Content-Type-Options", "nosniff")
-        .send(redact(JSON.stringify(run.result, null, 2)));
+        // Redacted before JSON escaping (a secret with a quote or backslash reads differently after).
+        .send(JSON.stringify(scrub(options, run.result), null, 2));
     }),
   );
 
   const withRun =
-    (then: (id: string, req: Request, res: Response) => Promise<void>) =>
+    (then: (run: RunRecord, req: Request, res: Response) => Promise<void>) =>
     async (req: Request, res: Response): Promise<void> => {
       const id = runId(req);
-      if (!id || !(await options.runs.getRun(id))) {
+      const run = id ? await options.runs.getRun(id) : undefined;
+      if (!run) {
         res
           .status(404)
           .type("text")
-          .send(`There is no run "${String(req.params.id)}".\n`);
+          .send(`There is no run "${redact(String(req.params.id))}".\n`);
         return;
       }
-      await then(id, req, res);
+      await then(run, req, res);
     };
 
-  router.get("/runs/:id/log.txt", handle(withRun((id, _req, res) => sendLogText(live, id, res))));
+  router.get("/runs/:id/log.txt", handle(withRun((run, _req, res) => sendLogText(live, run.runId, res))));
+
+  /**
+   * A live stream holds a socket for as long as the run goes: it takes a place within the limits
+   * first, before any Redis work, and a client over them gets a clear 429/503 with the reason.
+   */
+  const followLog = async (req: Request, res: Response): Promise<void> => {
+    const place = admission.admit(req.ip ?? req.socket.remoteAddress ?? "unknown");
+    if (!place.ok) {
+      res.status(place.status).set("Retry-After", "30").type("text").send(`${place.reason}\n`);
+      return;
+    }
+    try {
+      await withRun((run, req, res) => streamLog(live, run, req, res))(req, res);
+    } finally {
+      place.release();
+    }
+  };
 
   // EventSource asks for text/event-stream; a person following the "full log" link gets plain text.
   router.get(
     "/runs/:id/log",
-    handle(
-      withRun((id, req, res) =>
-        req.get("accept")?.includes("text/event-stream")
-          ? streamLog(live, id, req, res)
-          : sendLogText(live, id, res),
-      ),
+    handle((req, res) =>
+      req.get("accept")?.includes("text/event-stream")
+        ? followLog(req, res)
+        : withRun((run, _req, res) => sendLogText(live, run.runId, res))(req, res),
     ),
   );
 
@@ -134,7 +171,7 @@ export function dashboardRouter(options: DashboardOptions): Router {
       const name = String(req.params.name ?? "");
       const body = RECIPE_NAME.test(name) ? await renderRecipePage(options, name) : undefined;
       if (body) sendPage(res, 200, body);
-      else notFound(res, `Taster has no runs of a recipe called "${name}".`);
+      else notFound(res, `Taster has no runs of a recipe called "${redact(name)}".`);
     }),
   );
 

@@ -12,6 +12,7 @@ import {
   resultsOf,
   runDuration,
   runLink,
+  scrub,
   shortSha,
   stateChip,
   when,
@@ -141,10 +142,10 @@ ${live ? LIVE_LOG_SCRIPT : ""}`;
 
 /** GET /runs/:id — everything about one run; undefined when the run does not exist. */
 export async function renderRunPage(options: DashboardOptions, runId: string): Promise<string | undefined> {
-  const run = await options.runs.getRun(runId);
+  const run = scrub(options, await options.runs.getRun(runId));
   if (!run) return undefined;
   const [lines, position] = await Promise.all([
-    options.logs.readLog(runId, undefined, PAGE_LOG_LINES + 1),
+    options.logs.readLog(runId, undefined, PAGE_LOG_LINES + 1).then((entries) => scrub(options, entries)),
     FINISHED.has(run.state) ? undefined : options.queues.position(runId).catch(() => undefined),
   ]);
   const results = resultsOf(run);

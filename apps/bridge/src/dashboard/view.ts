@@ -1,6 +1,15 @@
+import { redactDeep } from "@taster/core";
 import { type Results, resultsSchema } from "@taster/harness";
 import type { RunRecord, RunState } from "@taster/queue";
 import { html, type SafeHtml } from "./html";
+import type { DashboardOptions } from "./options";
+
+/**
+ * Data as read from Redis with the bridge's secrets redacted — before any of it is escaped into a
+ * page: escaping first would turn a secret's `&`, `<` or `"` into an entity the redactor no longer finds.
+ */
+export const scrub = <T>(options: Pick<DashboardOptions, "redactor">, value: T): T =>
+  options.redactor ? redactDeep(value, options.redactor) : value;
 
 /** States after which a run's log no longer grows. */
 export const FINISHED: ReadonlySet<RunState> = new Set(["done", "failed", "cancelled", "superseded"]);
