@@ -93,7 +93,7 @@ export async function startWorld(scenario: string, options: WorldOptions = {}): 
     if (options.variant) sha = await commitVariant(mirror, sha, options.variant);
     // The worker fetches refs/pull/<n>/head of the forge's PR number: the PR is #1 on the forge.
     git(mirror.path, "update-ref", "refs/pull/1/head", sha);
-    stack.sim.state.addPull(repo, { number: 1, headSha: sha });
+    await stack.sim.push(repo, { number: 1, headSha: sha });
   }
   if (secondRepo) stack.sim.state.setPermission(secondRepo, "alice", "write");
   const key = { repo, pr: 1, sha };
@@ -121,13 +121,20 @@ export async function startWorld(scenario: string, options: WorldOptions = {}): 
         stack.bridgeUrl,
         webhookSecretOf(stack),
         "issue_comment",
-        githubCommentPayload({ repo: onRepo, pr, body, user: "alice", commentId }),
+        githubCommentPayload({
+          repo: onRepo,
+          pr,
+          body,
+          user: "alice",
+          commentId,
+          ...createdAtOf(stack, onRepo, commentId),
+        }),
         deliveryId,
       ),
     async setHead(pr, headSha, onRepo = repo) {
       const own = await ownMirror();
       execFileSync("git", ["--git-dir", own.path, "update-ref", `refs/pull/${pr}/head`, headSha]);
-      stack.sim.state.addPull(onRepo, { number: pr, headSha });
+      await stack.sim.push(onRepo, { number: pr, headSha });
     },
     async rev(ref) {
       const own = await ownMirror();
@@ -159,6 +166,12 @@ export async function startWorld(scenario: string, options: WorldOptions = {}): 
         await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The comment's own creation time, so a late (re)delivery carries it as the forge's would. */
+function createdAtOf(stack: LocalStack, repo: string, commentId: number): { createdAt?: string } {
+  const createdAt = stack.sim.state.findComment(repo, commentId)?.createdAt;
+  return createdAt ? { createdAt } : {};
 }
 
 function git(gitDir: string, ...args: string[]): string {

@@ -71,7 +71,6 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
     (processesCommands(config.role)
       ? buildForges(config, await loadTriggerers(config.triggerersFile), log)
       : {});
-  const handler = new CommentHandler(config, forges, queues, metrics, log);
   const intakeQueue = new IntakeQueue({
     redis,
     keyPrefix: config.keyPrefix,
@@ -79,6 +78,7 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
     ...(options.intake?.attempts ? { attempts: options.intake.attempts } : {}),
     ...(options.intake?.backoffMs ? { backoffMs: options.intake.backoffMs } : {}),
   });
+  const handler = new CommentHandler(config, forges, queues, intakeQueue.pushes, metrics, log);
   const intake = new Intake(config, intakeQueue, metrics, log);
   const reconciler = new Reconciler(
     config.enrolledRepos,

@@ -1,15 +1,26 @@
 import { errorMessage, type Logger, type Tier } from "@taster/core";
 import type { Forge, ForgeKind } from "@taster/forge";
-import type { IntakeItem, RunJob, RunQueues } from "@taster/queue";
+import type { IntakeItem, PushLog, RunJob, RunQueues } from "@taster/queue";
 import { type BridgeConfig, hostFor, recipeOf } from "./config";
-import { helpMessage, queuedMessage, runLink, untrustedMessage } from "./messages";
+import { olderThan } from "./intake";
+import {
+  type HeadProblem,
+  helpMessage,
+  newCommandMessage,
+  queuedMessage,
+  runLink,
+  untrustedMessage,
+} from "./messages";
 import type { BridgeMetrics } from "./metrics";
 
 const MAX_PENDING_ACKS = 1_000;
 
+/** A sha this long names one commit for good (a shorter prefix can be matched by a crafted commit). */
+const FULL_SHA = 40;
+
 /** What processing made of one accepted command. */
 export interface Processed {
-  outcome: "ignored" | "help" | "untrusted" | "enqueued" | "coalesced" | "duplicate";
+  outcome: "ignored" | "help" | "untrusted" | "refused" | "enqueued" | "coalesced" | "duplicate";
   reason?: string;
   runId?: string;
   superseded?: string;
@@ -17,7 +28,8 @@ export interface Processed {
 
 /**
  * The asynchronous half of the webhook path, run by the intake worker for every accepted command:
- * PR still open? → authorise → head sha → dedupe + enqueue the run → (in the background) acknowledge.
+ * still fresh? → PR still open? → authorise (before Taster says anything) → is the head the commit
+ * the commenter saw? → dedupe + enqueue the run → (in the background) acknowledge.
  * A forge or Redis error is thrown so the intake queue retries it with backoff; every step is
  * idempotent (seen-once keys, reply-once keys), so a retry never doubles a run or a reply.
  */
@@ -28,6 +40,7 @@ export class CommentHandler {
     private readonly config: BridgeConfig,
     private readonly forges: Partial<Record<ForgeKind, Forge>>,
     private readonly queues: RunQueues,
+    private readonly pushes: PushLog,
     private readonly metrics: BridgeMetrics,
     private readonly log: Logger,
   ) {}
@@ -35,31 +48,68 @@ export class CommentHandler {
   async process(item: IntakeItem): Promise<Processed> {
     const forge = this.forges[item.forge as ForgeKind];
     if (!forge) return { outcome: "ignored", reason: `${item.forge} is not configured` };
+    // Checked at intake too; here again because a command can wait (backlog, retries) past the limit.
+    if (olderThan(item.commentCreatedAt, this.config.maxCommentAgeSec)) {
+      this.metrics.refused.inc({ reason: "too-old" });
+      return { outcome: "refused", reason: "comment older than TASTER_MAX_COMMENT_AGE_SEC" };
+    }
     const { command } = item;
     if (command.kind !== "run") {
-      const reason = command.kind === "invalid" ? command.reason : undefined;
+      // Only a trusted commenter gets an answer: anyone else could make the bot talk at will.
+      if (!(await this.authorize(forge, item))) return { outcome: "untrusted" };
       await this.replyOnce(
         `help:${item.forge}:${item.repo}:${item.commentId}`,
         forge,
         item,
-        helpMessage(reason),
+        helpMessage(command.kind === "invalid"),
       );
       return { outcome: "help" };
     }
     const pull = await forge.getPullRequest(item.repo, item.pr);
     if (pull.state !== "open") return { outcome: "ignored", reason: "the pull request is closed" };
-    const trust = await forge.isTrusted(item.author, item.repo);
-    if (!trust.trusted) {
-      this.metrics.untrusted.inc({ forge: item.forge });
-      this.log.info(
-        { repo: item.repo, pr: item.pr, user: item.author, why: trust.reason },
-        "untrusted !testme",
-      );
+    if (!(await this.authorize(forge, item))) {
       const text = untrustedMessage(item.author, item.repo, this.config.trust.minPermission);
       await this.replyOnce(`untrusted:${item.forge}:${item.repo}#${item.pr}`, forge, item, text);
-      return { outcome: "untrusted", reason: trust.reason };
+      return { outcome: "untrusted" };
+    }
+    const problem = await this.headProblem(item, pull.headSha, command.sha);
+    if (problem) {
+      this.metrics.refused.inc({ reason: problem === "other-sha" ? problem : `head-${problem}` });
+      this.log.info(
+        { repo: item.repo, pr: item.pr, commentId: item.commentId, head: pull.headSha, problem },
+        "!testme not run: the head is not the commit the commenter saw",
+      );
+      const text = newCommandMessage(problem, pull.headSha, command.stages);
+      await this.replyOnce(`head:${item.forge}:${item.repo}:${item.commentId}`, forge, item, text);
+      return { outcome: "refused", reason: `head ${problem}` };
     }
     return this.enqueueRun(forge, item, pull.headSha, command.stages);
+  }
+
+  /** Whether the commenter may trigger runs; an untrusted attempt is counted and logged. */
+  private async authorize(forge: Forge, item: IntakeItem): Promise<boolean> {
+    const trust = await forge.isTrusted(item.author, item.repo);
+    if (trust.trusted) return true;
+    this.metrics.untrusted.inc({ forge: item.forge });
+    this.log.info(
+      { repo: item.repo, pr: item.pr, user: item.author, why: trust.reason },
+      "untrusted !testme",
+    );
+    return false;
+  }
+
+  /**
+   * Undefined when the head is the commit the commenter approved: named by its full sha, or (plain
+   * `!testme`, or a short sha that matches) the last push recorded before the comment was written.
+   */
+  private async headProblem(item: IntakeItem, head: string, sha?: string): Promise<HeadProblem | undefined> {
+    if (sha !== undefined) {
+      if (!head.toLowerCase().startsWith(sha)) return "other-sha";
+      if (sha.length >= FULL_SHA) return undefined;
+    }
+    const writtenAt = Date.parse(item.commentCreatedAt);
+    const seen = await this.pushes.headAt(item.forge, item.repo, item.pr, head, writtenAt);
+    return seen === "seen" ? undefined : seen;
   }
 
   private async enqueueRun(

@@ -41,7 +41,13 @@ export interface BridgeConfig {
   hosts: HostConfig[];
   /** recipe name → host name; recipes not listed go to the first host. */
   recipeHosts: Record<string, string>;
+  /** The only repos whose commands and pushes are taken (others are refused at intake, silently). */
   enrolledRepos: EnrolledRepo[];
+  /**
+   * A comment older than this (by its forge `created_at`) never starts a run, however it arrives:
+   * webhook, redelivery, reconciler, or a captured signed body replayed after the seen-keys expired.
+   */
+  maxCommentAgeSec: number;
   /** Seconds between reconciler passes (0 = off) and how far back each pass looks. */
   reconcileIntervalSec: number;
   reconcileWindowSec: number;
@@ -131,6 +137,11 @@ const Env = z.object({
   TASTER_ENROLLED_REPOS: z.string().optional(),
   TASTER_RECONCILE_INTERVAL_SEC: z.coerce.number().int().min(0).default(300),
   TASTER_RECONCILE_WINDOW_SEC: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(6 * 3600),
+  TASTER_MAX_COMMENT_AGE_SEC: z.coerce
     .number()
     .int()
     .min(60)
@@ -258,6 +269,7 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env): BridgeCo
     hosts,
     recipeHosts,
     enrolledRepos,
+    maxCommentAgeSec: e.TASTER_MAX_COMMENT_AGE_SEC,
     reconcileIntervalSec: e.TASTER_RECONCILE_INTERVAL_SEC,
     reconcileWindowSec: e.TASTER_RECONCILE_WINDOW_SEC,
     triggerersFile: e.TASTER_TRIGGERERS_FILE,
@@ -280,6 +292,12 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env): BridgeCo
 /** The host a recipe's runs go to. */
 export function hostFor(config: BridgeConfig, recipe: string): string {
   return config.recipeHosts[recipe] ?? config.hosts[0]?.name ?? "lab";
+}
+
+/** Whether a repo is enrolled (owner/name compared case-insensitively, as the forges do). */
+export function isEnrolled(config: BridgeConfig, forge: string, repo: string): boolean {
+  const wanted = repo.toLowerCase();
+  return config.enrolledRepos.some((r) => r.forge === forge && r.repo.toLowerCase() === wanted);
 }
 
 /** A recipe's name is its repository's name (coop-cloud/hello-web → hello-web). */

@@ -1,16 +1,22 @@
 import { errorMessage, type Logger, TasterError } from "@taster/core";
-import { type CommentEvent, parseCommand } from "@taster/forge";
+import { type CommentEvent, HEAD_ACTIONS, type PushEvent, parseCommand } from "@taster/forge";
 import type { IntakeQueue } from "@taster/queue";
-import type { BridgeConfig } from "./config";
+import { type BridgeConfig, isEnrolled } from "./config";
 import type { BridgeMetrics } from "./metrics";
 
 /** The HTTP answer for one delivery, decided without any forge API call. */
 export interface Accepted {
   status: number;
-  outcome: "ignored" | "accepted" | "duplicate" | "redis-unavailable";
+  outcome: "ignored" | "accepted" | "duplicate" | "recorded" | "redis-unavailable";
   reason?: string;
   /** The intake job that will process the command (derived from forge, repo and comment). */
   intakeId?: string;
+}
+
+/** Whether an ISO time is more than `maxAgeSec` ago (or not a time at all: then it cannot be trusted). */
+export function olderThan(iso: string | undefined, maxAgeSec: number, now = Date.now()): boolean {
+  const at = Date.parse(iso ?? "");
+  return Number.isNaN(at) || now - at > maxAgeSec * 1000;
 }
 
 /**
@@ -24,7 +30,10 @@ export class Intake {
     private readonly queue: IntakeQueue,
     private readonly metrics: BridgeMetrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    if (config.enrolledRepos.length === 0)
+      log.warn("TASTER_ENROLLED_REPOS is empty: every !testme will be refused until a repo is enrolled");
+  }
 
   async accept(event: CommentEvent, deliveryId: string): Promise<Accepted> {
     const ignored = this.filter(event);
@@ -32,8 +41,10 @@ export class Intake {
     const command = parseCommand(event.body);
     if (!command)
       return { status: 200, outcome: "ignored", reason: "no !testme command on a line of its own" };
-    try {
-      const { outcome, intakeId } = await this.queue.submit({
+    const refused = this.refuse(event);
+    if (refused) return { status: 200, outcome: "ignored", reason: refused };
+    return this.durably(event, () =>
+      this.queue.submit({
         forge: event.forge,
         repo: event.repo,
         pr: event.pr,
@@ -42,9 +53,42 @@ export class Intake {
         deliveryId,
         command,
         receivedAt: new Date().toISOString(),
-      });
+        commentCreatedAt: event.createdAt,
+      }),
+    );
+  }
+
+  /**
+   * A `pull_request` webhook: remembers when the PR's head became this sha (the bridge's clock at
+   * receipt), so processing can tell whether a comment was written before or after that push.
+   */
+  async acceptPush(event: PushEvent, receivedAtMs: number): Promise<Accepted> {
+    if (!HEAD_ACTIONS[event.forge].includes(event.action))
+      return {
+        status: 200,
+        outcome: "ignored",
+        reason: `pull_request ${event.action} does not move the head`,
+      };
+    if (!isEnrolled(this.config, event.forge, event.repo))
+      return { status: 200, outcome: "ignored", reason: "repository not enrolled" };
+    // A redelivered or replayed old push must not make an old head look freshly pushed.
+    if (event.updatedAt && olderThan(event.updatedAt, this.config.maxCommentAgeSec, receivedAtMs))
+      return { status: 200, outcome: "ignored", reason: "push event older than TASTER_MAX_COMMENT_AGE_SEC" };
+    return this.durably(event, async () => {
+      await this.queue.pushes.record(event.forge, event.repo, event.pr, event.headSha, receivedAtMs);
+      return { outcome: "recorded" as const };
+    });
+  }
+
+  /** Runs the Redis step; Redis down → 503 (never a silent 2xx), so the forge can redeliver. */
+  private async durably(
+    event: { repo: string; pr: number },
+    step: () => Promise<{ outcome: "accepted" | "duplicate" | "recorded"; intakeId?: string }>,
+  ): Promise<Accepted> {
+    try {
+      const { outcome, intakeId } = await step();
       if (outcome === "duplicate") this.metrics.deduplicated.inc({ reason: "duplicate" });
-      return { status: 202, outcome, intakeId };
+      return { status: outcome === "recorded" ? 200 : 202, outcome, ...(intakeId ? { intakeId } : {}) };
     } catch (error) {
       if (!(error instanceof TasterError && error.kind === "infra")) throw error;
       this.log.error(
@@ -66,5 +110,27 @@ export class Intake {
       return "comment by a bot";
     if (event.issueState !== "open") return "the pull request is closed";
     return undefined;
+  }
+
+  /**
+   * Commands that are refused without a word on the PR: from a repo that is not enrolled (an
+   * org-wide webhook sends every repo's), or written too long ago (a late redelivery, the
+   * reconciler, or a captured signed body replayed once its seen-once keys have expired).
+   */
+  private refuse(event: CommentEvent): string | undefined {
+    const reason = !isEnrolled(this.config, event.forge, event.repo)
+      ? "not-enrolled"
+      : olderThan(event.createdAt, this.config.maxCommentAgeSec)
+        ? "too-old"
+        : undefined;
+    if (!reason) return undefined;
+    this.metrics.refused.inc({ reason });
+    this.log.info(
+      { forge: event.forge, repo: event.repo, pr: event.pr, commentId: event.commentId, reason },
+      "!testme refused at intake",
+    );
+    return reason === "not-enrolled"
+      ? "repository not enrolled"
+      : "comment older than TASTER_MAX_COMMENT_AGE_SEC";
   }
 }

@@ -70,6 +70,9 @@ export class Reconciler {
               isPullRequest: true,
               issueState: "open",
               commentId: comment.id,
+              // The forge's creation time, never the time of this pass: a comment too old is refused
+              // here as on the webhook path, and the head is judged against when it was written.
+              createdAt: comment.createdAt,
               body: comment.body,
               author: comment.author,
               authorIsBot: false,

@@ -4,6 +4,8 @@ import {
   GithubSignatureVerifier,
   normalizeGiteaComment,
   normalizeGithubComment,
+  normalizePullRequest,
+  type PushEvent,
   verifyGiteaSignature,
 } from "@taster/forge";
 import express, { type NextFunction, type Request, type Response, Router } from "express";
@@ -21,6 +23,7 @@ interface Delivery {
  * POST /webhooks/github and /webhooks/gitea. Order matters: content type (415) → raw body within
  * the size limit (413) → signature over the raw bytes (401) → JSON (400) → the intake, which answers
  * 202 once the command is durably in Redis (503 if Redis is down). Nothing is queued unless every check passes.
+ * `pull_request` events (head pushed) are recorded with their receive time, answered 200.
  */
 export function webhookRouter(
   config: BridgeConfig,
@@ -40,6 +43,7 @@ export function webhookRouter(
     ) =>
     async (req: Request, res: Response) => {
       const started = process.hrtime.bigint();
+      const receivedAtMs = Date.now();
       const delivery = readDelivery(forge, req);
       const answer = (status: number, outcome: string, extra: Record<string, unknown> = {}) => {
         metrics.delivered(forge, delivery.event || "unknown", outcome, started);
@@ -62,6 +66,16 @@ export function webhookRouter(
         return answer(400, "malformed-json", { reason: "body is not valid JSON" });
       }
       if (delivery.event === "ping") return answer(200, "pong");
+      if (delivery.event === "pull_request") {
+        let push: PushEvent;
+        try {
+          push = normalizePullRequest(forge, payload);
+        } catch (error) {
+          return answer(400, "bad-payload", { reason: (error as Error).message });
+        }
+        const { status, outcome, ...rest } = await intake.acceptPush(push, receivedAtMs);
+        return answer(status, outcome, rest);
+      }
       if (!isCommentEvent(forge, delivery.event))
         return answer(200, "ignored", { reason: `event ${delivery.event} is not handled` });
       let event: CommentEvent;

@@ -4,6 +4,7 @@ import {
   type ForgeSim,
   giteaCommentPayload,
   githubCommentPayload,
+  githubPullRequestPayload,
   sendGiteaWebhook,
   sendGithubWebhook,
   signGithub,
@@ -33,18 +34,22 @@ let deliveryCounter = 0;
 
 const delivery = () => `${ns}-d${++deliveryCounter}`;
 
-/** A fresh open PR on the simulated forge; each test gets its own, so assertions never collide. */
-function newPr(repo = REPO): { pr: number; sha: string } {
+/**
+ * A fresh open PR on the simulated forge, announced to the bridge by its `pull_request` webhook;
+ * each test gets its own, so assertions never collide.
+ */
+async function newPr(repo = REPO): Promise<{ pr: number; sha: string }> {
   const pr = ++prCounter;
   const sha = randomSha();
-  sim.state.addPull(repo, { number: pr, headSha: sha });
+  await sim.push(repo, { number: pr, headSha: sha });
   return { pr, sha };
 }
 
 /** A comment as it lands on the forge, plus GitHub's webhook payload for it. */
 function comment(pr: number, body: string, user = "maintainer", repo = REPO) {
   const c = sim.state.addComment(repo, pr, user, body);
-  return { id: c.id, payload: githubCommentPayload({ repo, pr, body, user, commentId: c.id }) };
+  const payload = githubCommentPayload({ repo, pr, body, user, commentId: c.id, createdAt: c.createdAt });
+  return { id: c.id, payload };
 }
 
 async function jobsFor(pr: number, repo = REPO) {
@@ -82,6 +87,8 @@ beforeAll(async () => {
   sim.state.setPermission(GITEA_REPO, "writer", "write");
   bridge = await testBridge(testConfig(sim, lab.redisUrl, ns), sim);
   url = await bridge.start();
+  sim.addWebhook({ forge: "github", url, secret: SECRET });
+  sim.addWebhook({ forge: "gitea", url, secret: GITEA_SECRET });
 });
 
 afterAll(async () => {
@@ -98,7 +105,7 @@ afterAll(async () => {
 
 describe("a trusted !testme on a PR", () => {
   it("is answered 202 at once, then queued for the PR's head sha and acknowledged on the PR", async () => {
-    const { pr, sha } = newPr();
+    const { pr, sha } = await newPr();
     const c = comment(pr, "Thanks!\n\n!testme upgrade,backup");
     const response = await post(c.payload);
     expect(response.status).toBe(202);
@@ -140,20 +147,20 @@ describe("a trusted !testme on a PR", () => {
   });
 
   it("accepts deliveries signed with a previous (rotated) secret", async () => {
-    const { pr } = newPr();
+    const { pr } = await newPr();
     const response = await post(comment(pr, "!testme").payload, delivery(), OLD_SECRET);
     expect(response.status).toBe(202);
     expect(await waitForJobs(pr, 1)).toHaveLength(1);
   });
 
   it("coalesces a second comment for the same sha and lets a newer sha supersede the queued run", async () => {
-    const { pr } = newPr();
+    const { pr } = await newPr();
     await post(comment(pr, "!testme").payload);
     const [first] = await waitForJobs(pr, 1);
     expect(JSON.parse((await post(comment(pr, "!testme").payload)).body).outcome).toBe("accepted");
     expect((await settledJobsFor(pr)).map((j) => j.id)).toEqual([first?.id]);
 
-    sim.state.addPull(REPO, { number: pr, headSha: randomSha() }); // the author pushed again
+    await sim.push(REPO, { number: pr, headSha: randomSha() }); // the author pushed again
     await post(comment(pr, "!testme").payload);
     await waitFor(async () => (await jobsFor(pr)).some((j) => j.id !== first?.id), "the newer run");
     const jobs = await settledJobsFor(pr);
@@ -168,7 +175,7 @@ describe("a trusted !testme on a PR", () => {
 
 describe("once a worker has the run", () => {
   it("a repeated !testme does not turn the worker's progress comment back into 'queued'", async () => {
-    const { pr, sha } = newPr();
+    const { pr, sha } = await newPr();
     await post(comment(pr, "!testme").payload);
     const [job] = await waitForJobs(pr, 1);
     const runId = String(job?.id);
@@ -193,7 +200,7 @@ describe("duplicates", () => {
     const twin = await testBridge(testConfig(sim, lab.redisUrl, ns), sim);
     const twinUrl = await twin.start();
     try {
-      const { pr } = newPr();
+      const { pr } = await newPr();
       const c = comment(pr, "!testme");
       const id = delivery();
       const responses = await Promise.all(
@@ -215,7 +222,7 @@ describe("duplicates", () => {
   });
 
   it("handles the same comment once whether it arrives by webhook or by the reconciler", async () => {
-    const { pr } = newPr();
+    const { pr } = await newPr();
     const c = comment(pr, "!testme");
     // The reconciler races the webhook's processing on purpose.
     const [response, report] = await Promise.all([post(c.payload), bridge.reconciler.reconcile()]);
@@ -227,7 +234,7 @@ describe("duplicates", () => {
   });
 
   it("recovers a !testme whose webhook never arrived, exactly once", async () => {
-    const { pr, sha } = newPr();
+    const { pr, sha } = await newPr();
     const lost = comment(pr, "!testme restore"); // on the forge, but the delivery was lost
     const first = await bridge.reconciler.reconcile();
     expect(first.recovered).toBeGreaterThanOrEqual(1);
@@ -244,7 +251,7 @@ describe("duplicates", () => {
 
 describe("bad input changes nothing", () => {
   it("answers a bad signature with 401", async () => {
-    const { pr } = newPr();
+    const { pr } = await newPr();
     const c = comment(pr, "!testme");
     const response = await post(c.payload, delivery(), "wrong-secret");
     expect(response.status).toBe(401);
@@ -253,7 +260,7 @@ describe("bad input changes nothing", () => {
   });
 
   it("answers malformed JSON (validly signed) with 400, wrong content type with 415, a huge body with 413", async () => {
-    const { pr } = newPr();
+    const { pr } = await newPr();
     const send = (body: string, contentType: string, signature = signGithub(SECRET, body)) =>
       fetch(`${url}/webhooks/github`, {
         method: "POST",
@@ -295,7 +302,7 @@ describe("bad input changes nothing", () => {
 
 describe("who may trigger, and what is ignored", () => {
   it("replies once per PR to untrusted commenters and queues nothing", async () => {
-    const { pr } = newPr();
+    const { pr } = await newPr();
     const first = await post(comment(pr, "!testme", "reader").payload);
     const second = await post(comment(pr, "!testme", "drive-by").payload);
     expect([first.status, second.status]).toEqual([202, 202]);
@@ -310,7 +317,7 @@ describe("who may trigger, and what is ignored", () => {
   });
 
   it("answers !testme help (and an unknown stage) with usage, and queues nothing", async () => {
-    const { pr } = newPr();
+    const { pr } = await newPr();
     await post(comment(pr, "!testme help").payload);
     expect(await bridge.settled()).toBe(true);
     await post(comment(pr, "!testme deploy-prod").payload);
@@ -318,7 +325,9 @@ describe("who may trigger, and what is ignored", () => {
     const replies = sim.state.commentsOn(REPO, pr).filter((c) => c.user === "taster-bot");
     expect(replies).toHaveLength(2);
     expect(replies[0]?.body).toContain("!testme upgrade,backup");
-    expect(replies[1]?.body).toContain("deploy-prod");
+    // The unknown stage is named as such, in Taster's words: the comment's text is never repeated.
+    expect(replies[1]?.body).toContain("unknown tier");
+    expect(replies[1]?.body).not.toContain("deploy-prod");
     expect(await jobsFor(pr)).toHaveLength(0);
     // A retry or a reconciler pass does not answer the same comment twice.
     await bridge.reconciler.reconcile();
@@ -326,9 +335,60 @@ describe("who may trigger, and what is ignored", () => {
     expect(sim.state.commentsOn(REPO, pr).filter((c) => c.user === "taster-bot")).toHaveLength(2);
   });
 
+  it("says nothing at all to an untrusted commenter's `!testme help` or unknown stage", async () => {
+    const { pr } = await newPr();
+    for (const body of [
+      "!testme help",
+      "!testme deploy-prod",
+      "!testme [win](https://evil.test) @coop-cloud/all",
+    ]) {
+      expect((await post(comment(pr, body, "drive-by").payload)).status).toBe(202);
+    }
+    expect(await bridge.settled()).toBe(true);
+    expect(sim.state.commentsOn(REPO, pr).filter((c) => c.user === "taster-bot")).toEqual([]);
+    expect(await jobsFor(pr)).toHaveLength(0);
+  });
+
+  it("never repeats the commenter's text in a reply (links, @team mentions)", async () => {
+    const { pr } = await newPr();
+    await post(comment(pr, "!testme [win a prize](https://evil.test) @coop-cloud/all").payload);
+    expect(await bridge.settled()).toBe(true);
+    const replies = sim.state.commentsOn(REPO, pr).filter((c) => c.user === "taster-bot");
+    expect(replies).toHaveLength(1);
+    expect(replies[0]?.body).toContain(
+      "unknown tier. Known tiers: install, upgrade, backup, restore, custom",
+    );
+    for (const echo of ["evil.test", "win a prize", "@coop-cloud/all"])
+      expect(replies[0]?.body).not.toContain(echo);
+  });
+
+  it("ignores commands hidden in HTML comments and <details> blocks", async () => {
+    const { pr } = await newPr();
+    for (const body of [
+      "Looks fine <!--\n!testme\n-->",
+      "<details><summary>build log</summary>\n\n!testme\n</details>",
+    ]) {
+      const answer = await post(comment(pr, body).payload);
+      expect([answer.status, JSON.parse(answer.body).outcome]).toEqual([200, "ignored"]);
+    }
+    expect(await settledJobsFor(pr)).toHaveLength(0);
+  });
+
+  it("refuses, without a word on the PR, a !testme on a repo that is not enrolled", async () => {
+    const repo = "coop-cloud/not-enrolled"; // reached through an org-wide webhook
+    const { pr } = await newPr(repo);
+    const answer = await post(comment(pr, "!testme", "maintainer", repo).payload);
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toEqual({ outcome: "ignored", reason: "repository not enrolled" });
+    expect(await settledJobsFor(pr, repo)).toHaveLength(0);
+    expect(sim.state.commentsOn(repo, pr).filter((c) => c.user === "taster-bot")).toEqual([]);
+    const metrics = await bridge.metrics.registry.getSingleMetricAsString("taster_commands_refused_total");
+    expect(metrics).toMatch(/taster_commands_refused_total\{reason="not-enrolled"\} [1-9]/);
+  });
+
   it("ignores edits, plain issues, closed PRs, bots, quoted commands and chatter", async () => {
-    const { pr } = newPr();
-    const closed = newPr();
+    const { pr } = await newPr();
+    const closed = await newPr();
     const cases = [
       githubCommentPayload({
         repo: REPO,
@@ -374,7 +434,7 @@ describe("who may trigger, and what is ignored", () => {
   });
 
   it("queues nothing for a PR the API says was closed after the comment", async () => {
-    const { pr, sha } = newPr();
+    const { pr, sha } = await newPr();
     const c = comment(pr, "!testme");
     sim.state.addPull(REPO, { number: pr, headSha: sha, state: "closed" });
     expect((await post(c.payload)).status).toBe(202);
@@ -385,7 +445,7 @@ describe("who may trigger, and what is ignored", () => {
 
 describe("Gitea / Forgejo", () => {
   it("queues a trusted !testme from a signed Gitea webhook and rejects a bad signature", async () => {
-    const { pr, sha } = newPr(GITEA_REPO);
+    const { pr, sha } = await newPr(GITEA_REPO);
     const c = sim.state.addComment(GITEA_REPO, pr, "writer", "!testme");
     const payload = giteaCommentPayload({
       repo: GITEA_REPO,
@@ -412,7 +472,7 @@ describe("Gitea / Forgejo", () => {
 
 describe("when the forge has a bad minute", () => {
   it("answers 202 even while the head sha cannot be read, and queues the run once the forge recovers", async () => {
-    const { pr, sha } = newPr();
+    const { pr, sha } = await newPr();
     const c = comment(pr, "!testme");
     const pullPath = `/repos/${REPO}/pulls/${pr}`;
     sim.failNext({ status: 502, forMs: 60_000, match: pullPath });
@@ -431,7 +491,7 @@ describe("when the forge has a bad minute", () => {
   });
 
   it("still queues the job when every acknowledgement call fails", async () => {
-    const { pr } = newPr();
+    const { pr } = await newPr();
     sim.failNext({ status: 502, forMs: 60_000, match: /POST|PATCH/ });
     const response = await post(comment(pr, "!testme").payload);
     await waitForJobs(pr, 1);
@@ -454,7 +514,10 @@ describe("when the forge has a bad minute", () => {
     });
     const impatientUrl = await impatient.start();
     try {
-      const { pr } = newPr();
+      const { pr, sha } = await newPr();
+      // This bridge keeps its own records: the forge's push webhook reaches it too.
+      const push = githubPullRequestPayload({ repo: REPO, pr, headSha: sha, action: "opened" });
+      await sendGithubWebhook(impatientUrl, SECRET, "pull_request", push, delivery());
       const c = comment(pr, "!testme");
       sim.failNext({ status: 502, forMs: 60_000, match: `/repos/${REPO}/pulls/${pr}` });
       const response = await sendGithubWebhook(impatientUrl, SECRET, "issue_comment", c.payload, delivery());
@@ -503,7 +566,7 @@ describe("health and metrics", () => {
 
 describe("the dashboard on the bridge", () => {
   it("shows a queued run, its run page and a badge, without leaking the bridge's secrets", async () => {
-    const { pr } = newPr();
+    const { pr } = await newPr();
     await post(comment(pr, "!testme").payload);
     const runId = String((await waitForJobs(pr, 1))[0]?.id);
     const home = await (await fetch(`${url}/`)).text();

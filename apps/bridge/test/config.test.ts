@@ -58,6 +58,14 @@ describe("bridge configuration", () => {
     expect(message).not.toContain("topsecret-value");
   });
 
+  it("refuses comments older than 6 h by default, or TASTER_MAX_COMMENT_AGE_SEC (at least a minute)", () => {
+    expect(loadBridgeConfig(base).maxCommentAgeSec).toBe(6 * 3600);
+    expect(loadBridgeConfig({ ...base, TASTER_MAX_COMMENT_AGE_SEC: "3600" }).maxCommentAgeSec).toBe(3600);
+    expect(() => loadBridgeConfig({ ...base, TASTER_MAX_COMMENT_AGE_SEC: "5" })).toThrow(
+      /TASTER_MAX_COMMENT_AGE_SEC/,
+    );
+  });
+
   it("explains each cross-field problem", () => {
     expect(() => loadBridgeConfig({ TASTER_GITHUB_WEBHOOK_SECRET: "x" })).toThrow(
       /TASTER_GITHUB_TOKEN is required/,

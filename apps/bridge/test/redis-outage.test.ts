@@ -69,10 +69,11 @@ beforeAll(async () => {
   await startRedis();
   sim = await startForgeSim({ token: "forge-t0ken" });
   sim.state.addOrgMember("coop-cloud", "maintainer");
-  sim.state.addPull(REPO, { number: 1, headSha: randomSha() });
   bridge = await testBridge(testConfig(sim, `redis://127.0.0.1:${redisPort}`, `outage-${process.pid}`), sim);
   url = await bridge.start();
   await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, "bridge to reach its Redis");
+  sim.addWebhook({ forge: "github", url, secret: SECRET });
+  await sim.push(REPO, { number: 1, headSha: randomSha() });
 });
 
 afterAll(async () => {
@@ -91,11 +92,14 @@ describe("Redis outage", () => {
       body: c.body,
       user: "maintainer",
       commentId: c.id,
+      createdAt: c.createdAt,
     });
 
     await stopRedis();
     const refused = await sendGithubWebhook(url, SECRET, "issue_comment", payload, "outage-delivery-1");
     expect(refused.status).toBe(503);
+    // A push cannot be recorded either: 503 too, so the forge shows the failed delivery.
+    await expect(sim.push(REPO, { number: 2, headSha: randomSha() })).rejects.toThrow(/answered 503/);
     expect((await fetch(`${url}/readyz`)).status).toBe(503);
 
     await startRedis();

@@ -45,7 +45,9 @@ describe("bridge roles: http answers, intake processes", () => {
   it("a delivery the http role accepts waits in Redis until the intake role turns it into a run", async () => {
     const pr = 1;
     const sha = randomSha();
-    forge.state.addPull(REPO, { number: pr, headSha: sha });
+    // The forge announces the PR to the http role, which records the push in Redis for the intake role.
+    forge.addWebhook({ forge: "github", url: httpUrl, secret: SECRET });
+    await forge.push(REPO, { number: pr, headSha: sha });
     const comment = forge.state.addComment(REPO, pr, "maintainer", "!testme");
     const payload = githubCommentPayload({
       repo: REPO,
@@ -53,6 +55,7 @@ describe("bridge roles: http answers, intake processes", () => {
       body: "!testme",
       user: "maintainer",
       commentId: comment.id,
+      createdAt: comment.createdAt,
     });
 
     const answer = await sendGithubWebhook(httpUrl, SECRET, "issue_comment", payload, `${ns}-d1`);

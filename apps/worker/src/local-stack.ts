@@ -77,7 +77,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     .trim();
 
   const sim = await startForgeSim({ token });
-  sim.state.addPull(repo, { number: 1, headSha, title: "Stop within 5 s on redeploys" });
   sim.state.setPermission(repo, DEMO_MAINTAINER, "write");
 
   const port = await freePort();
@@ -97,9 +96,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     TASTER_RECONCILE_INTERVAL_SEC: "0",
     TASTER_REDIS_PREFIX: keyPrefix,
     TASTER_BULL_PREFIX: bullPrefix,
+    // The PR's repo, and the second host's recipes as repos of the same owner.
+    TASTER_ENROLLED_REPOS: [
+      repo,
+      ...(options.secondHostRecipes ?? []).map((r) => `${repo.split("/")[0]}/${r}`),
+    ].join(","),
   });
   const bridge = await createBridge(config, { logger: silentLogger() });
   const bridgeUrl = await bridge.start();
+  // The forge tells the bridge about every push, so a comment is judged against the head it saw.
+  sim.addWebhook({ forge: "github", url: bridgeUrl, secret: webhookSecret });
+  await sim.push(repo, { number: 1, headSha, title: "Stop within 5 s on redeploys" });
   const worker = createWorker({
     host,
     hostUrl: lab.dockerHost,

@@ -8,6 +8,8 @@
  *   const c = sim.state.addComment("coop-cloud/hello-web", 1, "alice", "!testme");
  *   await sendGithubWebhook(bridgeUrl, secret, "issue_comment",
  *     githubCommentPayload({ repo, pr: 1, body: c.body, user: "alice", commentId: c.id }), "delivery-1");
+ *   sim.addWebhook({ forge: "github", url: bridgeUrl, secret });   // where repository events go
+ *   await sim.push("coop-cloud/hello-web", { number: 1, headSha: "def…" }); // opened/synchronize webhook
  *   sim.failNext({ status: 502, count: 2 });      // or 403/429 rate limits, or { forMs }
  *   sim.calls                                     // every REST call: api, method, path, body, status
  *
@@ -17,12 +19,20 @@
  * collaborator permission. Comments, reactions and statuses Taster writes land in `sim.state`.
  * Requests must carry an Authorization header (any token unless `token` is given).
  */
+import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { FailureInjector, type FailureSpec } from "./failures";
 import { giteaRouter } from "./gitea-api";
 import { githubRouter } from "./github-api";
-import { ForgeSimState } from "./state";
+import { ForgeSimState, type SimPull } from "./state";
+import {
+  type DeliveryResult,
+  giteaPullRequestPayload,
+  githubPullRequestPayload,
+  sendGiteaWebhook,
+  sendGithubWebhook,
+} from "./webhooks";
 
 export * from "./state";
 export * from "./webhooks";
@@ -38,11 +48,26 @@ export interface RecordedCall {
   status: number;
 }
 
+/** A repository webhook: where the simulated forge sends events, signed with `secret`. */
+export interface WebhookTarget {
+  forge: "github" | "gitea";
+  url: string;
+  secret: string;
+}
+
 export interface ForgeSim {
   url: string;
   giteaUrl: string;
   state: ForgeSimState;
   calls: RecordedCall[];
+  /** Sends repository events (pushes to pull requests) to this webhook from now on. */
+  addWebhook(target: WebhookTarget): void;
+  /**
+   * Opens PR #number at `headSha`, pushes `headSha` onto it, or reopens it, as a forge does: the
+   * state changes, then every webhook gets the signed `pull_request` event (opened, synchronize,
+   * reopened). Resolves once they all answered; rejects if one answered other than 2xx.
+   */
+  push(repo: string, pull: Partial<SimPull> & { number: number; headSha: string }): Promise<DeliveryResult[]>;
   failNext(spec: FailureSpec): void;
   clearFailures(): void;
   close(): Promise<void>;
@@ -96,11 +121,50 @@ export async function startForgeSim(options: ForgeSimOptions = {}): Promise<Forg
   });
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  const hooks: WebhookTarget[] = [];
+  const push: ForgeSim["push"] = async (repo, pull) => {
+    const before = state.repos.get(repo)?.pulls.get(pull.number);
+    const after = state.addPull(repo, { ...before, ...pull, state: pull.state ?? "open" });
+    if (after.state !== "open") return [];
+    const action = !before ? "opened" : before.state === "closed" ? "reopened" : "synchronize";
+    const input = { repo, pr: after.number, headSha: after.headSha, headRef: after.headRef, action } as const;
+    const answers = await Promise.all(
+      hooks.map(async (hook) => {
+        const answer =
+          hook.forge === "github"
+            ? await sendGithubWebhook(
+                hook.url,
+                hook.secret,
+                "pull_request",
+                githubPullRequestPayload(input),
+                randomUUID(),
+              )
+            : await sendGiteaWebhook(
+                hook.url,
+                hook.secret,
+                "pull_request",
+                giteaPullRequestPayload(input),
+                randomUUID(),
+              );
+        if (answer.status >= 300)
+          throw new Error(
+            `the pull_request ${action} webhook to ${hook.url} was answered ${answer.status}: ${answer.body}`,
+          );
+        return answer;
+      }),
+    );
+    // Whatever happens next (a comment) is later by the clock too, as it would be on a real forge.
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    return answers;
+  };
+
   return {
     url,
     giteaUrl: `${url}/api/v1`,
     state,
     calls,
+    addWebhook: (target) => hooks.push(target),
+    push,
     failNext: (spec) => failures.add(spec),
     clearFailures: () => failures.clear(),
     close: () =>

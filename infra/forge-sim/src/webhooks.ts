@@ -32,6 +32,8 @@ export interface CommentPayloadInput {
   /** false = a comment on a plain issue, not a pull request. */
   onPullRequest?: boolean;
   prState?: "open" | "closed";
+  /** When the comment was written (ISO 8601); default now. Taster refuses comments older than its limit. */
+  createdAt?: string;
 }
 
 /**
@@ -67,9 +69,12 @@ export function githubCommentPayload(input: CommentPayloadInput): Record<string,
             patch_url: `https://github.com/${input.repo}/pull/${input.pr}.patch`,
           },
   });
+  const createdAt = input.createdAt ?? new Date().toISOString();
   Object.assign(payload.comment, {
     id: input.commentId,
     body: input.body,
+    created_at: createdAt,
+    updated_at: createdAt,
     user,
     issue_url: `${api}/issues/${input.pr}`,
     html_url: `https://github.com/${input.repo}/pull/${input.pr}#issuecomment-${input.commentId}`,
@@ -98,8 +103,8 @@ export function giteaCommentPayload(input: CommentPayloadInput): Record<string, 
       body: input.body,
       user,
       html_url: `https://gitea.test/${input.repo}/pulls/${input.pr}#issuecomment-${input.commentId}`,
-      created_at: new Date().toISOString(),
-      updated_at: new Date().toISOString(),
+      created_at: input.createdAt ?? new Date().toISOString(),
+      updated_at: input.createdAt ?? new Date().toISOString(),
     },
     repository: {
       id: idOf(input.repo),
@@ -109,6 +114,78 @@ export function giteaCommentPayload(input: CommentPayloadInput): Record<string, 
     },
     sender: user,
     is_pull: onPull,
+  };
+}
+
+export interface PullPayloadInput {
+  repo: string;
+  pr: number;
+  headSha: string;
+  /** GitHub: opened | synchronize | reopened (Gitea says `synchronized`; the Gitea builder maps it). */
+  action: "opened" | "synchronize" | "reopened";
+  headRef?: string;
+  /** The pull request's `updated_at`; default now. */
+  updatedAt?: string;
+}
+
+/** GitHub's example `pull_request` payload for the action, moved onto the given repo/PR/head. */
+export function githubPullRequestPayload(input: PullPayloadInput): Record<string, unknown> {
+  const payload = githubExample("pull_request", input.action) as {
+    number: number;
+    pull_request: Record<string, unknown> & { head: Record<string, unknown> };
+    repository: Record<string, unknown>;
+  };
+  const [owner = "", name = ""] = input.repo.split("/");
+  Object.assign(payload.repository, {
+    name,
+    full_name: input.repo,
+    owner: { ...(payload.repository.owner as object), login: owner },
+  });
+  payload.number = input.pr;
+  Object.assign(payload.pull_request, {
+    number: input.pr,
+    state: "open",
+    updated_at: input.updatedAt ?? new Date().toISOString(),
+    html_url: `https://github.com/${input.repo}/pull/${input.pr}`,
+  });
+  Object.assign(payload.pull_request.head, { sha: input.headSha, ref: input.headRef ?? `pr-${input.pr}` });
+  return payload;
+}
+
+/** The payload Gitea/Forgejo send with `X-Gitea-Event: pull_request` (opened, synchronized, reopened). */
+export function giteaPullRequestPayload(input: PullPayloadInput): Record<string, unknown> {
+  const [owner = "", name = ""] = input.repo.split("/");
+  const user = { id: idOf(owner), login: owner, username: owner };
+  const repository = {
+    id: idOf(input.repo),
+    name,
+    full_name: input.repo,
+    owner: user,
+  };
+  const updatedAt = input.updatedAt ?? new Date().toISOString();
+  return {
+    action: input.action === "synchronize" ? "synchronized" : input.action,
+    number: input.pr,
+    pull_request: {
+      id: input.pr + 20_000,
+      number: input.pr,
+      state: "open",
+      title: `PR ${input.pr}`,
+      html_url: `https://gitea.test/${input.repo}/pulls/${input.pr}`,
+      head: {
+        label: input.headRef ?? `pr-${input.pr}`,
+        ref: input.headRef ?? `pr-${input.pr}`,
+        sha: input.headSha,
+        repo: repository,
+      },
+      base: { label: "main", ref: "main", repo: repository },
+      merged: false,
+      created_at: updatedAt,
+      updated_at: updatedAt,
+    },
+    repository,
+    sender: user,
+    commit_id: "",
   };
 }
 
@@ -166,8 +243,15 @@ export function sendGiteaWebhook(
   return deliver(endpoint(bridgeUrl, "/webhooks/gitea"), body, {
     "user-agent": "Go-http-client/1.1",
     "x-gitea-event": event,
-    "x-gitea-event-type": event === "issue_comment" ? "pull_request_comment" : event,
+    "x-gitea-event-type": giteaEventType(event, body),
     "x-gitea-delivery": deliveryId,
     "x-gitea-signature": signGitea(secret, body),
   });
+}
+
+/** Gitea's finer-grained X-Gitea-Event-Type: a push to a PR is `pull_request_sync`. */
+function giteaEventType(event: string, body: string): string {
+  if (event === "issue_comment") return "pull_request_comment";
+  if (event === "pull_request" && body.includes('"action":"synchronized"')) return "pull_request_sync";
+  return event;
 }

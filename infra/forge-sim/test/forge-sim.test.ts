@@ -84,4 +84,48 @@ describe("forge-sim", () => {
     expect(sent.comment.body).toBe("!testme");
     expect(sent.repository.full_name).toBe(REPO);
   });
+
+  it("sends pull_request webhooks when a PR is opened, pushed to or reopened", async () => {
+    const received: { event: unknown; type: unknown; body: Record<string, unknown> }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk) => {
+        body += chunk;
+      });
+      req.on("end", () => {
+        const event = req.headers["x-github-event"] ?? req.headers["x-gitea-event"];
+        received.push({ event, type: req.headers["x-gitea-event-type"], body: JSON.parse(body) });
+        res.writeHead(200).end("ok");
+      });
+    }).listen(0, "127.0.0.1");
+    await new Promise((resolve) => receiver.once("listening", resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    sim.addWebhook({ forge: "github", url, secret: "s" });
+    sim.addWebhook({ forge: "gitea", url, secret: "g" });
+    const [a, b] = ["a", "b"].map((x) => x.repeat(40));
+    await sim.push(REPO, { number: 7, headSha: a as string });
+    await sim.push(REPO, { number: 7, headSha: b as string });
+    sim.state.addPull(REPO, { number: 7, headSha: b as string, state: "closed" });
+    await sim.push(REPO, { number: 7, headSha: b as string });
+    receiver.close();
+    const seen = received.map((r) => [
+      r.event,
+      r.type ?? "",
+      r.body.action,
+      (r.body.pull_request as { head: { sha: string } }).head.sha[0],
+    ]);
+    // Each push goes to both webhooks at once, in no particular order between them.
+    expect(seen).toHaveLength(6);
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        ["pull_request", "", "opened", "a"],
+        ["pull_request", "pull_request", "opened", "a"],
+        ["pull_request", "", "synchronize", "b"],
+        ["pull_request", "pull_request_sync", "synchronized", "b"],
+        ["pull_request", "", "reopened", "b"],
+        ["pull_request", "pull_request", "reopened", "b"],
+      ]),
+    );
+    expect(sim.state.repos.get(REPO)?.pulls.get(7)?.headSha).toBe(b);
+  });
 });

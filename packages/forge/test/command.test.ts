@@ -13,7 +13,7 @@ const hostileText = fc.array(hostileChar, { maxLength: 200 }).map((parts) => par
 const inertLine = fc
   .string({ unit: "grapheme", maxLength: 40 })
   .map((s) => s.replace(/[\n\r`~]/g, " "))
-  .filter((s) => !/^\s*!testme(\s|$)/.test(s));
+  .filter((s) => !/^\s*!testme(\s|$)/.test(s) && !/<!--|<\/?details/i.test(s));
 const inertProse = fc.array(inertLine, { maxLength: 8 }).map((lines) => lines.join("\n"));
 const commandLine = fc.constantFrom("!testme", "!testme help", "!testme upgrade,backup", "!testme  restore ");
 
@@ -30,6 +30,12 @@ const hidden = fc.constantFrom(
   (cmd: string) => `   > ${cmd}`,
   (cmd: string) => `    ${cmd}`,
   (cmd: string) => `\t${cmd}`,
+  (cmd: string) => `<!--\n${cmd}\n-->`,
+  (cmd: string) => `<!-- ${cmd} -->`,
+  (cmd: string) => `<!--\nan unclosed HTML comment runs to the end\n${cmd}`,
+  (cmd: string) => `<details>\n<summary>logs</summary>\n\n${cmd}\n</details>`,
+  (cmd: string) => `<DETAILS open>${cmd}</details>`,
+  (cmd: string) => `<details><details></details>\n${cmd}\n</details>`,
 );
 
 describe("parseCommand", () => {
@@ -49,10 +55,52 @@ describe("parseCommand", () => {
     expect(parseCommand("please\n  !testme help  \n")).toEqual({ kind: "help" });
   });
 
-  it("explains an unknown stage instead of guessing", () => {
-    const command = parseCommand("!testme upgrade,deploy-to-prod");
-    expect(command?.kind).toBe("invalid");
-    expect(command?.kind === "invalid" && command.reason).toContain("deploy-to-prod");
+  it("refuses an unknown stage in its own words, never the commenter's", () => {
+    const command = parseCommand("!testme upgrade,[click](https://evil.test) @coop-cloud/admins");
+    expect(command).toEqual({ kind: "invalid", reason: "unknown tier" });
+    expect(JSON.stringify(command)).not.toMatch(/evil|@coop-cloud|click/);
+  });
+
+  it("reads `!testme <sha>` (7–40 hex characters), with or without stages", () => {
+    const sha = "0123456789abcdef0123456789abcdef01234567";
+    expect(parseCommand(`!testme ${sha}`)).toEqual({
+      kind: "run",
+      stages: ["install", "upgrade", "backup", "restore", "custom"],
+      sha,
+    });
+    expect(parseCommand("!testme ABC1234 upgrade,backup")).toEqual({
+      kind: "run",
+      stages: ["install", "upgrade", "backup"],
+      sha: "abc1234",
+    });
+    expect(parseCommand("!testme deadbeef restore")).toEqual({
+      kind: "run",
+      stages: ["install", "restore"],
+      sha: "deadbeef",
+    });
+    // Too short, too long or not hex: not a sha, and not a tier either.
+    for (const bad of ["abc123", `${sha}0`, "abc123z", "help abc1234", "abc1234 help"]) {
+      expect(parseCommand(`!testme ${bad}`)).toEqual({ kind: "invalid", reason: "unknown tier" });
+    }
+  });
+
+  it("ignores commands hidden in HTML comments and <details> blocks", () => {
+    for (const body of [
+      "LGTM <!-- !testme -->",
+      "<!--\n!testme\n-->",
+      "<!-- start\n\n!testme\n",
+      "<details>\n<summary>Logs</summary>\n\n!testme\n\n</details>",
+      "<details open>\n!testme\n</details>",
+      "<details\nopen>\n!testme\n</details>",
+      "<details><details>\n</details>\n!testme\n</details>",
+      "<details><!-- </details> -->\n!testme\n</details>",
+    ]) {
+      expect({ body, command: parseCommand(body) }).toEqual({ body, command: undefined });
+    }
+    // What is shown again after the comment or the block counts.
+    expect(parseCommand("<!-- a note -->\n!testme install")).toEqual({ kind: "run", stages: ["install"] });
+    expect(parseCommand("<details>\nlogs\n</details>\n!testme help")).toEqual({ kind: "help" });
+    expect(parseCommand("<!-- a note -->!testme help")).toEqual({ kind: "help" });
   });
 
   it("ignores near misses, inline mentions, quotes and code", () => {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "@jest/globals";
-import { giteaCommentPayload, githubCommentPayload, githubExample } from "@taster/forge-sim";
-import { normalizeGiteaComment, normalizeGithubComment } from "../src/index";
+import {
+  giteaCommentPayload,
+  giteaPullRequestPayload,
+  githubCommentPayload,
+  githubExample,
+  githubPullRequestPayload,
+} from "@taster/forge-sim";
+import { normalizeGiteaComment, normalizeGithubComment, normalizePullRequest } from "../src/index";
 
 describe("webhook normalisation", () => {
   it("turns GitHub's example issue_comment on a PR into a CommentEvent", () => {
@@ -10,6 +16,7 @@ describe("webhook normalisation", () => {
       body: "!testme",
       user: "alice",
       commentId: 9,
+      createdAt: "2026-01-02T03:04:05Z",
     });
     expect(normalizeGithubComment(payload)).toEqual({
       forge: "github",
@@ -19,6 +26,7 @@ describe("webhook normalisation", () => {
       isPullRequest: true,
       issueState: "open",
       commentId: 9,
+      createdAt: "2026-01-02T03:04:05Z",
       body: "!testme",
       author: "alice",
       authorIsBot: false,
@@ -56,5 +64,50 @@ describe("webhook normalisation", () => {
       /issue_comment payload/,
     );
     expect(() => normalizeGiteaComment(null)).toThrow(/issue_comment payload/);
+  });
+
+  it("refuses a comment without a creation time: its age and the head it saw could not be judged", () => {
+    const payload = githubCommentPayload({
+      repo: "a/b",
+      pr: 1,
+      body: "!testme",
+      user: "alice",
+      commentId: 1,
+    });
+    delete (payload.comment as Record<string, unknown>).created_at;
+    expect(() => normalizeGithubComment(payload)).toThrow(/comment\.created_at/);
+  });
+
+  it("reads the head a pull_request event announces, from GitHub's example and Gitea's payload", () => {
+    const sha = "c".repeat(40);
+    const at = "2026-01-02T03:04:05Z";
+    const input = { repo: "coop-cloud/notes", pr: 4, headSha: sha, updatedAt: at } as const;
+    expect(
+      normalizePullRequest("github", githubPullRequestPayload({ ...input, action: "synchronize" })),
+    ).toEqual({
+      forge: "github",
+      action: "synchronize",
+      repo: "coop-cloud/notes",
+      pr: 4,
+      headSha: sha,
+      updatedAt: at,
+    });
+    expect(
+      normalizePullRequest("gitea", giteaPullRequestPayload({ ...input, action: "synchronize" })),
+    ).toEqual({
+      forge: "gitea",
+      action: "synchronized",
+      repo: "coop-cloud/notes",
+      pr: 4,
+      headSha: sha,
+      updatedAt: at,
+    });
+    // GitHub's own example, untouched.
+    expect(normalizePullRequest("github", githubExample("pull_request", "opened")).headSha).toMatch(
+      /^[0-9a-f]{40}$/,
+    );
+    expect(() => normalizePullRequest("gitea", { action: "synchronized", number: 1 })).toThrow(
+      /pull_request payload/,
+    );
   });
 });

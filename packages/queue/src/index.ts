@@ -4,6 +4,7 @@ export type { ClaimOutcome } from "./claim";
 export { INTAKE_QUEUE, type IntakeItem, IntakeQueue, type IntakeQueueOptions, intakeIdFor } from "./intake";
 export { Keys } from "./keys";
 export { type LogEntry, RunLog } from "./logs";
+export { type HeadAtComment, PushLog, type PushLogOptions } from "./pushes";
 export { type EnqueueResult, RunQueues, type RunQueuesOptions } from "./queues";
 export { assertRedisReady, connectRedis } from "./redis";
 export {

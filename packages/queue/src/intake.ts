@@ -3,7 +3,8 @@ import { infraError } from "@taster/core";
 import { type Job, type JobsOptions, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys";
-import { type QueueLayerOptions, withDefaults } from "./options";
+import { withDefaults } from "./options";
+import { PushLog, type PushLogOptions } from "./pushes";
 import { assertConnected, runScript, withTimeout } from "./redis";
 
 /** One accepted `!testme`, as the intake hands it to processing (no forge API call made yet). */
@@ -15,11 +16,16 @@ export interface IntakeItem {
   author: string;
   deliveryId: string;
   /** The command as parsed at intake (the comment body itself is not kept). */
-  command: { kind: "run"; stages: string[] } | { kind: "help" } | { kind: "invalid"; reason: string };
+  command:
+    | { kind: "run"; stages: string[]; sha?: string }
+    | { kind: "help" }
+    | { kind: "invalid"; reason: string };
   receivedAt: string;
+  /** When the comment was written (the forge's `created_at`): which head its author saw, and its age. */
+  commentCreatedAt: string;
 }
 
-export interface IntakeQueueOptions extends QueueLayerOptions {
+export interface IntakeQueueOptions extends PushLogOptions {
   /** Processing attempts before a command is recorded as failed. Default 8. */
   attempts?: number;
   /** First retry delay; doubles each attempt. Default 2 000 ms (8 attempts ≈ 4 min). */
@@ -55,8 +61,11 @@ export class IntakeQueue {
   private readonly seenTtlSec: number;
   private readonly timeoutMs: number;
   private readonly jobOptions: JobsOptions;
+  /** The PRs' pushes as their webhooks announced them (what the head was when a comment was written). */
+  readonly pushes: PushLog;
 
   constructor(options: IntakeQueueOptions) {
+    this.pushes = new PushLog(options);
     ({
       redis: this.redis,
       keys: this.keys,
