@@ -12,7 +12,7 @@ import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Bridge, createBridge, loadBridgeConfig } from "@taster/bridge";
-import { createLogger, type Logger } from "@taster/core";
+import { childEnv, createLogger, type Logger, trustedBinary } from "@taster/core";
 import { STICKY_MARKER } from "@taster/forge";
 import { type ForgeSim, githubCommentPayload, sendGithubWebhook, startForgeSim } from "@taster/forge-sim";
 import { ensureLab, type LabInfo, recipeRepo } from "@taster/lab";
@@ -71,10 +71,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const dataDir = await mkdtemp(join(tmpdir(), "taster-local-"));
   // A private mirror of the sample recipe, fetched by this stack only (the lab may republish its repos).
   const recipe = join(dataDir, "recipes", "hello-web.git");
-  execFileSync("git", ["clone", "--quiet", "--mirror", recipeRepo(lab, "hello-web"), recipe]);
-  const headSha = execFileSync("git", ["--git-dir", recipe, "rev-parse", "refs/pull/1/head"])
-    .toString()
-    .trim();
+  // Taster's own git, as everywhere: the system's binary, a closed environment (no tokens).
+  const git = (args: string[]) =>
+    execFileSync(trustedBinary("git"), args, { env: childEnv({ HOME: dataDir }) })
+      .toString()
+      .trim();
+  git(["clone", "--quiet", "--mirror", recipeRepo(lab, "hello-web"), recipe]);
+  const headSha = git(["--git-dir", recipe, "rev-parse", "refs/pull/1/head"]);
 
   const sim = await startForgeSim({ token });
   sim.state.setPermission(repo, DEMO_MAINTAINER, "write");

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { errorMessage, Redactor, stackNameFor, type Tier } from "@taster/core";
+import { errorMessage, Redactor, stackNameFor, type Tier, urlCredentials } from "@taster/core";
 import type { Results, RunEvent, RunOptions } from "@taster/harness";
 import {
   type BackoffPolicy,
@@ -95,8 +95,11 @@ export function createWorker(options: WorkerOptions): TasterWorker {
   subscriber.on("error", () => {});
   const runs = new RunStore(redis, keys);
   const logs = new RunLog(redis, keys);
+  // The worker's own secrets (forge token, webhook secrets, Redis password): masked in its service
+  // log, its reports and, passed to each run, in the run's log and results.
+  const workerSecrets = [...(options.secrets ?? []), ...urlCredentials(options.redisUrl)];
   const redactor = new Redactor();
-  for (const secret of options.secrets ?? []) redactor.add(secret);
+  redactor.addAll(workerSecrets);
   const outbox = new ReportOutbox(redis, keys, bullPrefix);
   const active = new Map<string, ActiveRun>();
   const activeStacks = new Set<string>();
@@ -248,6 +251,7 @@ export function createWorker(options: WorkerOptions): TasterWorker {
         workRoot: workRootFor(keys.prefix, job.runId),
         signal,
         onEvent,
+        secrets: workerSecrets,
       }).catch((error) => errorResults(job, source, errorMessage(error)));
       if (signal.aborted || results.outcome !== "error" || attempts === policy.attempts) break;
       const wait = backoffDelay(policy, attempts);

@@ -1,3 +1,4 @@
+export * from "./child-env";
 export * from "./errors";
 export * from "./ids";
 export * from "./log";

@@ -13,6 +13,10 @@ export class Redactor {
     if (value && value.length >= 4) this.secrets.add(value);
   }
 
+  addAll(values: Iterable<string | undefined>): void {
+    for (const value of values) this.add(value);
+  }
+
   /** True once any redact() call has found a secret value in the text it was given. */
   get foundLeak(): boolean {
     return this.leaked;
@@ -39,4 +43,23 @@ export class Redactor {
   private sortedSecrets(): string[] {
     return [...this.secrets].sort((a, b) => b.length - a.length);
   }
+}
+
+/**
+ * The credentials a service URL carries (`redis://:password@host`, `https://user:token@host`),
+ * raw and percent-decoded, so a redactor can mask them; none for a URL without any.
+ */
+export function urlCredentials(url: string | undefined): string[] {
+  const userinfo = url ? /^[a-z][a-z0-9+.-]*:\/\/([^/@]*)@/i.exec(url)?.[1] : undefined;
+  if (!userinfo) return [];
+  // A lone user part is a token (`https://<token>@github.com`); a user beside a password is a name.
+  const colon = userinfo.indexOf(":");
+  const secret = colon < 0 ? userinfo : userinfo.slice(colon + 1);
+  let decoded = secret;
+  try {
+    decoded = decodeURIComponent(secret);
+  } catch {
+    // not percent-encoded: the raw form is enough
+  }
+  return [...new Set([secret, decoded])].filter(Boolean);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { REDACTED, Redactor } from "../src/redact";
+import { REDACTED, Redactor, urlCredentials } from "../src/redact";
 
 describe("Redactor", () => {
   it("masks every occurrence of a secret and flags the leak", () => {
@@ -21,5 +21,13 @@ describe("Redactor", () => {
     r.add("s3cr3t-value");
     expect(r.redact("nothing to see")).toBe("nothing to see");
     expect(r.foundLeak).toBe(false);
+  });
+
+  it("takes the password (or lone token) of a service URL, raw and decoded", () => {
+    expect(urlCredentials("redis://:p%40ss-word@127.0.0.1:6390")).toEqual(["p%40ss-word", "p@ss-word"]);
+    expect(urlCredentials("https://ghp_token123@github.com/x.git")).toEqual(["ghp_token123"]);
+    expect(urlCredentials("redis://user:secret9@host")).toEqual(["secret9"]);
+    expect(urlCredentials("redis://127.0.0.1:6379")).toEqual([]);
+    expect(urlCredentials(undefined)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
-import { usageError } from "@taster/core";
+import { childEnv, trustedBinary, usageError } from "@taster/core";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
@@ -88,7 +88,10 @@ export interface GateDecision {
 /** The git tree hash of the checkout's tests/taster, i.e. exactly the content that would run. */
 export async function repoLocalTreeHash(checkoutDir: string): Promise<string | null> {
   try {
-    const { stdout } = await run("git", ["rev-parse", `HEAD:${REPO_LOCAL_DIR}`], { cwd: checkoutDir });
+    const { stdout } = await run(trustedBinary("git"), ["rev-parse", `HEAD:${REPO_LOCAL_DIR}`], {
+      cwd: checkoutDir,
+      env: childEnv(), // the system's git, a closed environment: no token, no GIT_DIR of a caller
+    });
     return stdout.trim() || null;
   } catch {
     return null;

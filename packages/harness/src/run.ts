@@ -108,6 +108,8 @@ export interface RunOptions {
   tierTimeoutSeconds?: number;
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
+  /** The caller's own secret values (a worker's forge token, webhook secrets…): masked like the run's. */
+  secrets?: string[];
 }
 
 export const DEFAULT_ALLOWLIST = join(toolPaths.repoRoot, "allowlist", "repo-local.yml");
@@ -153,6 +155,7 @@ interface RunState {
  */
 export async function runRecipe(opts: RunOptions): Promise<Results> {
   const redactor = new Redactor();
+  redactor.addAll(opts.secrets ?? []);
   const log = new RunLog(redactor, opts.onEvent);
   const startedAt = new Date();
   if (opts.outDir) {
@@ -717,7 +720,9 @@ async function backupOp(state: RunState): Promise<Op | TierResult> {
       }
       const artifactDir = join(state.workspace?.dir as string, "artifacts");
       await mkdir(artifactDir, { recursive: true, mode: 0o700 });
-      live.backup = await backupStack(live.host, live.plan, artifactDir);
+      live.backup = await backupStack(live.host, live.plan, artifactDir, {
+        ...(state.settings ? { maxBytes: state.settings.backupMaxMiB * 1024 * 1024 } : {}),
+      });
       state.log.event("backup", `artifact ${live.backup.size} bytes, sha256 ${live.backup.sha256}`, "backup");
     },
   };

@@ -1,7 +1,6 @@
-import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { recipeError } from "@taster/core";
+import { readFile, realpath } from "node:fs/promises";
+import { join, sep } from "node:path";
+import { isSteeringKey, recipeError } from "@taster/core";
 
 /**
  * The app env the way abra assembles it: `.env.sample` (shell-like, with `$VAR` expansion and the
@@ -20,6 +19,8 @@ export interface LoadAppEnvOptions {
   stackName: string;
   domain: string;
   overrides?: Record<string, string>;
+  /** Where the overrides come from, for errors (default "the env overrides"). */
+  overridesFrom?: string;
 }
 
 /** One `KEY=value` line, as parsed. */
@@ -40,6 +41,8 @@ const LENGTH_HINT = /(?:^|\s)length=(\d+)\b/;
 
 export async function loadAppEnv(dir: string, options: LoadAppEnvOptions): Promise<AppEnv> {
   const overrides = options.overrides ?? {};
+  const refused = new Refused();
+  for (const key of Object.keys(overrides)) refused.check(key, options.overridesFrom ?? "the env overrides");
   const fixed: Record<string, string> = {
     STACK_NAME: options.stackName,
     DOMAIN: options.domain,
@@ -51,8 +54,9 @@ export async function loadAppEnv(dir: string, options: LoadAppEnvOptions): Promi
 
   // A value may refer to STACK_NAME, DOMAIN or an override even where the file does not set them.
   const lookup = (name: string) => env[name] ?? fixed[name];
-  const sample = await readOptional(join(dir, ENV_FILE));
+  const sample = await readRecipeFile(dir, ENV_FILE);
   for (const entry of parseEnvFile(sample ?? "", ENV_FILE, lookup)) {
+    if (!refused.check(entry.key, `${ENV_FILE}:${entry.line}`)) continue;
     env[entry.key] = fixed[entry.key] ?? entry.value;
     if (entry.key === "COMPOSE_FILE")
       noteComposeOrigins(env.COMPOSE_FILE ?? "", `${ENV_FILE}:${entry.line}`, composeOrigin);
@@ -60,10 +64,12 @@ export async function loadAppEnv(dir: string, options: LoadAppEnvOptions): Promi
     if (hint) secretLengths[hint.name] = hint.length;
   }
 
-  const abraSh = await readOptional(join(dir, ABRA_SH));
+  const abraSh = await readRecipeFile(dir, ABRA_SH);
   for (const entry of parseAbraShExports(abraSh ?? "", lookup)) {
+    if (!refused.check(entry.key, `${ABRA_SH}:${entry.line}`)) continue;
     env[entry.key] = fixed[entry.key] ?? entry.value;
   }
+  refused.throwIfAny();
 
   Object.assign(env, fixed);
   env.COMPOSE_FILE ??= DEFAULT_COMPOSE_FILE;
@@ -72,14 +78,40 @@ export async function loadAppEnv(dir: string, options: LoadAppEnvOptions): Promi
   if (!composeOrigin.size) noteComposeOrigins(env.COMPOSE_FILE, "the default COMPOSE_FILE", composeOrigin);
   const composeFiles = composeFileList(env.COMPOSE_FILE);
   for (const file of composeFiles) {
-    if (!existsSync(join(dir, file))) {
-      const origin = composeOrigin.get(file) ?? ENV_FILE;
+    const origin = composeOrigin.get(file) ?? ENV_FILE;
+    const where = await recipePath(dir, file);
+    if (where === "missing")
       throw recipeError(`COMPOSE_FILE entry "${file}" (from ${origin}) does not exist in the recipe`);
-    }
+    if (where === "outside")
+      throw recipeError(`COMPOSE_FILE entry "${file}" (from ${origin}) resolves outside the recipe`);
   }
   return { env, composeFiles, secretLengths };
 }
 
+/**
+ * The app env is data, yet it becomes the environment of the Docker CLI that renders the compose
+ * files: a name that steers a process (PATH, LD_PRELOAD, NODE_OPTIONS, DOCKER_HOST, GIT_*,
+ * TASTER_*…) is refused wherever it is set, all of them in one error.
+ */
+class Refused {
+  private readonly found: string[] = [];
+
+  /** False (and noted) when `key` may not be set. */
+  check(key: string, where: string): boolean {
+    if (!isSteeringKey(key)) return true;
+    this.found.push(`${key} (${where})`);
+    return false;
+  }
+
+  throwIfAny(): void {
+    if (!this.found.length) return;
+    const first = this.found[0]?.split(" ")[0] ?? "KEY";
+    throw recipeError(
+      `the recipe env sets ${this.found.join(", ")}: a variable with this name would steer the programs Taster runs, so it is refused`,
+      `rename it (e.g. APP_${first}) and map it in the compose file's environment: section; the refused names are listed in docs/swarm.md`,
+    );
+  }
+}
 /**
  * Parses a shell-like env file. `lookup` resolves `$VAR` for keys defined earlier; keys defined in
  * this file are visible to later lines through the caller updating what `lookup` sees.
@@ -197,11 +229,27 @@ function noteComposeOrigins(value: string, origin: string, origins: Map<string, 
   for (const file of composeFileList(value)) if (!origins.has(file)) origins.set(file, origin);
 }
 
-async function readOptional(path: string): Promise<string | undefined> {
+/** Where `file` (relative to the recipe) really is, following symlinks: inside, outside, or missing. */
+async function recipePath(dir: string, file: string): Promise<"inside" | "outside" | "missing"> {
+  let root: string;
+  let target: string;
   try {
-    return await readFile(path, "utf8");
+    root = await realpath(dir);
+    target = await realpath(join(dir, file));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "missing";
     throw error;
   }
+  return target === root || target.startsWith(root + sep) ? "inside" : "outside";
+}
+
+/**
+ * A recipe file's text, or undefined when there is none. A symlink that leads out of the recipe
+ * (e.g. `.env.sample -> /etc/taster/worker.env`) is refused: it would read the worker's files.
+ */
+async function readRecipeFile(dir: string, file: string): Promise<string | undefined> {
+  const where = await recipePath(dir, file);
+  if (where === "missing") return undefined;
+  if (where === "outside") throw recipeError(`${file} is a symlink that leads outside the recipe`);
+  return readFile(join(dir, file), "utf8");
 }

@@ -1,28 +1,40 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { usageError } from "@taster/core";
+import { childEnv, trustedBinary, usageError } from "@taster/core";
 import { type SimpleGit, simpleGit } from "simple-git";
 
-// TLS trust settings of the operator's environment are kept; every other GIT_* variable (GIT_DIR,
-// GIT_INDEX_FILE, ... when run from inside a hook) and editor/pager programs are dropped, and
-// simple-git refuses to pass them on anyway.
-const PASSED_THROUGH = ["GIT_SSL_CAINFO", "GIT_SSL_CAPATH"];
-const DROPPED = /^(git_.*|editor|visual|pager|prefix|ssh_askpass)$/i;
+// git runs with a closed environment (childEnv: a fixed PATH, never Taster's tokens): the
+// operator's HOME (its git config, e.g. url rewrites), ssh agent, proxies and TLS trust are passed
+// on, nothing else — no GIT_DIR/GIT_INDEX_FILE of a hook, no editor or pager program.
+const GIT_SETTINGS = ["GIT_SSL_CAINFO", "GIT_SSL_CAPATH"];
+const OPERATOR = [
+  "HOME",
+  "SSH_AUTH_SOCK",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "ALL_PROXY",
+  "NO_PROXY",
+  "http_proxy",
+  "https_proxy",
+  "all_proxy",
+  "no_proxy",
+];
 
-function gitEnvironment(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && (!DROPPED.test(key) || PASSED_THROUGH.includes(key))) env[key] = value;
-  }
-  return { ...env, GIT_TERMINAL_PROMPT: "0" };
+/** The whole environment of a git child (exported for git calls made without simple-git). */
+export function gitEnvironment(): Record<string, string> {
+  // LC_ALL=C: the messages fetch errors are matched against are git's untranslated ones.
+  return childEnv({ GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" }, [...OPERATOR, ...GIT_SETTINGS]);
 }
 
 /** A git that never prompts for credentials and gives up when a remote goes silent. */
 export function gitIn(dir: string | undefined, timeoutMs = 120_000): SimpleGit {
   return simpleGit({
     ...(dir ? { baseDir: dir } : {}),
+    binary: trustedBinary("git"),
     timeout: { block: timeoutMs },
-    allowEnvironment: [...PASSED_THROUGH, "GIT_TERMINAL_PROMPT"],
+    allowEnvironment: [...GIT_SETTINGS, "GIT_TERMINAL_PROMPT"],
   }).env(gitEnvironment());
 }
 

@@ -1,6 +1,6 @@
 export * from "./env";
 export * from "./fetch";
-export { displayUrl } from "./git";
+export { displayUrl, gitIn } from "./git";
 export * from "./name";
 export * from "./remote";
 export * from "./settings";

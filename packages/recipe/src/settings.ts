@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { recipeError, TIERS, usageError } from "@taster/core";
+import { isSteeringKey, recipeError, TIERS, usageError } from "@taster/core";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { NO_UPGRADE_BASE } from "./upgrade-base";
@@ -13,7 +13,13 @@ export const DEFAULT_ACCEPTABLE_STATUSES: readonly number[] = Array.from({ lengt
 const NA_TIERS = TIERS.filter((t) => t !== "install");
 
 const seconds = z.number().int().positive();
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+  .refine((key) => !isSteeringKey(key), {
+    error: (issue) =>
+      `${String(issue.input)} would steer the programs Taster runs and is refused (see docs/swarm.md)`,
+  });
 
 /** The schema of `recipes-tests/<recipe>/taster.yml`; its descriptions are the docs (docs/settings.md). */
 export const SettingsSchema = z.strictObject({
@@ -68,13 +74,23 @@ export const SettingsSchema = z.strictObject({
       z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v)),
     )
     .default({})
-    .describe("Extra environment for the deployment (KEY: value), on top of `.env.sample`."),
+    .describe(
+      "Extra environment for the deployment (KEY: value), on top of `.env.sample`. Names that steer a process (`PATH`, `LD_*`, …) are refused.",
+    ),
   probeImage: z
     .string()
     .min(1)
     .optional()
     .describe(
       "Image of the container that probes the app from inside the stack network. Default: the host's.",
+    ),
+  backupMaxMiB: z
+    .number()
+    .int()
+    .positive()
+    .default(256)
+    .describe(
+      "Most MiB the backup tier may copy out of the deployment (all paths together); more fails the tier.",
     ),
   tierTimeout: seconds
     .default(300)

@@ -1,5 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: env and compose text holds literal ${VAR} references
-import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "@jest/globals";
@@ -144,6 +144,79 @@ describe("loadAppEnv", () => {
     await expect(loadAppEnv(noEquals, opts)).rejects.toThrow(/\.env\.sample:3: expected KEY=value/);
     const badAbra = await recipe({ "compose.yml": "", "abra.sh": 'export X="unterminated\n' });
     await expect(loadAppEnv(badAbra, opts)).rejects.toThrow(/abra\.sh:1/);
+  });
+
+  it("refuses every key that would steer a process, naming each with its file and line", async () => {
+    const dir = await recipe({
+      "compose.yml": "",
+      ".env.sample": [
+        "DOMAIN=ok.example.com",
+        "PATH=/recipe/bin:/usr/bin:/bin",
+        "NODE_OPTIONS=--require ./evil.cjs",
+        "LETS_ENCRYPT_ENV=production",
+      ].join("\n"),
+      "abra.sh":
+        "export APP_CONF_VERSION=v1\nexport LD_PRELOAD=/recipe/evil.so\nexport http_proxy=http://x\n",
+    });
+    const error = await loadAppEnv(dir, { ...opts, overrides: { TASTER_GITHUB_TOKEN: "x" } }).catch((e) => e);
+    expect(error).toBeInstanceOf(TasterError);
+    expect((error as TasterError).kind).toBe("recipe");
+    const message = (error as Error).message;
+    for (const named of [
+      "PATH (.env.sample:2)",
+      "NODE_OPTIONS (.env.sample:3)",
+      "LD_PRELOAD (abra.sh:2)",
+      "http_proxy (abra.sh:3)",
+      "TASTER_GITHUB_TOKEN (the env overrides)",
+    ])
+      expect(message).toContain(named);
+    expect(message).not.toMatch(/DOMAIN|LETS_ENCRYPT_ENV|APP_CONF_VERSION/);
+  });
+
+  it("keeps the keys real recipes use: COMPOSE_FILE, TIMEOUT, *_VERSION, SECRET_*_VERSION, LETS_ENCRYPT_ENV", async () => {
+    const dir = await recipe({
+      "compose.yml": "",
+      "compose.mail.yml": "",
+      ".env.sample": [
+        "TYPE=bonfire",
+        "DOMAIN=app.example.com",
+        "LETS_ENCRYPT_ENV=production",
+        'COMPOSE_FILE="compose.yml"',
+        'COMPOSE_FILE="$COMPOSE_FILE:compose.mail.yml"',
+        "TIMEOUT=120",
+        "ENABLE_AUTO_UPDATE=true",
+        "ENABLE_BACKUPS=true",
+        "SECRET_DB_PASSWORD_VERSION=v1 # length=32",
+        "EXTRA_DOMAINS=', `www.app.example.com`'",
+        "LOG_LEVEL=info",
+        "TZ=Europe/Berlin",
+        "GITHUB_TOKEN=xyz",
+        "GOTIFY_DEFAULTUSER_NAME=admin",
+      ].join("\n"),
+      "abra.sh": "export ENTRYPOINT_CONF_VERSION=v2\nexport NGINX_CONF_VERSION=v1\n",
+    });
+    const { env, composeFiles } = await loadAppEnv(dir, opts);
+    expect(composeFiles).toEqual(["compose.yml", "compose.mail.yml"]);
+    expect(env).toMatchObject({ TIMEOUT: "120", ENTRYPOINT_CONF_VERSION: "v2", TZ: "Europe/Berlin" });
+  });
+
+  it("refuses an env file, abra.sh or compose file that is a symlink leading outside the recipe", async () => {
+    const outside = await recipe({ "worker.env": "TOKEN_LIKE=from-the-worker\n", "x.yml": "" });
+    for (const [name, files] of [
+      [".env.sample", { "compose.yml": "" }],
+      ["abra.sh", { "compose.yml": "" }],
+      ["compose.yml", {}],
+    ] as const) {
+      const dir = await recipe(files);
+      await symlink(join(outside, name === "compose.yml" ? "x.yml" : "worker.env"), join(dir, name));
+      await expect(loadAppEnv(dir, opts)).rejects.toThrow(/outside the recipe/);
+    }
+    const parent = join(outside, "recipe");
+    await mkdir(parent);
+    await writeFile(join(parent, ".env.sample"), 'COMPOSE_FILE="../x.yml"\n');
+    await expect(loadAppEnv(parent, opts)).rejects.toThrow(
+      /"\.\.\/x\.yml" \(from \.env\.sample:1\) resolves outside/,
+    );
   });
 
   it("assembles the lab's notes recipe: chain with a commented overlay, single-quoted title, secret hint", async () => {

@@ -38,6 +38,7 @@ describe("loadSettings", () => {
       httpTimeout: 10_000,
       na: {},
       env: {},
+      backupMaxMiB: 256,
       tierTimeout: 300,
     });
     expect(settings.acceptableStatuses).toContain(200);
@@ -73,6 +74,7 @@ describe("loadSettings", () => {
       na: { backup: "stateless", restore: "stateless" },
       env: { LOG_LEVEL: "debug", WORKERS: "2" },
       probeImage: "taster-lab/probe:latest",
+      backupMaxMiB: 256,
       tierTimeout: 300,
     });
   });
@@ -109,6 +111,19 @@ describe("loadSettings", () => {
     await expect(loadSettings(dir, "base")).rejects.toThrow(/upgradeBase: must be a release tag/);
     const file = await recipeWith("yaml", "healthPath: [\n");
     await expect(loadSettings(dir, "yaml")).rejects.toThrow(`${file}: not valid YAML`);
+  });
+
+  it("refuses env overrides whose names would steer Taster's processes, naming each key and the file", async () => {
+    const file = await recipeWith(
+      "steering",
+      "env:\n  LOG_LEVEL: debug\n  PATH: /tmp/bin\n  LD_PRELOAD: /tmp/x.so\n  COMPOSE_FILE: compose.yml\n",
+    );
+    const error = String(await loadSettings(dir, "steering").catch((e: Error) => e));
+    expect(error).toContain(file);
+    expect(error).toContain("env.PATH");
+    expect(error).toContain("env.LD_PRELOAD");
+    expect(error).not.toContain("LOG_LEVEL");
+    expect(error).not.toContain("COMPOSE_FILE");
   });
 
   it("does not silently ignore a taster.yaml", async () => {

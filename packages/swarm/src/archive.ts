@@ -1,17 +1,38 @@
 import { withRunningContainer } from "./exec";
 import type { Host } from "./host";
 
-/** `path` from a running container of `<stack>_<service>`, as a tar stream's bytes (docker cp semantics). */
+/** An archive that grew past the bytes its reader allowed: reading stopped there. */
+export class ArchiveTooLarge extends Error {
+  constructor(
+    readonly path: string,
+    readonly maxBytes: number,
+  ) {
+    super(`the archive of ${path} is larger than ${maxBytes} bytes`);
+    this.name = "ArchiveTooLarge";
+  }
+}
+
+/**
+ * `path` from a running container of `<stack>_<service>`, as a tar stream's bytes (docker cp
+ * semantics). More than `maxBytes` (default: no limit) stops the read with ArchiveTooLarge.
+ */
 export async function copyFromService(
   host: Host,
   stack: string,
   service: string,
   path: string,
+  maxBytes = Number.POSITIVE_INFINITY,
 ): Promise<Buffer> {
   return withRunningContainer(host, stack, service, undefined, async (container) => {
     const stream = await container.getArchive({ path });
     const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    let size = 0;
+    for await (const chunk of stream) {
+      size += (chunk as Buffer).length;
+      // Leaving the loop destroys the stream: the rest is never read.
+      if (size > maxBytes) throw new ArchiveTooLarge(path, maxBytes);
+      chunks.push(chunk as Buffer);
+    }
     return Buffer.concat(chunks);
   });
 }

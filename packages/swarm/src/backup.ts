@@ -3,7 +3,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { recipeError } from "@taster/core";
 import { extract, pack } from "tar-stream";
-import { copyFromService, copyToService } from "./archive";
+import { ArchiveTooLarge, copyFromService, copyToService } from "./archive";
+import { formatBytes } from "./capped";
 import { execInService } from "./exec";
 import type { Host } from "./host";
 import type { Plan, PlannedService } from "./plan";
@@ -20,6 +21,14 @@ export interface BackupArtifact {
   sha256: string;
   entries: BackupEntry[];
 }
+
+export interface BackupOptions {
+  /** Most bytes the whole artifact may hold (default DEFAULT_BACKUP_MAX_BYTES). */
+  maxBytes?: number;
+}
+
+/** A test deployment's data is small; more than this is a runaway volume, not a backup to keep in memory. */
+export const DEFAULT_BACKUP_MAX_BYTES = 256 * 1024 * 1024;
 
 const MANIFEST = "manifest.json";
 const LABEL = {
@@ -56,6 +65,18 @@ export function backupPaths(plan: Plan, service: PlannedService): string[] {
   return [...new Set(paths.map((path) => posix.normalize(path)))];
 }
 
+/** `volume <name> (<path>)` when a named volume holds the path, else the path. */
+function describePath(plan: Plan, service: PlannedService, path: string): string {
+  const mount = service.mounts.find(
+    (m) => m.type === "volume" && m.source && (path === m.target || path.startsWith(`${m.target}/`)),
+  );
+  if (!mount) return path;
+  const volume = mount.source.startsWith(`${plan.stack}_`)
+    ? mount.source.slice(plan.stack.length + 1)
+    : mount.source;
+  return `volume ${volume} (${path})`;
+}
+
 function splitList(value: string | undefined): string[] {
   return (value ?? "")
     .split(",")
@@ -77,7 +98,14 @@ async function runHook(host: Host, plan: Plan, service: string, label: string, c
  * Backs up the stack the way backup-bot-two would (pre-hook, copy the labelled paths, post-hook)
  * into one tar artifact in `artifactDir`: `manifest.json` plus one tar per saved path.
  */
-export async function backupStack(host: Host, plan: Plan, artifactDir: string): Promise<BackupArtifact> {
+export async function backupStack(
+  host: Host,
+  plan: Plan,
+  artifactDir: string,
+  options: BackupOptions = {},
+): Promise<BackupArtifact> {
+  const maxBytes = options.maxBytes ?? DEFAULT_BACKUP_MAX_BYTES;
+  let saved = 0;
   const services = backupServices(plan);
   if (services.length === 0)
     throw recipeError(`${plan.stack} is not backup-capable: no service has backupbot.backup=true`);
@@ -89,10 +117,17 @@ export async function backupStack(host: Host, plan: Plan, artifactDir: string): 
       throw recipeError(`service ${service.name} has backupbot.backup=true but no path or volume to save`);
     await runHook(host, plan, service.name, LABEL.preHook, service.labels[LABEL.preHook]);
     for (const [index, path] of paths.entries()) {
-      files.push({
-        name: `${service.name}/${index}.tar`,
-        data: await copyFromService(host, plan.stack, service.name, path),
-      });
+      const data = await copyFromService(host, plan.stack, service.name, path, maxBytes - saved).catch(
+        (error: unknown) => {
+          if (!(error instanceof ArchiveTooLarge)) throw error;
+          throw recipeError(
+            `backup of ${describePath(plan, service, path)} on service ${service.name} is too large: the whole backup may hold at most ${formatBytes(maxBytes)} (${formatBytes(saved)} already saved)`,
+            "raise backupMaxMiB in the recipe's taster.yml, or leave the volume out with backupbot.backup.volumes.<volume>=false",
+          );
+        },
+      );
+      saved += data.length;
+      files.push({ name: `${service.name}/${index}.tar`, data });
     }
     await runHook(host, plan, service.name, LABEL.postHook, service.labels[LABEL.postHook]);
     entries.push({ service: service.name, paths });

@@ -1,6 +1,7 @@
 import { PassThrough } from "node:stream";
 import { infraError } from "@taster/core";
 import type Dockerode from "dockerode";
+import { CappedBuffer, DEFAULT_OUTPUT_MAX_BYTES } from "./capped";
 import type { Host } from "./host";
 import { runningContainers } from "./tasks";
 
@@ -15,6 +16,8 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** How long to keep retrying while the service has no usable container (default 60 s). */
   retryForMs?: number;
+  /** Bytes kept of each of stdout and stderr: the last ones, after a note of what was dropped (default 4 MiB). */
+  maxOutputBytes?: number;
 }
 
 const RETRY_PAUSE_MS = 300;
@@ -35,7 +38,13 @@ export async function execInService(
   opts: ExecOptions = {},
 ): Promise<ExecResult> {
   return withRunningContainer(host, stack, service, opts.retryForMs, (container) =>
-    execOnce(host, container, argv, opts.timeoutMs ?? 60_000),
+    execOnce(
+      host,
+      container,
+      argv,
+      opts.timeoutMs ?? 60_000,
+      opts.maxOutputBytes ?? DEFAULT_OUTPUT_MAX_BYTES,
+    ),
   );
 }
 
@@ -101,11 +110,12 @@ async function execOnce(
   container: Dockerode.Container,
   argv: string[],
   timeoutMs: number,
+  maxOutputBytes: number,
 ): Promise<ExecResult> {
   const exec = await container.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({ hijack: true, stdin: false });
-  const stdout = collect();
-  const stderr = collect();
+  const stdout = collect(maxOutputBytes);
+  const stderr = collect(maxOutputBytes);
   host.docker.modem.demuxStream(stream, stdout.sink, stderr.sink);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -149,9 +159,10 @@ async function execOnce(
   return { stdout: stdout.text(), stderr: stderr.text(), exitCode: info.ExitCode };
 }
 
-function collect(): { sink: PassThrough; text: () => string } {
-  const chunks: Buffer[] = [];
+/** A sink for one demuxed stream that keeps only its last `maxBytes` (a container can print without end). */
+function collect(maxBytes: number): { sink: PassThrough; text: () => string } {
+  const kept = new CappedBuffer(maxBytes, "tail");
   const sink = new PassThrough();
-  sink.on("data", (chunk: Buffer) => chunks.push(chunk));
-  return { sink, text: () => Buffer.concat(chunks).toString("utf8") };
+  sink.on("data", (chunk: Buffer) => kept.push(chunk));
+  return { sink, text: () => kept.text() };
 }

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { infraError, usageError } from "@taster/core";
+import { childEnv, infraError, isSteeringKey, trustedBinary, usageError } from "@taster/core";
 import Dockerode from "dockerode";
 import { SshTunnel } from "./ssh";
 
@@ -20,6 +20,7 @@ export interface ConnectOptions {
 
 export interface CliOptions {
   cwd?: string;
+  /** Variables for compose interpolation (the app env): the CLI's environment holds these and nothing of Taster's. */
   env?: Record<string, string>;
   input?: string;
 }
@@ -118,17 +119,47 @@ function makeHost(url: string, docker: Dockerode, target: CliTarget): Host {
   };
 }
 
-function runDockerCli(
+async function runDockerCli(
   args: string[],
   targetEnv: Record<string, string>,
   opts: CliOptions = {},
 ): Promise<{ stdout: string; stderr: string }> {
-  // The recipe env must not leak a DOCKER_HOST/DOCKER_CONTEXT that points the CLI elsewhere.
-  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, ...targetEnv, DOCKER_CONTEXT: "" };
-  if (!targetEnv.DOCKER_TLS_VERIFY) delete env.DOCKER_TLS_VERIFY;
+  const docker = trustedBinary("docker");
+  // A private, empty HOME and Docker config per call: no contexts, credential helpers or plugins
+  // of the operator's, and nothing a previous call could have left.
+  const home = await mkdtemp(join(tmpdir(), "taster-cli-"));
+  try {
+    const env = cliEnvironment(opts.env ?? {}, targetEnv, home);
+    return await execDocker(docker, args, env, opts);
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The CLI's whole environment: the app env (which compose interpolation reads; recipe env loading
+ * refuses names that steer a process, and they are refused here too), then what the CLI itself
+ * needs. Never Taster's own environment, so `${TASTER_GITHUB_TOKEN}` in a compose file is unset.
+ */
+export function cliEnvironment(
+  appEnv: Record<string, string>,
+  targetEnv: Record<string, string>,
+  home: string,
+): Record<string, string> {
+  const steering = Object.keys(appEnv).filter(isSteeringKey);
+  if (steering.length) throw usageError(`refusing to pass ${steering.join(", ")} to the Docker CLI`);
+  return childEnv({ ...appEnv, HOME: home, DOCKER_CONFIG: join(home, ".docker"), ...targetEnv });
+}
+
+function execDocker(
+  docker: string,
+  args: string[],
+  env: Record<string, string>,
+  opts: CliOptions,
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = execFile(
-      "docker",
+      docker,
       args,
       { cwd: opts.cwd, env, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {

@@ -1,4 +1,5 @@
-import { join } from "node:path";
+import { realpath } from "node:fs/promises";
+import { join, resolve, sep } from "node:path";
 import { recipeError, TasterError } from "@taster/core";
 import { loadAppEnv } from "@taster/recipe";
 import { parse as parseYaml } from "yaml";
@@ -47,6 +48,8 @@ export interface PlanOptions {
   stack: string;
   domain: string;
   env?: Record<string, string>;
+  /** Where `env` comes from, named in errors (e.g. "--env"). */
+  envFrom?: string;
 }
 
 /** The parts of `docker stack config` output a plan reads. */
@@ -54,8 +57,8 @@ interface RenderedCompose {
   services?: Record<string, RenderedService>;
   networks?: Record<string, { name?: string; external?: boolean } | null>;
   volumes?: Record<string, { name?: string; external?: boolean } | null>;
-  secrets?: Record<string, { name?: string; external?: boolean } | null>;
-  configs?: Record<string, { name?: string; external?: boolean } | null>;
+  secrets?: Record<string, { name?: string; external?: boolean; file?: string } | null>;
+  configs?: Record<string, { name?: string; external?: boolean; file?: string } | null>;
 }
 
 interface RenderedService {
@@ -64,6 +67,7 @@ interface RenderedService {
   healthcheck?: unknown;
   volumes?: { type?: string; source?: string; target?: string }[];
   networks?: Record<string, unknown> | string[];
+  env_file?: (string | { path?: string })[] | string;
 }
 
 /** Assembles the env the abra way, renders the compose files with the Docker CLI and reads the result. */
@@ -72,8 +76,10 @@ export async function planRecipe(host: Host, opts: PlanOptions): Promise<Plan> {
     stackName: opts.stack,
     domain: opts.domain,
     ...(opts.env ? { overrides: opts.env } : {}),
+    ...(opts.envFrom ? { overridesFrom: opts.envFrom } : {}),
   });
   const rendered = await renderCompose(host, opts.dir, composeFiles, env);
+  await checkFilesInsideRecipe(opts.dir, rendered);
   const services = Object.entries(rendered.services ?? {}).map(([name, service]) =>
     plannedService(opts.stack, name, service, rendered.volumes ?? {}),
   );
@@ -122,6 +128,35 @@ async function renderCompose(
       throw recipeError(`compose files ${composeFiles.join(", ")} do not render: ${stderr}`);
     }
     throw error;
+  }
+}
+
+/**
+ * The Docker CLI reads `env_file`s and file-based secrets and configs on Taster's machine and
+ * sends their content to the stack: each must be a file of the recipe (symlinks followed), or a
+ * compose file could hand the worker's own files (its env, keys, token) to the PR's containers.
+ */
+async function checkFilesInsideRecipe(dir: string, rendered: RenderedCompose): Promise<void> {
+  const refs: { what: string; path: string }[] = [];
+  for (const [name, service] of Object.entries(rendered.services ?? {})) {
+    for (const entry of [service.env_file ?? []].flat()) {
+      const path = typeof entry === "string" ? entry : entry.path;
+      if (path) refs.push({ what: `service ${name}: env_file`, path });
+    }
+  }
+  for (const kind of ["secrets", "configs"] as const) {
+    for (const [name, spec] of Object.entries(rendered[kind] ?? {}))
+      if (spec?.file) refs.push({ what: `${kind.slice(0, -1)} ${name}: file`, path: spec.file });
+  }
+  const root = await realpath(dir);
+  for (const ref of refs) {
+    const path = resolve(dir, ref.path);
+    const target = await realpath(path).catch(() => path);
+    if (target !== root && !target.startsWith(root + sep)) {
+      throw recipeError(
+        `${ref.what} ${ref.path} is outside the recipe: Taster deploys only files of the recipe itself`,
+      );
+    }
   }
 }
 

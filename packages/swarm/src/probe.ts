@@ -1,5 +1,6 @@
 import { infraError, usageError } from "@taster/core";
 import type Dockerode from "dockerode";
+import { CappedBuffer, DEFAULT_OUTPUT_MAX_BYTES } from "./capped";
 import type { Host } from "./host";
 import { STACK_LABEL } from "./labels";
 import type { Plan } from "./plan";
@@ -14,6 +15,8 @@ export interface ProbeOptions {
   path?: string;
   timeoutMs?: number;
   image?: string;
+  /** Bytes of the body kept (the first ones; default 4 MiB): the app may answer without end. */
+  maxBodyBytes?: number;
 }
 
 export interface ProbeResponse {
@@ -50,12 +53,18 @@ export async function httpProbe(host: Host, plan: Plan, opts: ProbeOptions = {})
   });
   try {
     await container.start();
+    let timer: NodeJS.Timeout | undefined;
     const exited = await Promise.race([
       container.wait() as Promise<{ StatusCode: number }>,
-      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), timeoutMs)),
-    ]);
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
     if (!exited) throw infraError(`HTTP probe of ${url} did not finish within ${timeoutMs / 1000}s`);
-    const { stdout, stderr } = await containerOutput(container);
+    const { stdout, stderr } = await containerOutput(
+      container,
+      opts.maxBodyBytes ?? DEFAULT_OUTPUT_MAX_BYTES,
+    );
     return parseWgetOutput(url, stdout, stderr);
   } finally {
     await container.remove({ force: true }).catch(() => {});
@@ -70,27 +79,69 @@ function proxyPort(labels: Record<string, string>): number | undefined {
   return undefined;
 }
 
-async function containerOutput(container: Dockerode.Container) {
-  const logs = (await container.logs({ stdout: true, stderr: true, follow: false })) as Buffer;
-  return demuxBuffer(logs);
+/**
+ * The probe's output: stdout (the body) up to `maxBytes` from its start, stderr (the response
+ * head) up to its last `maxBytes`. Reading stops once the body is full, so an app that answers
+ * without end costs the worker neither memory nor the time to read it all.
+ */
+async function containerOutput(
+  container: Dockerode.Container,
+  maxBytes: number,
+): Promise<{ stdout: string; stderr: string }> {
+  const stream = (await container.logs({
+    stdout: true,
+    stderr: true,
+    follow: true,
+  })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+  const body = new CappedBuffer(maxBytes, "head");
+  const head = new CappedBuffer(maxBytes, "tail");
+  const frames = new FrameReader((kind, frame) => (kind === 2 ? head : body).push(frame));
+  await new Promise<void>((resolve) => {
+    stream.on("data", (chunk: Buffer) => {
+      frames.push(chunk);
+      if (body.truncated) {
+        stream.destroy();
+        resolve();
+      }
+    });
+    stream.on("end", () => resolve());
+    stream.on("close", () => resolve());
+    stream.on("error", () => resolve());
+  });
+  return { stdout: body.text(), stderr: head.text() };
 }
 
 /**
- * Splits Docker's multiplexed log format (8-byte frame headers: stream type, 3 zero bytes,
- * big-endian length) into stdout and stderr text.
+ * Splits Docker's multiplexed log stream (8-byte frame headers: stream type, 3 zero bytes,
+ * big-endian length) as it arrives, passing each frame's bytes on with its stream type.
  */
-export function demuxBuffer(data: Buffer): { stdout: string; stderr: string } {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  let offset = 0;
-  while (offset + 8 <= data.length) {
-    const kind = data[offset];
-    const size = data.readUInt32BE(offset + 4);
-    const frame = data.subarray(offset + 8, offset + 8 + size);
-    (kind === 2 ? err : out).push(frame);
-    offset += 8 + size;
+class FrameReader {
+  private pending: Buffer = Buffer.alloc(0);
+  private kind = 1;
+  private left = 0;
+
+  constructor(private readonly onFrame: (kind: number, bytes: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    let data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = Buffer.alloc(0);
+    while (data.length > 0) {
+      if (this.left === 0) {
+        if (data.length < 8) {
+          this.pending = data;
+          return;
+        }
+        this.kind = data[0] ?? 1;
+        this.left = data.readUInt32BE(4);
+        data = data.subarray(8);
+        continue;
+      }
+      const take = Math.min(this.left, data.length);
+      this.onFrame(this.kind, data.subarray(0, take));
+      this.left -= take;
+      data = data.subarray(take);
+    }
   }
-  return { stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
 }
 
 /** busybox `wget -S` prints the response head on stderr (indented), the body on stdout. */

@@ -1,14 +1,10 @@
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
-import { promisify } from "node:util";
 import { infraError, stackNameFor, TasterError, usageError } from "@taster/core";
-import { fetchRecipe, makeWorkspace } from "@taster/recipe";
+import { fetchRecipe, gitIn, makeWorkspace } from "@taster/recipe";
 import { connectHost, planRecipe } from "@taster/swarm";
 import type { Command } from "commander";
-
-const git = promisify(execFile);
 
 interface PlanFlags {
   ref?: string;
@@ -35,10 +31,13 @@ async function checkoutSource(recipe: string, ref: string | undefined): Promise<
   // A working directory without --ref is planned as it is, uncommitted edits included.
   if (local && ref === undefined && !recipe.endsWith(".git")) {
     const dir = resolve(recipe);
-    const sha = await git("git", ["-C", dir, "rev-parse", "HEAD"]).then(
-      ({ stdout }) => stdout.trim(),
-      () => "worktree",
-    );
+    // Taster's own git (fixed binary and environment), as for every checkout it fetches.
+    const sha = await gitIn(dir, 30_000)
+      .raw(["rev-parse", "HEAD"])
+      .then(
+        (stdout) => stdout.trim(),
+        () => "worktree",
+      );
     return { dir, sha, cleanup: async () => {} };
   }
   const workspace = await makeWorkspace(tmpdir(), "plan");
@@ -103,6 +102,7 @@ export function registerPlan(program: Command): void {
             // The same shape as a run's domain (domainFor), so a plan shows what a run would deploy.
             domain: flags.domain ?? `${stack}.taster.test`,
             env: overrides,
+            envFrom: "--env",
           });
           const { rendered: _rendered, ...printable } = plan;
           process.stdout.write(
