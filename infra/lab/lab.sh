@@ -13,7 +13,7 @@ ENGINE=${DOCKER_HOST:-unix:///var/run/docker.sock}
 # chromium: the dashboard's browser tests drive it (playwright-core, no browser download).
 PACKAGES=(docker.io redis-server openssh-server busybox-static git chromium mmdebstrap)
 IMAGES=(taster-lab/web:1.0 taster-lab/web:1.1 taster-lab/probe:latest)
-RECIPES=(hello-web notes broken pg-app)
+RECIPES=(hello-web notes broken pg-app maria-app)
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "lab: $*"; exit 1; }

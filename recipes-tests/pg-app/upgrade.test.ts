@@ -1,10 +1,6 @@
-import { expect, test } from "@jest/globals";
+import { test } from "@jest/globals";
 import { app } from "@taster/testkit";
-import { listRows, UPGRADE_ROW_KEY } from "./ops";
+import { expectUpgradeKeptRows } from "../_lib/rows-app";
 
-test("a row written under the base release is still there after the upgrade", async () => {
-  const written = await app.state.get<string>(UPGRADE_ROW_KEY);
-  expect(written).toMatch(/before the upgrade/);
-  const bodies = (await listRows(app)).map((row) => row.body);
-  expect(bodies).toContain(written);
-});
+test("a row written under the base release is still there after the upgrade", () =>
+  expectUpgradeKeptRows(app));

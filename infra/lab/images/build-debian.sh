@@ -24,6 +24,7 @@ if [[ -n $(docker image inspect "${tag%%:*}:def-$hash" --format '{{.Id}}' 2>/dev
   $(docker image inspect "$tag" --format '{{.Id}}' 2>/dev/null) == $(docker image inspect "${tag%%:*}:def-$hash" --format '{{.Id}}') ]]; then
   exit 0
 fi
+customize=$([[ -x $dir/customize.sh ]] && echo "$dir/customize.sh" || true)
 packages=$(grep -v '^\s*#' "$dir/packages" | xargs | tr ' ' ',')
 echo "lab: building $tag from Debian $SUITE packages ($packages); the first build takes a minute or two" >&2
 started=$SECONDS
@@ -36,6 +37,7 @@ if ! mmdebstrap --variant=apt --include="$packages" \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
   --customize-hook="cp -a '$dir/rootfs/.' \"\$1/\"" \
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
+  ${customize:+--customize-hook="$customize \"\$1\""} \
   "$SUITE" - "$MIRROR" 2>"$log" |
   docker import --change "CMD $(<"$dir/cmd")" --change "LABEL taster.lab.definition=$hash" - "$tag" >/dev/null; then
   tail -20 "$log" >&2

@@ -16,6 +16,7 @@ const expected: Record<string, { tags: string[]; pull: number }> = {
   notes: { tags: ["0.1.0+2.0", "0.2.0+2.1"], pull: 2 },
   broken: { tags: ["0.1.0+1.0"], pull: 3 },
   "pg-app": { tags: ["0.1.0+1.0", "0.2.0+1.1"], pull: 4 },
+  "maria-app": { tags: ["0.1.0+1.0", "0.2.0+1.1"], pull: 7 },
 };
 
 describe.each(Object.entries(expected))("sample recipe %s", (name, { tags, pull }) => {

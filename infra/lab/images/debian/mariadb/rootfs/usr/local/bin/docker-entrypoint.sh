@@ -7,6 +7,8 @@ read_secret() {
   file=$(pick "MARIADB_$1_FILE" "MYSQL_$1_FILE")
   if [ -n "$file" ]; then cat "$file"; else pick "MARIADB_$1" "MYSQL_$1"; fi
 }
+# A value inside '…' in SQL: generated secrets may hold quotes and backslashes.
+sql_quote() { printf "'%s'" "$(printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e "s/'/''/g")"; }
 DATADIR=/var/lib/mysql
 database=$(pick MARIADB_DATABASE MYSQL_DATABASE)
 user=$(pick MARIADB_USER MYSQL_USER)
@@ -20,10 +22,10 @@ if [ ! -d "$DATADIR/mysql" ]; then
   sql=$(mktemp)
   {
     echo "FLUSH PRIVILEGES;"
-    [ -n "$root_password" ] && printf "ALTER USER 'root'@'localhost' IDENTIFIED BY '%s';\n" "$root_password"
+    [ -n "$root_password" ] && printf "ALTER USER 'root'@'localhost' IDENTIFIED BY %s;\n" "$(sql_quote "$root_password")"
     [ -n "$database" ] && printf 'CREATE DATABASE IF NOT EXISTS `%s`;\n' "$database"
     if [ -n "$user" ]; then
-      printf "CREATE USER '%s'@'%%' IDENTIFIED BY '%s';\n" "$user" "$password"
+      printf "CREATE USER '%s'@'%%' IDENTIFIED BY %s;\n" "$user" "$(sql_quote "$password")"
       [ -n "$database" ] && printf "GRANT ALL ON \`%s\`.* TO '%s'@'%%';\n" "$database" "$user"
     fi
   } >"$sql"

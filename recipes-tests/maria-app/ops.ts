@@ -1,0 +1,2 @@
+// maria-app's data lives in MariaDB behind the app's HTTP API: the hooks write rows through it.
+export { preBackup, preRestore, preUpgrade } from "../_lib/rows-app";
