@@ -141,8 +141,24 @@ export async function backupStack(
   return { path, size: data.length, sha256: createHash("sha256").update(data).digest("hex"), entries };
 }
 
-/** Restores an artifact from backupStack: restore pre-hook, put the paths back, restore post-hook. */
-export async function restoreStack(host: Host, plan: Plan, artifact: { path: string }): Promise<void> {
+/** What a restore put back, checked file by file against the artifact. */
+export interface RestoreReport {
+  /** Regular files put back and read back identical, over all paths. */
+  files: number;
+  paths: string[];
+}
+
+/**
+ * Restores an artifact from backupStack: restore pre-hook, put the paths back, restore post-hook.
+ * Before the post-hook (which may load a dump and delete it), every path is read back and each of
+ * its files compared with the artifact: a restore that did not really put the data back fails here.
+ */
+export async function restoreStack(
+  host: Host,
+  plan: Plan,
+  artifact: { path: string },
+): Promise<RestoreReport> {
+  const report: RestoreReport = { files: 0, paths: [] };
   const files = await unpackArtifact(await readFile(artifact.path));
   const manifest = files.get(MANIFEST);
   if (!manifest) throw recipeError(`${artifact.path} is not a Taster backup artifact (no ${MANIFEST})`);
@@ -159,9 +175,54 @@ export async function restoreStack(host: Host, plan: Plan, artifact: { path: str
       if (!tar) throw recipeError(`${artifact.path} lacks ${entry.service}/${index}.tar for ${path}`);
       // docker cp archives hold the path's last component at the top: unpack into its parent.
       await copyToService(host, plan.stack, service.name, posix.dirname(path), tar);
+      report.files += await verifyRestored(host, plan, service.name, path, tar);
+      report.paths.push(path);
     }
     await runHook(host, plan, service.name, LABEL.restorePostHook, service.labels[LABEL.restorePostHook]);
   }
+  return report;
+}
+
+/** Reads `path` back from the service and compares every regular file with the archive's. */
+async function verifyRestored(
+  host: Host,
+  plan: Plan,
+  service: string,
+  path: string,
+  tar: Buffer,
+): Promise<number> {
+  const expected = await fileDigests(tar);
+  const actual = await fileDigests(await copyFromService(host, plan.stack, service, path));
+  const differ = [...expected].filter(([name, digest]) => actual.get(name) !== digest).map(([name]) => name);
+  if (differ.length > 0) {
+    throw recipeError(
+      `restore did not put ${path} back on service ${service}: ${differ.length} of ${expected.size} file(s) differ from the backup (first: ${differ[0]})`,
+    );
+  }
+  return expected.size;
+}
+
+/** sha256 of every regular file in a tar, by name. */
+async function fileDigests(tar: Buffer): Promise<Map<string, string>> {
+  const digests = new Map<string, string>();
+  const reader = extract();
+  const done = new Promise<void>((resolve, reject) => {
+    reader.on("finish", resolve);
+    reader.on("error", reject);
+  });
+  reader.on("entry", (header, stream, next) => {
+    const hash = createHash("sha256");
+    stream.on("data", (chunk: unknown) => {
+      hash.update(chunk as Buffer);
+    });
+    stream.on("end", () => {
+      if (header.type === "file") digests.set(header.name, hash.digest("hex"));
+      next();
+    });
+  });
+  reader.end(tar);
+  await done;
+  return digests;
 }
 
 async function packArtifact(files: { name: string; data: Buffer }[]): Promise<Buffer> {

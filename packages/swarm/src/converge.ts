@@ -2,6 +2,7 @@ import { infraError, TasterError } from "@taster/core";
 import type Dockerode from "dockerode";
 import type { Host } from "./host";
 import type { Plan } from "./plan";
+import { lastTaskOutput, withOutput } from "./task-output";
 import { listServiceTasks, type SwarmTask, taskTime } from "./tasks";
 
 export type ConvergenceReason =
@@ -231,7 +232,10 @@ async function serviceVerdict(
     });
   const state = service.UpdateStatus?.State;
   if (state?.startsWith("rollback")) {
-    throw new ConvergenceError(fullName, "update rolled back", service.UpdateStatus?.Message ?? state);
+    const message = service.UpdateStatus?.Message ?? state;
+    const task = /task ([a-z0-9]{25})/.exec(message)?.[1];
+    const output = task ? withOutput(await lastTaskOutput(host, task)) : "";
+    throw new ConvergenceError(fullName, "update rolled back", `${message}${output}`);
   }
   const tasks = await listServiceTasks(host, fullName, service.ID);
   const template = taskSpecKey(service.Spec?.TaskTemplate);
@@ -370,10 +374,11 @@ async function failFast(
   if (failed.length >= CRASH_LOOP_FAILURES) {
     const last = failed.sort((a, b) => taskTime(b) - taskTime(a))[0];
     const code = last?.Status.ContainerStatus?.ExitCode;
+    const output = last?.ID ? withOutput(await lastTaskOutput(host, last.ID)) : "";
     throw new ConvergenceError(
       fullName,
       "crash loop",
-      `${failed.length} tasks failed; last exit code ${code ?? "unknown"}: ${last?.Status.Err ?? ""}`,
+      `${failed.length} tasks failed; last exit code ${code ?? "unknown"}: ${last?.Status.Err ?? ""}${output}`,
     );
   }
 }

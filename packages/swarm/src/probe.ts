@@ -115,7 +115,7 @@ async function containerOutput(
  * Splits Docker's multiplexed log stream (8-byte frame headers: stream type, 3 zero bytes,
  * big-endian length) as it arrives, passing each frame's bytes on with its stream type.
  */
-class FrameReader {
+export class FrameReader {
   private pending: Buffer = Buffer.alloc(0);
   private kind = 1;
   private left = 0;

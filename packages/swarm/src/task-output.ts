@@ -1,0 +1,36 @@
+import type { Host } from "./host";
+import { FrameReader } from "./probe";
+
+const TAIL_LINES = 20;
+const MAX_CHARS = 600;
+
+/**
+ * The last lines a task's container wrote (stdout and stderr interleaved), at most `MAX_CHARS`
+ * from the end: the words that say why a task failed ("column author contains null values")
+ * are almost always there, and a maintainer should read them in the PR comment, not in a log.
+ * Empty when the container is gone or wrote nothing.
+ */
+export async function lastTaskOutput(host: Host, taskId: string): Promise<string> {
+  try {
+    const task = (await host.docker.getTask(taskId).inspect()) as {
+      Status?: { ContainerStatus?: { ContainerID?: string } };
+    };
+    const id = task.Status?.ContainerStatus?.ContainerID;
+    if (!id) return "";
+    const raw = (await host.docker
+      .getContainer(id)
+      .logs({ stdout: true, stderr: true, tail: TAIL_LINES })) as unknown as Buffer;
+    const parts: Buffer[] = [];
+    new FrameReader((_kind, bytes) => parts.push(Buffer.from(bytes))).push(raw);
+    const text = Buffer.concat(parts).toString("utf8").trim();
+    return text.length > MAX_CHARS ? `…${text.slice(-MAX_CHARS)}` : text;
+  } catch {
+    // Best effort: the verdict stands without the excerpt.
+    return "";
+  }
+}
+
+/** `; its last output: «…»` (lines joined by " | ") for a failure message, or nothing. */
+export function withOutput(output: string): string {
+  return output ? `; its last output: «${output.replace(/\s*\n\s*/g, " | ")}»` : "";
+}
