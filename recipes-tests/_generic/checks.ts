@@ -43,6 +43,12 @@ export async function expectNoRollback(): Promise<void> {
 
 /** Key of the backup marker the harness seeds before backup and changes after it (see run.ts). */
 export const MARKER_KEY = "taster.backupMarker";
+/** What the restore op put back and compared file by file with the artifact (see run.ts). */
+export const RESTORE_CHECK_KEY = "taster.restoreCheck";
+export interface RestoreCheck {
+  files: number;
+  paths: string[];
+}
 export interface BackupMarker {
   service: string;
   path: string;

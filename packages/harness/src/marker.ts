@@ -1,34 +1,29 @@
 import { randomBytes } from "node:crypto";
 import { posix } from "node:path";
-import type { Plan } from "@taster/swarm";
+import { backupPaths, backupServices, type Plan } from "@taster/swarm";
 
-/** Where the harness puts its backup marker: the first path backup-bot-two would back up. */
-export function markerLocation(plan: Plan): { service: string; path: string } | null {
-  for (const service of plan.services) {
-    const labels = service.labels;
-    if (labels["backupbot.backup"] !== "true") continue;
-    const paths = backedUpPaths(plan.stack, service);
-    if (paths[0]) return { service: service.name, path: posix.join(paths[0], ".taster-marker") };
-  }
-  return null;
+export interface MarkerLocation {
+  service: string;
+  path: string;
 }
 
-/** backup-bot-two's reading of one service's labels: explicit paths, then volume mounts. */
-export function backedUpPaths(stack: string, service: Plan["services"][number]): string[] {
-  const labels = service.labels;
-  const paths = (labels["backupbot.backup.path"] ?? "")
-    .split(",")
-    .map((p) => p.trim())
-    .filter(Boolean);
-  for (const mount of service.mounts) {
-    if (mount.type !== "volume") continue;
-    const volume = mount.source.startsWith(`${stack}_`) ? mount.source.slice(stack.length + 1) : mount.source;
-    if (labels[`backupbot.backup.volumes.${volume}`] === "false") continue;
-    const sub = labels[`backupbot.backup.volumes.${volume}.path`];
-    const targets = sub ? sub.split(",").map((p) => posix.join(mount.target, p.trim())) : [mount.target];
-    for (const target of targets) if (!paths.includes(target)) paths.push(target);
+/**
+ * Where the harness puts its backup marker: inside the first path backup-bot-two would back up
+ * that is a directory in the running service. A path selection may name files only (a database
+ * dump, `backupbot.backup.volumes.<vol>.path=backup.sql`): then there is no marker, and the
+ * restore's file-by-file comparison with the artifact is the generic proof.
+ */
+export async function markerLocation(
+  plan: Plan,
+  isDirectory: (service: string, path: string) => Promise<boolean>,
+): Promise<MarkerLocation | null> {
+  for (const service of backupServices(plan)) {
+    for (const path of backupPaths(plan, service)) {
+      if (await isDirectory(service.name, path))
+        return { service: service.name, path: posix.join(path, ".taster-marker") };
+    }
   }
-  return paths;
+  return null;
 }
 
 export const newMarkerValue = () => `taster-marker-${randomBytes(8).toString("hex")}`;

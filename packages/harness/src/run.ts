@@ -32,6 +32,8 @@ import {
   connectHost,
   deployCount,
   deployStack,
+  type EndpointMode,
+  endpointModeFor,
   engineProblem,
   ensureSecrets,
   execInService,
@@ -72,6 +74,8 @@ import { acquireSlot, exposeToSandbox, runSandboxed, type SandboxSlot, toolPaths
 
 /** Key under which the harness leaves the backup marker for the generic restore assertion. */
 export const MARKER_KEY = "taster.backupMarker";
+/** Key under which the restore op leaves what it put back and checked (files, paths). */
+export const RESTORE_CHECK_KEY = "taster.restoreCheck";
 
 export interface RunOptions {
   /** A recipe repository: local path, bare repo or git URL. */
@@ -140,6 +144,8 @@ interface RunState {
   broker?: Broker;
   /** The run's sandbox slot (its tests' own uid), leased from startHost until teardown. */
   slot?: SandboxSlot;
+  /** `dnsrr` on a host whose swarm VIPs do not answer (see packages/swarm/src/vip.ts). */
+  endpointMode?: EndpointMode;
   tier: Tier;
   upgradeRedeploys: number;
   /** swarm's per-process deploy counter for the stack before this run (a retest reuses the name). */
@@ -317,6 +323,13 @@ const pinnedRoot = (state: RunState) => join(state.workspace?.dir as string, "pi
 async function startHost(state: RunState): Promise<void> {
   const url = state.opts.hostUrl ?? process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock";
   state.host = await connectHost(url, state.opts.hostOptions);
+  state.endpointMode = await endpointModeFor(state.host, state.settings?.probeImage);
+  if (state.endpointMode === "dnsrr") {
+    state.log.event(
+      "manifest",
+      "this host's swarm VIPs do not answer: services are deployed with endpoint_mode dnsrr (Taster's overlay; the recipe is unchanged)",
+    );
+  }
   const sandboxRoot = join(state.workspace?.dir as string, "sandbox");
   await mkdir(sandboxRoot, { recursive: true });
   state.slot = await acquireSlot(state.workspace?.dir as string, workRootOf(state.opts));
@@ -618,7 +631,7 @@ async function deployAndConverge(
   if (created.length > 0)
     state.log.event("secrets", `created ${created.length} secret(s) (values never shown)`, state.tier);
   const t0 = Date.now();
-  await deployStack(host, p, labels);
+  await deployStack(host, p, labels, { endpointMode: state.endpointMode ?? "vip" });
   await converge(host, p, {
     ...(state.settings?.deployTimeout ? { timeoutSeconds: state.settings.deployTimeout } : {}),
     ...(state.opts.signal ? { signal: state.opts.signal } : {}),
@@ -712,11 +725,18 @@ async function backupOp(state: RunState): Promise<Op | TierResult> {
   return {
     name: "seed a marker, then back up (backup-bot-two labels)",
     run: async () => {
-      const marker = markerLocation(live.plan);
+      const marker = await markerLocation(live.plan, (service, path) => isDirectory(state, service, path));
       if (marker) {
         const value = newMarkerValue();
         await writeInService(state, marker.service, marker.path, value);
         state.broker?.state.set(MARKER_KEY, { ...marker, value });
+        state.log.event("backup", `marker seeded in ${marker.service}:${marker.path}`, "backup");
+      } else {
+        state.log.event(
+          "backup",
+          "no backed-up path is a directory: no marker (the restore compares every file)",
+          "backup",
+        );
       }
       const artifactDir = join(state.workspace?.dir as string, "artifacts");
       await mkdir(artifactDir, { recursive: true, mode: 0o700 });
@@ -739,7 +759,13 @@ async function restoreOp(state: RunState): Promise<Op | TierResult> {
     run: async () => {
       const marker = state.broker?.state.get(MARKER_KEY) as { service: string; path: string } | undefined;
       if (marker) await writeInService(state, marker.service, marker.path, MUTATED_MARKER);
-      await restoreStack(live.host, live.plan, backup);
+      const restored = await restoreStack(live.host, live.plan, backup);
+      state.log.event(
+        "restore",
+        `${restored.files} file(s) put back and checked against the artifact`,
+        "restore",
+      );
+      state.broker?.state.set(RESTORE_CHECK_KEY, restored);
       await converge(live.host, live.plan, {
         ...(state.opts.signal ? { signal: state.opts.signal } : {}),
         onProgress: (msg) => state.log.event("converge", msg, "restore"),
@@ -753,6 +779,15 @@ async function customOp(state: RunState): Promise<Op | TierResult> {
     return naTier("untested", "no custom tests (custom/*.test.ts)");
   }
   return { name: "nothing to do: custom tests run against the live deployment", run: async () => {} };
+}
+
+async function isDirectory(state: RunState, service: string, path: string): Promise<boolean> {
+  const result = await execInService(state.host as Host, state.stack as string, service, [
+    "test",
+    "-d",
+    path,
+  ]);
+  return result.exitCode === 0;
 }
 
 async function writeInService(state: RunState, service: string, path: string, value: string): Promise<void> {

@@ -52,9 +52,13 @@ describe("hello-web PR #1: one deployment, all tiers", () => {
 
   test("the backup checksum is recorded and the marker came back after restore", () => {
     expect(results.backup?.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(rowNames(results, "restore")).toContain(
-      "pass _generic/restore.test.ts › restore the marker seeded before backup and changed after it is back",
+    expect(rowNames(results, "restore")).toEqual(
+      expect.arrayContaining([
+        "pass _generic/restore.test.ts › restore the restore put every backed-up file back, identical to the backup",
+        "pass _generic/restore.test.ts › restore the marker seeded before backup and changed after it is back",
+      ]),
     );
+    expect(run.log).toMatch(/marker seeded in app:\/var\/www\/\.taster-marker/);
   });
 
   test("results.json on disk validates and equals what the run returned; run.log has the progress", () => {
