@@ -2,8 +2,29 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { errorMessage } from "@taster/core";
 import { connectRedis } from "@taster/queue";
-import { connectHost } from "@taster/swarm";
+import { checkVips, connectHost, type Host } from "@taster/swarm";
 import type { Command } from "commander";
+
+/** Measured afresh (and recorded on the node): either answer is fine, Taster adapts its deploys. */
+async function checkVipFinding(host: Host): Promise<Finding> {
+  try {
+    const check = await checkVips(host, { record: true });
+    return {
+      check: "vips",
+      ok: true,
+      detail: check.working
+        ? "swarm VIPs answer"
+        : "swarm VIPs do not answer (no IPVS?): deploys here use endpoint_mode dnsrr (node label taster.vips)",
+    };
+  } catch (error) {
+    return {
+      check: "vips",
+      ok: false,
+      detail: `could not measure whether swarm VIPs answer: ${errorMessage(error)}`,
+      fix: "make sure the probe image is on the host and overlay networks can be created",
+    };
+  }
+}
 
 /** One line of the doctor's report: what was checked, whether it is fine, and how to fix it if not. */
 interface Finding {
@@ -66,6 +87,7 @@ async function checkEngine(t: Target, fixEngine: string): Promise<Finding[]> {
         detail: proxy ? `network 'proxy' (${proxy.Driver})` : "no network named 'proxy'",
         fix: t.lab ? LAB_FIX : "run `docker network create --driver overlay --attachable proxy`",
       },
+      ...(manager ? [await checkVipFinding(host)] : []),
     ];
   } catch (error) {
     const detail = `no Docker engine at ${t.dockerHost}: ${errorMessage(error)}`;
