@@ -1,4 +1,5 @@
-import { createLogger } from "@taster/core";
+import { createLogger, errorMessage, type Logger } from "@taster/core";
+import { checkVips, connectHost } from "@taster/swarm";
 import { createWorker, githubReporter, recipeSourceFrom, workerConfigFromEnv } from "@taster/worker";
 import type { Command } from "commander";
 
@@ -13,6 +14,7 @@ export function registerWorker(program: Command): void {
     .action(async (flags: { host: string; name?: string; capacity?: number }) => {
       const config = workerConfigFromEnv(process.env, flags);
       const logger = createLogger("worker");
+      await measureVips(config.host.url, logger);
       const worker = createWorker({
         host: config.host.name,
         hostUrl: config.host.url,
@@ -48,4 +50,29 @@ export function registerWorker(program: Command): void {
       });
       logger.info("stopped");
     });
+}
+
+/**
+ * Whether the host's swarm VIPs answer, measured afresh at start and recorded on its node, so every
+ * run on it deploys the right way (dnsrr where they do not). Best effort: a run measures it itself
+ * when the node has no record.
+ */
+async function measureVips(url: string, logger: Logger): Promise<void> {
+  try {
+    const host = await connectHost(url);
+    try {
+      const check = await checkVips(host, { record: true });
+      logger.info(
+        check.working
+          ? `${url}: swarm VIPs answer`
+          : `${url}: swarm VIPs do not answer; deploys use endpoint_mode dnsrr`,
+      );
+    } finally {
+      await host.close();
+    }
+  } catch (error) {
+    logger.warn(
+      `${url}: could not measure whether swarm VIPs answer (${errorMessage(error)}); runs will measure it`,
+    );
+  }
 }
