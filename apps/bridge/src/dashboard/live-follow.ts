@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import type { LogEntry, RunLog, RunStore } from "@taster/queue";
 import { FINISHED } from "./view";
 
@@ -5,6 +6,17 @@ import { FINISHED } from "./view";
 export const BATCH = 1_000;
 /** A comment line after this much silence keeps proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15_000;
+/**
+ * Writing to a socket costs ~10 µs, so one line to 1000 viewers holds the event loop for 10 ms or
+ * more: clients are written to in slices, with a turn of the event loop between slices, so webhook
+ * answers are never queued behind a whole fan-out.
+ */
+const SLICE = 50;
+/**
+ * Lines that arrive within this of the last fan-out wait and go out together: a chatty run costs
+ * at most ~10 fan-outs a second, whatever its line rate; viewers see lines at most this late.
+ */
+const MIN_FAN_OUT_INTERVAL_MS = 100;
 
 /** One log line as clients get it: its stream id and its event text, rendered once for all of them. */
 interface Chunk {
@@ -87,6 +99,8 @@ class Subscription {
  */
 class Follower {
   readonly subscriptions = new Set<Subscription>();
+  /** Ending its clients: a client arriving now needs a follower of its own. */
+  ending = false;
   private stopped = false;
   private reader: ReturnType<RunLog["openReader"]> | undefined;
 
@@ -102,12 +116,16 @@ class Follower {
     const reader = this.deps.logs.openReader(this.runId);
     this.reader = reader;
     let lastBeat = Date.now();
+    let lastFanOut = 0;
     try {
       while (!this.stopped) {
+        const wait = lastFanOut + MIN_FAN_OUT_INTERVAL_MS - Date.now();
+        if (wait > 0) await sleep(wait);
         const entries = await reader.next(this.cursor, this.deps.blockMs, BATCH);
         if (this.stopped) break;
         if (entries.length > 0) {
-          this.deliver(entries);
+          lastFanOut = Date.now();
+          await this.deliver(entries);
           lastBeat = Date.now();
           continue;
         }
@@ -117,17 +135,17 @@ class Follower {
         if (this.stopped) break;
         if (state === undefined || FINISHED.has(state)) {
           await this.drain();
-          this.finish(state ?? "gone");
+          await this.finish(state ?? "gone");
           break;
         }
         if (Date.now() - lastBeat >= HEARTBEAT_MS) {
-          for (const s of this.subscriptions) s.client.write(": still running\n\n");
+          await this.forEachSliced((s) => s.client.write(": still running\n\n"));
           lastBeat = Date.now();
         }
       }
     } catch {
       // Redis went away: end the streams; browsers reconnect and resume from their last line.
-      if (!this.stopped) this.finish(undefined);
+      if (!this.stopped) await this.finish(undefined);
     } finally {
       reader.close();
       this.stop();
@@ -154,22 +172,38 @@ class Follower {
   private async drain(): Promise<void> {
     for (;;) {
       const rest = await this.deps.logs.readLog(this.runId, this.cursor, BATCH);
-      if (rest.length > 0) this.deliver(rest);
+      if (rest.length > 0) await this.deliver(rest);
       if (rest.length < BATCH) return;
     }
   }
 
-  private deliver(entries: LogEntry[]): void {
+  /**
+   * Renders the lines once and writes them to every client. The cursor moves first: a client that
+   * joins during the fan-out replays up to it and is not in the list being written to.
+   */
+  private async deliver(entries: LogEntry[]): Promise<void> {
     const chunks = entries.map((entry) => ({ id: entry.id, text: this.deps.render(entry) }));
     const joined = chunks.map((c) => c.text).join("");
     this.cursor = chunks.at(-1)?.id ?? this.cursor;
-    for (const s of this.subscriptions) s.push(chunks, joined);
+    await this.forEachSliced((s) => s.push(chunks, joined));
   }
 
-  private finish(state: string | undefined): void {
-    const subscriptions = [...this.subscriptions];
-    this.subscriptions.clear();
-    for (const s of subscriptions) s.end(state);
+  /** Calls `write` for every client there is now and still is when its slice comes. */
+  private async forEachSliced(write: (s: Subscription) => void): Promise<void> {
+    const all = [...this.subscriptions];
+    for (let i = 0; i < all.length; i += SLICE) {
+      if (i > 0) await nextTurn();
+      for (const s of all.slice(i, i + SLICE)) if (this.subscriptions.has(s)) write(s);
+    }
+  }
+
+  /** Ends every client (sliced too: ending a response costs about what a write does). */
+  private async finish(state: string | undefined): Promise<void> {
+    this.ending = true;
+    await this.forEachSliced((s) => {
+      this.subscriptions.delete(s);
+      s.end(state);
+    });
   }
 }
 
@@ -195,7 +229,7 @@ export class LiveLogHub {
   async join(runId: string, from: string | undefined, client: LiveClient): Promise<() => void> {
     const subscription = new Subscription(client, from);
     const existing = this.followers.get(runId);
-    if (!existing) {
+    if (!existing || existing.ending) {
       // A new follower starts reading where its first client is.
       const follower = new Follower(runId, from, this.deps, (f) => this.forget(f));
       this.followers.set(runId, follower);
