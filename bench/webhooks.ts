@@ -16,7 +16,7 @@
  * Targets (issue 5): throughput ≥ 0.5× the bare handler's; p99 ≤ 20 ms at 200 req/s.
  */
 import { type ChildProcess, fork } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { openSync, readFileSync } from "node:fs";
 import { setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,6 +29,8 @@ import { connectRedis, IntakeQueue, type Redis, RunQueues } from "../packages/qu
 const SECRET = "bench-secret";
 const TOKEN = "bench-token";
 const REPO = "coop-cloud/hello-web";
+/** Each PR's head, the same in the forge simulator's process and in the load generator's. */
+const headOf = (pr: number) => createHash("sha1").update(`bench-pr-${pr}`).digest("hex");
 const RATE_SECONDS = 10;
 const WARM_UP = 25;
 
@@ -45,8 +47,8 @@ if (mode === "--forge-sim") {
   const sim = await startForgeSim({ token: TOKEN });
   sim.state.addOrgMember("coop-cloud", "maintainer");
   for (let pr = 1; pr <= prs; pr++) {
-    sim.state.addPull(REPO, { number: pr, headSha: randomBytes(20).toString("hex") });
-    sim.state.addComment(REPO, pr, "maintainer", "!testme");
+    sim.state.addPull(REPO, { number: pr, headSha: headOf(pr) });
+    sim.state.addComment(REPO, pr, "maintainer", `!testme ${headOf(pr)}`);
   }
   // Keep the call recorder from growing without bound under load.
   setInterval(() => {
@@ -78,6 +80,7 @@ if (mode === "--bridge") {
     TASTER_REDIS_PREFIX: prefix,
     TASTER_BULL_PREFIX: `${prefix}-bull`,
     TASTER_TRIGGERERS_FILE: "/nonexistent",
+    TASTER_ENROLLED_REPOS: REPO,
   });
   if (role === "intake") yieldCpuToWebhookAnswers(); // as `taster bridge --role intake` does
   const concurrency = Number(intakeConcurrency ?? 0);
@@ -146,7 +149,8 @@ function makeDeliveries(count: number, firstPr: number): Delivery[] {
       githubCommentPayload({
         repo: REPO,
         pr,
-        body: "!testme",
+        // The sha the commenter saw: no push record is needed to run it (docs/bridge.md).
+        body: `!testme ${headOf(pr)}`,
         user: "maintainer",
         commentId: 1_000_000 + pr - 1,
       }),
