@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
-import { infraError } from "@taster/core";
 import { type Job, type JobsOptions, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys";
 import { withDefaults } from "./options";
 import { PushLog, type PushLogOptions } from "./pushes";
-import { assertConnected, runScript, withTimeout } from "./redis";
+import { assertConnected, redisStep, runScript } from "./redis";
 
 /** One accepted `!testme`, as the intake hands it to processing (no forge API call made yet). */
 export interface IntakeItem {
@@ -174,14 +173,7 @@ export class IntakeQueue {
   }
 
   private step<T>(work: Promise<T>): Promise<T> {
-    return withTimeout(work, this.timeoutMs, "Redis did not answer").catch((error) => {
-      throw error instanceof Error && error.name === "TasterError"
-        ? error
-        : infraError(
-            `Redis is not reachable: ${error instanceof Error ? error.message : String(error)}`,
-            error,
-          );
-    });
+    return redisStep(work, this.timeoutMs);
   }
 }
 

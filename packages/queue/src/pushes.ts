@@ -1,8 +1,7 @@
-import { infraError } from "@taster/core";
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys";
 import { type QueueLayerOptions, withDefaults } from "./options";
-import { assertConnected, runScript, withTimeout } from "./redis";
+import { assertConnected, redisStep, runScript } from "./redis";
 
 /**
  * Whether a PR's current head is the one a comment's author saw:
@@ -87,14 +86,7 @@ export class PushLog {
   }
 
   private step<T>(work: Promise<T>): Promise<T> {
-    return withTimeout(work, this.timeoutMs, "Redis did not answer").catch((error) => {
-      throw error instanceof Error && error.name === "TasterError"
-        ? error
-        : infraError(
-            `Redis is not reachable: ${error instanceof Error ? error.message : String(error)}`,
-            error,
-          );
-    });
+    return redisStep(work, this.timeoutMs);
   }
 }
 

@@ -5,7 +5,7 @@ import { claimRun, transitionRun } from "./claim";
 import type { Keys } from "./keys";
 import { RunLog } from "./logs";
 import { type QueueLayerOptions, withDefaults } from "./options";
-import { assertConnected, assertRedisReady, runScript, withTimeout } from "./redis";
+import { assertConnected, assertRedisReady, redisStep, runScript } from "./redis";
 import { ReportOutbox } from "./reports";
 import { RunStore } from "./runs";
 import { queueNameFor, type RunJob, RunJobSchema, type RunRequest } from "./schema";
@@ -179,14 +179,7 @@ export class RunQueues {
   }
 
   private step<T>(work: Promise<T>): Promise<T> {
-    return withTimeout(work, this.timeoutMs, "Redis did not answer").catch((error) => {
-      throw error instanceof Error && error.name === "TasterError"
-        ? error
-        : infraError(
-            `Redis is not reachable: ${error instanceof Error ? error.message : String(error)}`,
-            error,
-          );
-    });
+    return redisStep(work, this.timeoutMs);
   }
 }
 

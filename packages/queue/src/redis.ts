@@ -60,3 +60,18 @@ export async function runScript(
     return redis.eval(script, keys.length, ...keys, ...args);
   }
 }
+
+/**
+ * One Redis step of a queue operation: bounded by `timeoutMs`, and any failure that is not already
+ * Taster's own error becomes an infrastructure error ("Redis is not reachable: …").
+ */
+export function redisStep<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  return withTimeout(work, timeoutMs, "Redis did not answer").catch((error) => {
+    throw error instanceof Error && error.name === "TasterError"
+      ? error
+      : infraError(
+          `Redis is not reachable: ${error instanceof Error ? error.message : String(error)}`,
+          error,
+        );
+  });
+}
