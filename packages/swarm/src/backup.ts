@@ -205,23 +205,9 @@ async function verifyRestored(
 /** sha256 of every regular file in a tar, by name. */
 async function fileDigests(tar: Buffer): Promise<Map<string, string>> {
   const digests = new Map<string, string>();
-  const reader = extract();
-  const done = new Promise<void>((resolve, reject) => {
-    reader.on("finish", resolve);
-    reader.on("error", reject);
-  });
-  reader.on("entry", (header, stream, next) => {
-    const hash = createHash("sha256");
-    stream.on("data", (chunk: unknown) => {
-      hash.update(chunk as Buffer);
-    });
-    stream.on("end", () => {
-      if (header.type === "file") digests.set(header.name, hash.digest("hex"));
-      next();
-    });
-  });
-  reader.end(tar);
-  await done;
+  for (const entry of await readTar(tar)) {
+    if (entry.type === "file") digests.set(entry.name, createHash("sha256").update(entry.data).digest("hex"));
+  }
   return digests;
 }
 
@@ -244,7 +230,12 @@ async function packArtifact(files: { name: string; data: Buffer }[]): Promise<Bu
 }
 
 async function unpackArtifact(data: Buffer): Promise<Map<string, Buffer>> {
-  const files = new Map<string, Buffer>();
+  return new Map((await readTar(data)).map((entry) => [entry.name, entry.data]));
+}
+
+/** Every entry of a tar held in memory (Taster's own artifacts and docker cp archives, both capped). */
+async function readTar(data: Buffer): Promise<{ name: string; type: string; data: Buffer }[]> {
+  const entries: { name: string; type: string; data: Buffer }[] = [];
   const reader = extract();
   const done = new Promise<void>((resolve, reject) => {
     reader.on("finish", resolve);
@@ -256,11 +247,11 @@ async function unpackArtifact(data: Buffer): Promise<Map<string, Buffer>> {
       chunks.push(chunk as Buffer);
     });
     stream.on("end", () => {
-      files.set(header.name, Buffer.concat(chunks));
+      entries.push({ name: header.name, type: header.type ?? "file", data: Buffer.concat(chunks) });
       next();
     });
   });
   reader.end(data);
   await done;
-  return files;
+  return entries;
 }
