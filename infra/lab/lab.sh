@@ -6,7 +6,9 @@ set -euo pipefail
 
 LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$LAB_SRC/../.." && pwd)
-STATE=${TASTER_LAB_DIR:-$ROOT/.taster/lab}
+# One lab per machine, outside any checkout: every clone and worktree reuses it (its fixed ports
+# could not be bound twice anyway). Each checkout publishes the sample recipes it knows.
+STATE=${TASTER_LAB_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/taster-lab}
 REDIS_PORT=${TASTER_LAB_REDIS_PORT:-6390}
 SSH_PORT=${TASTER_LAB_SSH_PORT:-2222}
 ENGINE=${DOCKER_HOST:-unix:///var/run/docker.sock}
@@ -167,6 +169,13 @@ ensure_recipes() {
   done
 }
 
+# Every recipe any checkout published (a newer checkout may know recipes this one does not).
+published_recipes() {
+  local r names=()
+  for r in "$STATE"/recipes/*.git; do [[ -d $r ]] && names+=("$(basename "$r" .git)"); done
+  printf '"%s", ' "${names[@]}" | sed 's/, $//'
+}
+
 write_info() {
   # lab.json holds the Redis password: root only — also when an older lab left it world-readable
   # (creating it under umask 077 does not change the mode of a file that exists).
@@ -183,7 +192,7 @@ write_info() {
     "knownHostsPath": "$STATE/ssh/known_hosts"
   },
   "recipesDir": "$STATE/recipes",
-  "recipes": [$(printf '"%s", ' "${RECIPES[@]}" | sed 's/, $//')],
+  "recipes": [$(published_recipes)],
   "images": {
     "web": ["taster-lab/web:1.0", "taster-lab/web:1.1"],
     "probe": "taster-lab/probe:latest",

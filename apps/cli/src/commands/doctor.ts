@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { errorMessage } from "@taster/core";
 import { connectRedis } from "@taster/queue";
@@ -41,8 +42,11 @@ interface Target {
   lab: boolean;
 }
 
-const ROOT = process.env.TASTER_ROOT ?? process.cwd();
-const LAB_JSON = join(process.env.TASTER_LAB_DIR ?? join(ROOT, ".taster", "lab"), "lab.json");
+/** The machine's one lab (see infra/lab/lab.sh: outside any checkout, shared by every clone). */
+const LAB_DIR =
+  process.env.TASTER_LAB_DIR ??
+  join(process.env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"), "taster-lab");
+const LAB_JSON = join(LAB_DIR, "lab.json");
 const LAB_FIX = "run `./taster lab up`";
 
 function targetFor(lab: boolean): Target {
