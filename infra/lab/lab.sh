@@ -15,7 +15,8 @@ ENGINE=${DOCKER_HOST:-unix:///var/run/docker.sock}
 # chromium: the dashboard's browser tests drive it (playwright-core, no browser download).
 PACKAGES=(docker.io redis-server openssh-server busybox-static git chromium mmdebstrap)
 IMAGES=(taster-lab/web:1.0 taster-lab/web:1.1 taster-lab/probe:latest)
-RECIPES=(hello-web notes broken pg-app maria-app)
+# Every directory under recipes/ is a sample recipe (see publish-recipe.sh for its layout).
+mapfile -t RECIPES < <(cd "$LAB_SRC/recipes" && find . -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort)
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "lab: $*"; exit 1; }
