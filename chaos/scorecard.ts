@@ -2,6 +2,8 @@
  * Runs scenarios against the real system and scores them: one row per scenario and round, a
  * scenario passes only when it observed what it expected AND every invariant holds afterwards.
  */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { usageError } from "../packages/core/src/index";
 import { brokenInvariants } from "./invariants";
 import { SCENARIOS, type Scenario } from "./scenarios/index";
@@ -69,13 +71,34 @@ async function score(scenario: Scenario, round: number): Promise<ScoreRow> {
       ...(await withTimeout(brokenInvariants(active, scenario.expect), CHECK_TIMEOUT_MS, "invariant check")),
     );
     const detail = problems.length ? `${observed} — BROKEN: ${problems.join("; ")}` : observed;
-    return { ...base, observed: detail, pass: problems.length === 0, seconds: seconds() };
+    const kept = problems.length ? await keepLog(world, scenario.id, round) : "";
+    return { ...base, observed: detail + kept, pass: problems.length === 0, seconds: seconds() };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return { ...base, observed: `error: ${message}`, pass: false, seconds: seconds() };
+    const kept = await keepLog(world, scenario.id, round);
+    return { ...base, observed: `error: ${message}${kept}`, pass: false, seconds: seconds() };
   } finally {
     if (world) await withTimeout(world.close(), CHECK_TIMEOUT_MS, "closing the world").catch(() => {});
     await prepared?.cleanup();
+  }
+}
+
+/** Where a failing row's bridge and worker log went: a flake seen once must be explainable afterwards. */
+const FAILED_LOGS_DIR = join("test-artifacts", "chaos");
+
+async function keepLog(
+  world: { logLines: string[] } | undefined,
+  id: string,
+  round: number,
+): Promise<string> {
+  if (!world) return "";
+  const file = join(FAILED_LOGS_DIR, `${id}-round${round}-${Date.now()}.log`);
+  try {
+    await mkdir(FAILED_LOGS_DIR, { recursive: true });
+    await writeFile(file, `${world.logLines.join("\n")}\n`);
+    return ` (log: ${file})`;
+  } catch (error) {
+    return ` (its log could not be kept: ${error instanceof Error ? error.message : error})`;
   }
 }
 

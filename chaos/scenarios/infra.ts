@@ -40,15 +40,21 @@ const redisDownOnWebhook: Scenario = {
     await redis.start();
     // The forge redelivers (GitHub: "Redeliver", or its own retry) until it is accepted.
     const { answer, tries } = await redeliverUntilAccepted(world, id, delivery, 30_000);
-    if (answer.status !== 202) problems.push(`the redelivery was answered ${answer.status}`);
-    const state = await verdictOf(world, 180_000);
+    const accepted = outcomeOf(answer);
+    if (answer.status !== 202 || accepted !== "accepted")
+      problems.push(`the redelivery was answered ${answer.status} ${accepted}, not accepted`);
+    const state = await verdictOf(world, 180_000).catch((error: Error) => {
+      throw new Error(
+        `${error.message} (the redelivery was answered ${answer.status} ${accepted}, try ${tries})`,
+      );
+    });
     // A second redelivery after the verdict must not start another run.
     const again = await world.deliver(id, COMMAND, delivery);
-    const outcome = /"outcome":"(\w+)"/.exec(again.body)?.[1] ?? again.status;
+    const outcome = outcomeOf(again);
     if (again.status !== 202 || outcome !== "duplicate")
       problems.push(`a late redelivery was answered ${again.status} ${outcome}, not a duplicate`);
     return {
-      observed: `while down: webhook ${refused.status} "${reason}", /readyz ${ready}; after start: redelivery ${answer.status} (try ${tries}); run ${state}; late redelivery ${outcome}`,
+      observed: `while down: webhook ${refused.status} "${reason}", /readyz ${ready}; after start: redelivery ${answer.status} ${accepted} (try ${tries}); run ${state}; late redelivery ${outcome}`,
       problems,
     };
   },
@@ -170,6 +176,11 @@ async function redeliverUntilAccepted(world: World, commentId: number, delivery:
     if (answer.status !== 503 || Date.now() > until) return { answer, tries };
     await new Promise((r) => setTimeout(r, 1_000));
   }
+}
+
+/** The bridge's answer to a delivery: accepted, duplicate, … (or the status when it gives none). */
+function outcomeOf(answer: { status: number; body: string }): string {
+  return /"outcome":"(\w+)"/.exec(answer.body)?.[1] ?? String(answer.status);
 }
 
 function reasonOf(body: string): string {
