@@ -118,4 +118,56 @@ describe("Redis outage", () => {
       expect.objectContaining({ pr: 1, commentId: c.id, deliveryId: "outage-delivery-1" }),
     );
   });
+
+  it("recovers after an outage in which its queues were first touched (a dashboard view), instead of answering 503 for good", async () => {
+    // A bridge that has not used its queues yet; during the outage someone opens the dashboard,
+    // which is the first touch of the host queue, and a webhook arrives (the intake queue's).
+    const fresh = await testBridge(
+      testConfig(sim, `redis://127.0.0.1:${redisPort}`, `outage-first-touch-${process.pid}`),
+      sim,
+    );
+    const freshUrl = await fresh.start();
+    try {
+      await waitFor(
+        async () => (await fetch(`${freshUrl}/readyz`)).status === 200,
+        "the bridge to reach Redis",
+      );
+      const head = randomSha();
+      await sim.push(REPO, { number: 3, headSha: head });
+      await fresh.intake.acceptPush(
+        { forge: "github", repo: REPO, pr: 3, headSha: head, action: "opened" },
+        Date.now(),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const c = sim.state.addComment(REPO, 3, "maintainer", "!testme");
+      const payload = githubCommentPayload({
+        repo: REPO,
+        pr: 3,
+        body: c.body,
+        user: "maintainer",
+        commentId: c.id,
+        createdAt: c.createdAt,
+      });
+      await stopRedis();
+      expect((await fetch(`${freshUrl}/`)).status).toBeGreaterThanOrEqual(500);
+      await fresh.settled(200).catch(() => false);
+      await startRedis();
+      await waitFor(
+        async () => (await fetch(`${freshUrl}/readyz`)).status === 200,
+        "the bridge to reconnect",
+      );
+      const answer = await sendGithubWebhook(freshUrl, SECRET, "issue_comment", payload, "first-touch-1");
+      expect(`${answer.status} ${answer.body}`).toMatch(/^202 .*"outcome":"accepted"/);
+      await waitFor(
+        async () =>
+          (await fresh.queues.queueFor("lab").getJobs(["wait"], 0, -1)).some(
+            (j) => j.data.commentId === c.id,
+          ),
+        "the run to be queued",
+      );
+      expect((await fetch(`${freshUrl}/`)).status).toBe(200);
+    } finally {
+      await fresh.stop();
+    }
+  });
 });

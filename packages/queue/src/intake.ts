@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import { type Job, type JobsOptions, Queue, Worker } from "bullmq";
+import { type Job, type JobsOptions, type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys";
 import { withDefaults } from "./options";
 import { PushLog, type PushLogOptions } from "./pushes";
+import { QueueHandle } from "./queue-handle";
 import { assertConnected, redisStep, runScript } from "./redis";
 
 /** One accepted `!testme`, as the intake hands it to processing (no forge API call made yet). */
@@ -53,7 +54,7 @@ return 0
  * are kept as long as the seen-once keys, so adding a comment twice is always a no-op.
  */
 export class IntakeQueue {
-  private bullQueue: Queue<IntakeItem> | undefined;
+  private readonly bullQueue: QueueHandle<IntakeItem>;
   private readonly redis: Redis;
   private readonly keys: Keys;
   private readonly bullPrefix: string;
@@ -78,19 +79,15 @@ export class IntakeQueue {
       removeOnComplete: { age: this.seenTtlSec },
       removeOnFail: { age: this.seenTtlSec },
     };
+    this.bullQueue = new QueueHandle<IntakeItem>(INTAKE_QUEUE, {
+      connection: this.redis,
+      prefix: this.bullPrefix,
+    });
   }
 
-  /** Created on first use: BullMQ queries the server at once, which a fail-fast connection refuses until it is up. */
+  /** The BullMQ queue as it is now (for counts and inspection; see QueueHandle). */
   get queue(): Queue<IntakeItem> {
-    if (!this.bullQueue) {
-      this.bullQueue = new Queue<IntakeItem>(INTAKE_QUEUE, {
-        connection: this.redis,
-        prefix: this.bullPrefix,
-        skipWaitingForReady: true,
-      });
-      this.bullQueue.on("error", () => {});
-    }
-    return this.bullQueue;
+    return this.bullQueue.now;
   }
 
   get attempts(): number {
@@ -114,7 +111,11 @@ export class IntakeQueue {
     // together: one round trip on the webhook's critical path instead of two.
     const [seen, added] = await Promise.allSettled([
       this.step(runScript(this.redis, SEEN_ONCE_LUA, keys, [String(this.seenTtlSec)])),
-      this.step(this.queue.add("comment", item, { ...this.jobOptions, jobId: intakeId })),
+      this.step(
+        this.bullQueue
+          .ready()
+          .then((queue) => queue.add("comment", item, { ...this.jobOptions, jobId: intakeId })),
+      ),
     ]);
     const fresh = seen.status === "fulfilled" ? Number(seen.value) : 0;
     if (added.status === "rejected") {
@@ -133,7 +134,7 @@ export class IntakeQueue {
    * job; seeing the comment again (redelivery, reconciler) starts it over instead of being a no-op.
    */
   private async retryIfFailed(intakeId: string): Promise<boolean> {
-    const job = await this.step(this.queue.getJob(intakeId));
+    const job = await this.step(this.bullQueue.ready().then((queue) => queue.getJob(intakeId)));
     if (!job || !(await this.step(job.isFailed()))) return false;
     await this.step(job.retry("failed")).catch(() => {}); // another bridge may have retried it first
     return true;
@@ -169,7 +170,7 @@ export class IntakeQueue {
   }
 
   async close(): Promise<void> {
-    await this.bullQueue?.close().catch(() => {});
+    await this.bullQueue.close();
   }
 
   private step<T>(work: Promise<T>): Promise<T> {

@@ -1,10 +1,11 @@
 import { infraError } from "@taster/core";
-import { type JobsOptions, Queue } from "bullmq";
+import type { JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { claimRun, transitionRun } from "./claim";
 import type { Keys } from "./keys";
 import { RunLog } from "./logs";
 import { type QueueLayerOptions, withDefaults } from "./options";
+import { QueueHandle } from "./queue-handle";
 import { assertConnected, assertRedisReady, redisStep, runScript } from "./redis";
 import { ReportOutbox } from "./reports";
 import { RunStore } from "./runs";
@@ -48,7 +49,7 @@ export class RunQueues {
   /** What runs tell the forge (queued, progress, verdict), in order; see reports.ts. */
   readonly reports: ReportOutbox;
   readonly bullPrefix: string;
-  private readonly queues = new Map<string, Queue>();
+  private readonly queues = new Map<string, QueueHandle>();
   private readonly redis: Redis;
   private readonly seenTtlSec: number;
   private readonly timeoutMs: number;
@@ -66,19 +67,18 @@ export class RunQueues {
     this.reports = new ReportOutbox(this.redis, this.keys, this.bullPrefix);
   }
 
+  /** The host's BullMQ queue as it is now (for counts and inspection; see QueueHandle). */
   queueFor(host: string): Queue {
-    let queue = this.queues.get(host);
-    if (!queue) {
-      queue = new Queue(queueNameFor(host), {
-        connection: this.redis,
-        prefix: this.bullPrefix,
-        skipWaitingForReady: true,
-      });
-      this.queues.set(host, queue);
-      // Errors surface on the calls that hit them; keep the emitter from crashing the process.
-      queue.on("error", () => {});
+    return this.handleFor(host).now;
+  }
+
+  private handleFor(host: string): QueueHandle {
+    let handle = this.queues.get(host);
+    if (!handle) {
+      handle = new QueueHandle(queueNameFor(host), { connection: this.redis, prefix: this.bullPrefix });
+      this.queues.set(host, handle);
     }
-    return queue;
+    return handle;
   }
 
   /**
@@ -149,7 +149,7 @@ export class RunQueues {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((queue) => queue.close().catch(() => {})));
+    await Promise.all([...this.queues.values()].map((handle) => handle.close()));
     await this.reports.close();
     this.queues.clear();
   }
@@ -162,7 +162,8 @@ export class RunQueues {
   }
 
   private async addToBull(job: RunJob): Promise<RunJob> {
-    await this.step(this.queueFor(job.host).add("run", job, { ...JOB_OPTIONS, jobId: job.runId }));
+    const queue = await this.step(this.handleFor(job.host).ready());
+    await this.step(queue.add("run", job, { ...JOB_OPTIONS, jobId: job.runId }));
     await this.step(transitionRun(this.redis, this.keys, job.runId, "claimed", "queued"));
     return job;
   }

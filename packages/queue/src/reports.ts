@@ -12,10 +12,11 @@
  */
 import { randomBytes } from "node:crypto";
 import { errorMessage } from "@taster/core";
-import { type Job, Queue, Worker } from "bullmq";
+import { type Job, type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { type BackoffPolicy, backoffDelay } from "./backoff";
 import type { Keys } from "./keys";
+import { QueueHandle } from "./queue-handle";
 
 export const REPORT_QUEUE = "taster-report";
 
@@ -110,7 +111,7 @@ interface DeliveryJob {
 }
 
 export class ReportOutbox {
-  private bullQueue: Queue<DeliveryJob> | undefined;
+  private readonly bullQueue: QueueHandle<DeliveryJob>;
   private worker: Worker<DeliveryJob> | undefined;
   private workerConnection: Redis | undefined;
   private backoff: BackoffPolicy = DEFAULT_REPORT_BACKOFF;
@@ -119,22 +120,13 @@ export class ReportOutbox {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly bullPrefix: string,
-  ) {}
+  ) {
+    this.bullQueue = new QueueHandle<DeliveryJob>(REPORT_QUEUE, { connection: redis, prefix: bullPrefix });
+  }
 
-  /**
-   * Built on first use, not in the constructor: BullMQ checks the connection when a queue is made,
-   * and a process that starts while Redis is still coming up must not be left with a dead queue.
-   */
+  /** The BullMQ queue as it is now (for counts and inspection; see QueueHandle). */
   get queue(): Queue<DeliveryJob> {
-    if (!this.bullQueue) {
-      this.bullQueue = new Queue<DeliveryJob>(REPORT_QUEUE, {
-        connection: this.redis,
-        prefix: this.bullPrefix,
-        skipWaitingForReady: true,
-      });
-      this.bullQueue.on("error", () => {});
-    }
-    return this.bullQueue;
+    return this.bullQueue.now;
   }
 
   private runKey = (runId: string) => `${this.keys.prefix}:report:${runId}`;
@@ -170,7 +162,8 @@ export class ReportOutbox {
       ),
     );
     if (seq === 0) return;
-    await this.queue.add(
+    const queue = await this.bullQueue.ready();
+    await queue.add(
       "report",
       { runId: target.runId },
       {
@@ -237,7 +230,7 @@ export class ReportOutbox {
 
   async close(): Promise<void> {
     await this.worker?.close().catch(() => {});
-    await this.bullQueue?.close().catch(() => {});
+    await this.bullQueue.close();
     this.workerConnection?.disconnect();
   }
 
