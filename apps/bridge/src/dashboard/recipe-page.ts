@@ -6,6 +6,7 @@ import type { DashboardOptions } from "./options";
 import {
   LEVEL_COLOURS,
   levelChip,
+  pullRequest,
   resultsOf,
   runDuration,
   runLink,
@@ -44,7 +45,7 @@ function row(run: RunRecord): SafeHtml {
   const results = resultsOf(run);
   return html`<tr data-run="${run.runId}">
 <td>${when(run.createdAt)}</td>
-<td>${run.job.repo}#${run.job.pr}</td>
+<td>${pullRequest(run.job)}</td>
 <td><code>${shortSha(run.job.sha)}</code></td>
 <td>${stateCell(run, results)}</td>
 <td>${levelChip(results?.level)}</td>

@@ -94,3 +94,9 @@ export function stateCell(run: RunRecord, results: Results | undefined): SafeHtm
   const text = where === "error" ? "infrastructure error" : `at ${where}`;
   return html`${stateChip(run.state)} <span class="failed-tier" data-tier="${where}">${text}</span>`;
 }
+
+/** "owner/name#12", or for a run published from `taster run --publish` the source it ran. */
+export const pullRequest = (job: RunRecord["job"]): SafeHtml =>
+  job.forge === "local"
+    ? html`<span class="local" title="${job.repo}">local run of ${job.repo.split("/").filter(Boolean).at(-1) ?? job.repo}</span>`
+    : html`${job.repo}#${job.pr}`;
