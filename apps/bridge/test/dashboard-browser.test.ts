@@ -76,7 +76,7 @@ function failedAtBackup() {
 }
 
 describe("dashboard in a real browser", () => {
-  it("lists a finished run on the front page", async () => {
+  it("lists a failed run on the front page with the tier it failed at", async () => {
     const runId = await dash.seedRun({ recipe: "hello-web", state: "failed", results: failedAtBackup() });
     await dash.seedRun({ recipe: "notes", state: "queued" });
     await page.goto(dash.url);
@@ -84,6 +84,7 @@ describe("dashboard in a real browser", () => {
     await expect(row.textContent()).resolves.toContain("hello-web");
     await expect(row.locator(".chip.level").textContent()).resolves.toBe("L2");
     await expect(row.locator(".chip.state-failed").textContent()).resolves.toBe("failed");
+    await expect(row.locator(".failed-tier").textContent()).resolves.toBe("at backup");
     await shot("home");
   });
 

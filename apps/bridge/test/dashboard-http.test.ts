@@ -231,6 +231,33 @@ describe("queue and history", () => {
     expect(body).toMatch(new RegExp(`data-run="${finished}">[\\s\\S]*?>L3</span>`));
   });
 
+  it("says next to `failed` which tier failed, on the front page and the recipe page", async () => {
+    const atUpgrade = await dash.seedRun({
+      recipe: "tier-named",
+      state: "failed",
+      results: sampleResults("tier-named", 1, {
+        upgrade: { status: "fail", reason: "1 assertion(s) failed" },
+        backup: { status: "skip", reason: "not run: upgrade failed", tests: [] },
+      }),
+    });
+    const errored = await dash.seedRun({
+      recipe: "tier-named",
+      state: "failed",
+      results: sampleResults("tier-named", 0, {}, { outcome: "error", error: "docker host unreachable" }),
+    });
+    // The row in the runs table (a seeded run's job also sits in the host's queue table).
+    const rowOf = (body: string, runId: string) =>
+      body
+        .slice(body.indexOf('<table class="runs">'))
+        .match(new RegExp(`<tr data-run="${runId}">[\\s\\S]*?</tr>`))?.[0] ?? "";
+    for (const path of ["/", "/recipes/tier-named"]) {
+      const body = await (await get(path)).text();
+      const row = rowOf(body, atUpgrade).replace(/<[^>]+>/g, "");
+      expect(row).toMatch(/failed at upgrade\s+L1/);
+      expect(rowOf(body, errored).replace(/<[^>]+>/g, "")).toContain("failed infrastructure error");
+    }
+  });
+
   it("shows a recipe's history with a level sparkline", async () => {
     for (const level of [1, 2, 3]) {
       await dash.seedRun({ recipe: "climbing", state: "failed", results: sampleResults("climbing", level) });

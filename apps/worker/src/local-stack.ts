@@ -35,6 +35,8 @@ export interface LocalStack {
   headSha: string;
   /** Every secret of this stack, so callers can check nothing printed them. */
   secrets: string[];
+  /** The Redis key patterns of this stack alone (close() removes them). */
+  keyPatterns: string[];
   /** A maintainer comments `body` on PR #1 and the forge delivers the signed webhook. */
   comment(body: string, user?: string): Promise<{ status: number; runId?: string; outcome?: string }>;
   /** Resolves with the run's final state once it is finished AND its report reached the forge. */
@@ -162,6 +164,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     worker,
     headSha,
     secrets: [token, webhookSecret],
+    keyPatterns: [`${keyPrefix}:*`, `${bullPrefix}:*`],
     async comment(body, user = DEMO_MAINTAINER) {
       const c = sim.state.addComment(repo, 1, user, body);
       const payload = githubCommentPayload({ repo, pr: 1, body, user, commentId: c.id });

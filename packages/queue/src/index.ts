@@ -18,5 +18,5 @@ export {
   type ReportTarget,
   type RunReport,
 } from "./reports";
-export { type RunRecord, type RunState, RunStore } from "./runs";
+export { type LocalRunJob, type RunRecord, type RunState, RunStore } from "./runs";
 export { queueNameFor, type RunJob, RunJobSchema, type RunRequest } from "./schema";

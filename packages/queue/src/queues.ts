@@ -158,6 +158,8 @@ export class RunQueues {
   private async ensureQueued(runId: string): Promise<RunJob> {
     const run = await this.step(this.runs.getRun(runId));
     if (!run) throw infraError(`run ${runId} vanished from Redis while being queued`);
+    // Only a claim leads here, and a claim never names a published local run.
+    if (run.job.forge === "local") throw infraError(`run ${runId} is a local run; it is never queued`);
     return run.state === "claimed" ? this.addToBull(run.job) : run.job;
   }
 

@@ -5,10 +5,13 @@ import type { RunJob } from "./schema";
 
 export type RunState = "claimed" | "queued" | "running" | "done" | "failed" | "superseded" | "cancelled";
 
+/** A run made outside the queue (`taster run --publish`): no forge, no comment, no BullMQ job. */
+export type LocalRunJob = Omit<RunJob, "forge"> & { forge: "local" };
+
 export interface RunRecord {
   runId: string;
   state: RunState;
-  job: RunJob;
+  job: RunJob | LocalRunJob;
   createdAt: number;
   startedAt?: number;
   finishedAt?: number;
@@ -54,6 +57,35 @@ export class RunStore {
     });
   }
 
+  /**
+   * Stores a run that already finished elsewhere (a local `taster run --publish`), the way the
+   * worker leaves a finished run, so the dashboard lists it and renders its page. The key expires
+   * like a queued run's (the queue keeps runs 5 × its 8-day dedupe window).
+   */
+  async recordFinished(
+    record: Required<Pick<RunRecord, "runId" | "createdAt" | "startedAt" | "finishedAt" | "result">> & {
+      job: LocalRunJob;
+      state: "done" | "failed";
+    },
+    ttlSec = 40 * 24 * 3600,
+  ): Promise<void> {
+    const { runId, job, state, createdAt, startedAt, finishedAt, result } = record;
+    const { runId: _omit, ...stored } = job;
+    await this.redis
+      .multi()
+      .hset(this.keys.run(runId), {
+        state,
+        job: JSON.stringify(stored),
+        createdAt: String(createdAt),
+        startedAt: String(startedAt),
+        finishedAt: String(finishedAt),
+        result: JSON.stringify(result),
+      })
+      .expire(this.keys.run(runId), ttlSec)
+      .zadd(this.keys.runs(), createdAt, runId)
+      .exec();
+  }
+
   /** The run that superseded this one, if a newer sha of the same PR was requested. */
   async supersededBy(runId: string): Promise<string | undefined> {
     return (await this.redis.hget(this.keys.run(runId), "supersededBy")) ?? undefined;
@@ -78,7 +110,7 @@ function toRecord(runId: string, hash: Record<string, string> | undefined): RunR
   return {
     runId,
     state: hash.state as RunState,
-    job: { ...(JSON.parse(hash.job) as Omit<RunJob, "runId">), runId },
+    job: { ...(JSON.parse(hash.job) as Omit<RunJob | LocalRunJob, "runId">), runId } as RunJob | LocalRunJob,
     createdAt: Number(hash.createdAt),
     ...(hash.startedAt ? { startedAt: num(hash.startedAt) } : {}),
     ...(hash.finishedAt ? { finishedAt: num(hash.finishedAt) } : {}),

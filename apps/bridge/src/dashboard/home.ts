@@ -2,7 +2,17 @@ import type { RunJob, RunQueues, RunRecord } from "@taster/queue";
 import { html, type SafeHtml } from "./html";
 import { page } from "./layout";
 import type { DashboardOptions } from "./options";
-import { levelChip, resultsOf, runDuration, runLink, scrub, shortSha, stateChip, when } from "./view";
+import {
+  levelChip,
+  pullRequest,
+  resultsOf,
+  runDuration,
+  runLink,
+  scrub,
+  shortSha,
+  stateCell,
+  when,
+} from "./view";
 
 /** BullMQ's job, as RunQueues' queues hand it out (bullmq itself is the queue package's dependency). */
 type QueuedJob = Awaited<ReturnType<ReturnType<RunQueues["queueFor"]>["getJobs"]>>[number];
@@ -68,9 +78,9 @@ function runRow(run: RunRecord): SafeHtml {
   const results = resultsOf(run);
   return html`<tr data-run="${run.runId}">
 <td><a href="/recipes/${encodeURIComponent(run.job.recipe)}">${run.job.recipe}</a></td>
-<td>${run.job.repo}#${run.job.pr}</td>
+<td>${pullRequest(run.job)}</td>
 <td><code>${shortSha(run.job.sha)}</code></td>
-<td>${stateChip(run.state)}</td>
+<td>${stateCell(run, results)}</td>
 <td>${levelChip(results?.level)}</td>
 <td>${when(run.createdAt)}</td>
 <td>${runDuration(run)}</td>

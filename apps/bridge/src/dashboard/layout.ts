@@ -13,7 +13,7 @@ const STYLE = trusted(`
   pre { background: #0d1117; color: #e6edf3; padding: .8rem; overflow: auto; white-space: pre-wrap; word-break: break-all; }
   pre.log { max-height: 34rem; }
   .chip { display: inline-block; padding: 0 .5rem; border-radius: 1rem; color: #fff; font-size: .85rem; font-weight: 600; }
-  .muted { color: #656d76; } .fail { color: #cf222e; } .pass { color: #1a7f37; } .skip { color: #9a6700; }
+  .muted { color: #656d76; } .fail, .failed-tier { color: #cf222e; } .pass { color: #1a7f37; } .skip { color: #9a6700; }
   dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; background: #fff; padding: .8rem; }
   dl.meta dt { color: #656d76; } dl.meta dd { margin: 0; }
 `);

@@ -6,12 +6,13 @@ import type { DashboardOptions } from "./options";
 import {
   LEVEL_COLOURS,
   levelChip,
+  pullRequest,
   resultsOf,
   runDuration,
   runLink,
   scrub,
   shortSha,
-  stateChip,
+  stateCell,
   when,
 } from "./view";
 
@@ -41,12 +42,13 @@ function sparkline(history: RunRecord[]): SafeHtml {
 }
 
 function row(run: RunRecord): SafeHtml {
+  const results = resultsOf(run);
   return html`<tr data-run="${run.runId}">
 <td>${when(run.createdAt)}</td>
-<td>${run.job.repo}#${run.job.pr}</td>
+<td>${pullRequest(run.job)}</td>
 <td><code>${shortSha(run.job.sha)}</code></td>
-<td>${stateChip(run.state)}</td>
-<td>${levelChip(resultsOf(run)?.level)}</td>
+<td>${stateCell(run, results)}</td>
+<td>${levelChip(results?.level)}</td>
 <td>${runDuration(run)}</td>
 <td><a href="${runLink(run.runId)}">${run.runId}</a></td>
 </tr>`;

@@ -119,7 +119,11 @@ function facts(run: RunRecord, position: number | undefined): SafeHtml {
   const job = run.job;
   const waiting = run.state === "queued" || run.state === "claimed";
   return html`<dl class="meta run-facts">
-<dt>pull request</dt><dd>${job.repo}#${job.pr} (${job.forge})</dd>
+${
+  job.forge === "local"
+    ? html`<dt>source</dt><dd>a local run (<code>taster run --publish</code>) of <code>${job.repo}</code></dd>`
+    : html`<dt>pull request</dt><dd>${job.repo}#${job.pr} (${job.forge})</dd>`
+}
 <dt>commit</dt><dd><code>${job.sha}</code></dd>
 <dt>tiers</dt><dd>${job.stages.join(" → ")}</dd>
 <dt>host</dt><dd>${job.host}${waiting && position && position > 0 ? ` — position ${position} in the queue` : ""}</dd>

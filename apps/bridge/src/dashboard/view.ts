@@ -1,4 +1,4 @@
-import { redactDeep } from "@taster/core";
+import { redactDeep, TIERS, type Tier } from "@taster/core";
 import { type Results, resultsSchema } from "@taster/harness";
 import type { RunRecord, RunState } from "@taster/queue";
 import { html, type SafeHtml } from "./html";
@@ -73,3 +73,30 @@ export function runDuration(run: RunRecord, now = Date.now()): string {
   if (!run.startedAt) return "–";
   return formatDuration((run.finishedAt ?? now) - run.startedAt);
 }
+
+/**
+ * Which tier a failed run failed at, for the lists: the first tier that failed, else the first that
+ * did not run when it should have (an interrupted run). An infrastructure error names no tier.
+ */
+export function failedTier(results: Results | undefined): Tier | "error" | undefined {
+  if (!results || results.outcome === "pass") return undefined;
+  if (results.outcome === "error") return "error";
+  return (
+    TIERS.find((t) => results.tiers[t].status === "fail") ??
+    TIERS.find((t) => results.tiers[t].status === "skip")
+  );
+}
+
+/** The state chip, and for a failed verdict which tier failed ("failed at backup"). */
+export function stateCell(run: RunRecord, results: Results | undefined): SafeHtml {
+  const where = failedTier(results);
+  if (!where) return stateChip(run.state);
+  const text = where === "error" ? "infrastructure error" : `at ${where}`;
+  return html`${stateChip(run.state)} <span class="failed-tier" data-tier="${where}">${text}</span>`;
+}
+
+/** "owner/name#12", or for a run published from `taster run --publish` the source it ran. */
+export const pullRequest = (job: RunRecord["job"]): SafeHtml =>
+  job.forge === "local"
+    ? html`<span class="local" title="${job.repo}">local run of ${job.repo.split("/").filter(Boolean).at(-1) ?? job.repo}</span>`
+    : html`${job.repo}#${job.pr}`;

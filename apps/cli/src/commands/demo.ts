@@ -14,7 +14,11 @@ export function registerDemo(program: Command): void {
     .command("demo")
     .description("a full !testme of the bundled hello-web sample PR on the local lab, end to end")
     .option("--quiet", "do not stream the run's live log")
-    .action(async (flags: { quiet?: boolean }) => {
+    .option(
+      "--keep",
+      "after the verdict, keep the bridge (its dashboard), worker and forge simulator running until Ctrl-C",
+    )
+    .action(async (flags: { quiet?: boolean; keep?: boolean }) => {
       say("bringing the lab up, starting the forge simulator, the bridge and a worker");
       const stack = await startLocalStack();
       let green = false;
@@ -50,10 +54,31 @@ export function registerDemo(program: Command): void {
           process.stdout.write(`  ${s.state.padEnd(8)} ${s.context.padEnd(16)} ${s.description ?? ""}\n`);
         }
         process.stdout.write(`\nverdict: ${green ? "GREEN" : `NOT GREEN (${state})`}\n`);
+        if (flags.keep) await keepUntilSignal(`${stack.bridgeUrl}/runs/${answer.runId}`, stack.bridgeUrl);
       } finally {
         say("tearing down the bridge, worker and forge simulator");
         await stack.close();
+        if (flags.keep) say(`stopped: ports closed, Redis keys ${stack.keyPatterns.join(" ")} removed`);
       }
       if (!green) process.exitCode = 1;
     });
+}
+
+/**
+ * `--keep`: the run page's link (and the PR comment's) work for as long as the stack runs; the
+ * first SIGINT/SIGTERM returns, and the caller tears everything down as without --keep.
+ */
+async function keepUntilSignal(runPage: string, home: string): Promise<void> {
+  process.stdout.write(`\ndashboard: ${runPage}\n`);
+  say(`the bridge (dashboard ${home}/), worker and forge simulator keep running`);
+  say(`stop them with Ctrl-C, or from another shell: kill -INT ${process.pid}`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
 }

@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from "node:path";
 import { parseStages, usageError } from "@taster/core";
 import { resultsTable, runRecipe } from "@taster/harness";
 import type { Command } from "commander";
+import { publishAndSay } from "../publish";
 import { repoArgument } from "./allowlist";
 
 interface RunFlags {
@@ -16,6 +17,7 @@ interface RunFlags {
   allowlist?: string;
   repo?: string;
   tierTimeout?: string;
+  publish?: boolean;
 }
 
 const EXIT = { pass: 0, fail: 1, error: 2 } as const;
@@ -53,6 +55,10 @@ export function registerRun(program: Command): void {
       "the recipe's repository: its allowlist pins apply (and it names the stack)",
     )
     .option("--tier-timeout <seconds>", "override the recipe's tierTimeout")
+    .option(
+      "--publish",
+      "store the verdict and log where the dashboard reads runs (TASTER_REDIS_URL/TASTER_REDIS_PREFIX, else the lab's Redis)",
+    )
     .action(async (recipe: string, flags: RunFlags) => {
       let stages: ReturnType<typeof parseStages>;
       try {
@@ -99,6 +105,8 @@ export function registerRun(program: Command): void {
           `\n${resultsTable(results)}\n\nresults: ${resolve(flags.out, "results.json")}\n`,
         );
         process.exitCode = EXIT[results.outcome];
+        if (flags.publish && !(await publishAndSay(results, stages, resolve(flags.out, "run.log"))))
+          process.exitCode = EXIT.error;
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
