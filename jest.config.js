@@ -7,7 +7,11 @@ export default {
   extensionsToTreatAsEsm: [".ts"],
   transform: { "^.+\\.ts$": swc },
   moduleFileExtensions: ["ts", "js", "json"],
-  testMatch: ["<rootDir>/{apps,packages}/*/test/**/*.test.ts", "<rootDir>/infra/*/test/**/*.test.ts"],
+  testMatch: [
+    "<rootDir>/{apps,packages}/*/test/**/*.test.ts",
+    "<rootDir>/infra/*/test/**/*.test.ts",
+    "<rootDir>/bench/test/**/*.test.ts",
+  ],
   testTimeout: 120_000,
   // Lab tests share one Docker engine: keep parallelism modest on 2-core machines.
   maxWorkers: 2,
