@@ -156,6 +156,29 @@ describe("infra/deploy: what a test's sandbox could otherwise reach", () => {
     }
   });
 
+  test("a missing secret file names the secret, the variable, the path and the fix", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "taster-entrypoint-"));
+    try {
+      const missing = join(dir, "github_token");
+      const failure = await run("bash", [join(DEPLOY, "entrypoint.sh"), "bridge"], {
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TASTER_GITHUB_TOKEN_FILE: missing },
+      }).then(
+        () => ({ code: 0, stderr: "" }),
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(failure.code).toBe(2);
+      expect(failure.stderr).toContain(
+        `taster: secret 'github_token' for TASTER_GITHUB_TOKEN is missing: TASTER_GITHUB_TOKEN_FILE=${missing} does not exist`,
+      );
+      expect(failure.stderr).toContain(
+        "fix: create the swarm secret (`abra app secret insert <app> github_token v1 <value>`",
+      );
+      expect(failure.stderr).not.toMatch(/parameter not set/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test("Redis is on an internal network of its own that only Taster's services join", () => {
     const redis = rendered.services.redis as Service;
     expect(Object.keys(redis.networks ?? {})).toEqual(["redis"]);
@@ -180,6 +203,21 @@ describe("infra/deploy: what a test's sandbox could otherwise reach", () => {
     const worker = rendered.services.worker as Service;
     expect(worker.cap_add).toContain("SYS_ADMIN");
     expect(worker.environment?.TASTER_SANDBOX_SLOTS).toBe(env.WORKER_CAPACITY);
+  });
+});
+
+describe("infra/deploy: the allowlist is the deployment's, not the image's", () => {
+  test("the worker reads the repo-local allowlist, intake the triggerers, from versioned configs", () => {
+    const target = (service: string, source: string) =>
+      (rendered.services[service]?.configs ?? []).find((c) => c.source === source)?.target;
+    expect(target("worker", "allowlist")).toBe("/opt/taster/allowlist/repo-local.yml");
+    expect(target("intake", "triggerers")).toBe("/opt/taster/allowlist/triggerers.yml");
+    const configs = rendered.configs as Record<string, { name?: string; external?: boolean }>;
+    expect(configs.allowlist).toEqual({ name: `taster_allowlist_${env.ALLOWLIST_VERSION}`, external: true });
+    expect(configs.triggerers).toEqual({
+      name: `taster_triggerers_${env.TRIGGERERS_VERSION}`,
+      external: true,
+    });
   });
 });
 
