@@ -172,13 +172,20 @@ describe("taster doctor (TASTER_* configuration)", () => {
     }
   });
 
-  it("checks every host in TASTER_HOSTS, or only the one --host names", async () => {
+  it("checks every host in TASTER_HOSTS, or only the one --host names (--no-webhooks: not the secrets)", async () => {
     const hosts = { TASTER_HOSTS: `${base.TASTER_HOSTS},far=tcp://127.0.0.1:9@1` };
     const all = await doctor({ ...base, ...noVips, ...hosts });
     expect(all.stdout).toMatch(line("lab engine", "ok", ""));
     expect(all.stdout).toMatch(line("far engine", "FAIL", "no Docker engine at tcp://127\\.0\\.0\\.1:9"));
-    const one = await doctor({ ...base, ...hosts }, ["--host", "far"]);
+    // As in the worker's container, which holds no webhook secret.
+    const one = await doctor({ ...base, ...hosts, TASTER_GITHUB_WEBHOOK_SECRET: "" }, [
+      "--host",
+      "far",
+      "--no-webhooks",
+    ]);
     expect(one.stdout).not.toMatch(/^\S+\s+lab /m);
+    expect(one.stdout).not.toContain("webhook");
+    expect(one.stdout).toMatch(line("github", "ok", ""));
     expect(one.stdout).toMatch(line("far engine", "FAIL", ""));
     expect(one.code).toBe(1);
   });

@@ -93,7 +93,7 @@ const LAB_FORGE: Finding[] = [
 ];
 
 export async function diagnose(
-  opts: { lab?: boolean; host?: string },
+  opts: { lab?: boolean; host?: string; webhooks?: boolean },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Finding[]> {
   const t = opts.lab ? labTarget() : serviceTarget(env, opts.host);
@@ -101,7 +101,7 @@ export async function diagnose(
   // Hosts one after another: each VIP check starts a service, and they share nothing.
   for (const host of t.hosts) findings.push(...(await checkHost(host)));
   findings.push(await checkRedis(t));
-  findings.push(...(t.lab ? LAB_FORGE : await checkForges(env)));
+  findings.push(...(t.lab ? LAB_FORGE : await checkForges(env, opts.webhooks !== false)));
   return findings;
 }
 
@@ -113,7 +113,11 @@ export function registerDoctor(program: Command): void {
     )
     .option("--lab", "check against the local lab's endpoints")
     .option("--host <name|url>", "check only this host (a name or URL from TASTER_HOSTS, or a Docker URL)")
-    .action(async (flags: { lab?: boolean; host?: string }) => {
+    .option(
+      "--no-webhooks",
+      "skip the webhook secrets (where only the bridge's app service holds them, e.g. in the worker)",
+    )
+    .action(async (flags: { lab?: boolean; host?: string; webhooks?: boolean }) => {
       const findings = await diagnose(flags);
       for (const f of findings) process.stdout.write(formatFinding(f));
       const problems = failed(findings);

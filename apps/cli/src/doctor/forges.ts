@@ -167,9 +167,11 @@ async function checkGitea(env: NodeJS.ProcessEnv): Promise<Finding> {
 }
 
 /** Every configured forge: reachable, token accepted, the scopes the bot needs; its webhook secret. */
-export async function checkForges(env: NodeJS.ProcessEnv): Promise<Finding[]> {
-  const github = Boolean(env.TASTER_GITHUB_TOKEN || env.TASTER_GITHUB_WEBHOOK_SECRET);
-  const gitea = Boolean(env.TASTER_GITEA_URL || env.TASTER_GITEA_TOKEN || env.TASTER_GITEA_WEBHOOK_SECRET);
+export async function checkForges(env: NodeJS.ProcessEnv, webhooks = true): Promise<Finding[]> {
+  const github = Boolean(env.TASTER_GITHUB_TOKEN || (webhooks && env.TASTER_GITHUB_WEBHOOK_SECRET));
+  const gitea = Boolean(
+    env.TASTER_GITEA_URL || env.TASTER_GITEA_TOKEN || (webhooks && env.TASTER_GITEA_WEBHOOK_SECRET),
+  );
   if (!github && !gitea) {
     return [
       {
