@@ -183,8 +183,9 @@ export async function checkForges(env: NodeJS.ProcessEnv, webhooks = true): Prom
     ];
   }
   const findings: Finding[] = [];
-  if (github)
-    findings.push(await checkGithub(env), webhookSecret("github", env.TASTER_GITHUB_WEBHOOK_SECRET));
-  if (gitea) findings.push(await checkGitea(env), webhookSecret("gitea", env.TASTER_GITEA_WEBHOOK_SECRET));
+  if (github) findings.push(await checkGithub(env));
+  if (github && webhooks) findings.push(webhookSecret("github", env.TASTER_GITHUB_WEBHOOK_SECRET));
+  if (gitea) findings.push(await checkGitea(env));
+  if (gitea && webhooks) findings.push(webhookSecret("gitea", env.TASTER_GITEA_WEBHOOK_SECRET));
   return findings;
 }
