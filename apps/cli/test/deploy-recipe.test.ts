@@ -37,9 +37,12 @@ describe("infra/deploy (Taster as a recipe)", () => {
       "tasterprod_ssh_key_v1",
       "tasterprod_webhook_secret_v1",
     ]);
-    expect(plan.configs.map((c) => c.fullName)).toEqual([
+    // The allowlist too: versioned configs of the deployment, not files baked into the image.
+    expect(plan.configs.map((c) => c.fullName).sort()).toEqual([
+      "tasterprod_allowlist_v1",
       "tasterprod_known_hosts_v1",
       "tasterprod_redis_conf_v1",
+      "tasterprod_triggerers_v1",
     ]);
   });
 

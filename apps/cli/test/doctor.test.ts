@@ -3,15 +3,25 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { beforeAll, describe, expect, it } from "@jest/globals";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { ensureLab } from "@taster/lab";
+// The forge is the one part that may be simulated (at the HTTP level).
+import { type ForgeSim, startForgeSim } from "../../../infra/forge-sim/src/index";
 
 const TASTER = join(import.meta.dirname, "..", "..", "..", "taster");
 
-async function doctor(env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string }> {
+/** Only what the test gives: no TASTER_* of the machine running it leaks into the doctor. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("TASTER_")));
+}
+
+async function doctor(
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+): Promise<{ code: number; stdout: string }> {
   try {
-    const { stdout } = await promisify(execFile)(TASTER, ["doctor", "--lab"], {
-      env: { ...process.env, ...env },
+    const { stdout } = await promisify(execFile)(TASTER, ["doctor", ...args], {
+      env: { ...cleanEnv(), ...env },
     });
     return { code: 0, stdout };
   } catch (error) {
@@ -20,21 +30,12 @@ async function doctor(env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: s
   }
 }
 
+const line = (check: string, mark: "ok" | "FAIL" | "skip", detail: string) =>
+  new RegExp(`^${mark}\\s+${check}\\s+${detail}`, "m");
+
 describe("taster doctor --lab", () => {
   beforeAll(async () => {
     await ensureLab();
-  });
-
-  it("is all green with the lab up", async () => {
-    const { code, stdout } = await doctor({});
-    expect(stdout).not.toContain("FAIL");
-    expect(stdout).toMatch(/^ok\s+swarm\s+this engine is a swarm manager$/m);
-    // Measured, whichever way it comes out (this machine kind has no IPVS: dnsrr).
-    expect(stdout).toMatch(
-      /^ok\s+vips\s+swarm VIPs (answer|do not answer \(no IPVS\?\): deploys here use endpoint_mode dnsrr)/m,
-    );
-    expect(stdout).toContain("all good");
-    expect(code).toBe(0);
   });
 
   it("names each missing part and how to fix it when the lab is down", async () => {
@@ -44,13 +45,148 @@ describe("taster doctor --lab", () => {
       join(dir, "lab.json"),
       JSON.stringify({ dockerHost: "tcp://127.0.0.1:9", redisUrl: "redis://127.0.0.1:9" }),
     );
-    const { code, stdout } = await doctor({ TASTER_LAB_DIR: dir });
+    const { code, stdout } = await doctor({ TASTER_LAB_DIR: dir }, ["--lab"]);
     expect(code).toBe(1);
-    for (const part of ["engine", "swarm", "proxy", "redis"]) {
-      expect(stdout).toMatch(new RegExp(`^FAIL\\s+${part}\\s`, "m"));
-    }
-    expect(stdout).toMatch(/FAIL\s+engine\s+no Docker engine at tcp:\/\/127\.0\.0\.1:9/);
+    expect(stdout).toMatch(line("lab engine", "FAIL", "no Docker engine at tcp://127\\.0\\.0\\.1:9"));
+    expect(stdout).toMatch(line("lab \\*", "skip", "swarm, probe image, proxy and VIPs not checked"));
+    expect(stdout).toMatch(line("redis", "FAIL", "redis://127\\.0\\.0\\.1:9"));
     expect(stdout).toContain("fix: run `./taster lab up`");
-    expect(stdout).toContain("4 problem(s) found");
+    expect(stdout).toContain("2 problem(s) found");
+  });
+});
+
+/** A service configuration against the lab's engine and Redis, with a simulated GitHub. */
+describe("taster doctor (TASTER_* configuration)", () => {
+  const GOOD = "ghp_good-token";
+  let sim: ForgeSim;
+  let base: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    const info = await ensureLab();
+    sim = await startForgeSim({ token: GOOD });
+    base = {
+      TASTER_HOSTS: `lab=${info.dockerHost}@2`,
+      TASTER_PROBE_IMAGES: `lab=${info.images.probe}`,
+      TASTER_REDIS_URL: info.redisUrl,
+      TASTER_GITHUB_API_URL: sim.url,
+      TASTER_GITHUB_TOKEN: GOOD,
+      TASTER_GITHUB_WEBHOOK_SECRET: "s3cret",
+    };
+  });
+  afterAll(async () => {
+    await sim?.close();
+  });
+
+  let allGood = "";
+  it("is all good, exit 0, with every host, Redis and forge checked", async () => {
+    const { code, stdout } = await doctor(base);
+    allGood = stdout;
+    expect(stdout).not.toMatch(/^FAIL/m);
+    for (const part of ["engine", "swarm", "probe", "proxy", "vips"]) {
+      expect(stdout).toMatch(line(`lab ${part}`, "ok", ""));
+    }
+    expect(stdout).toMatch(line("lab probe", "ok", "probe image taster-lab/probe:latest is on the host"));
+    expect(stdout).toMatch(line("lab proxy", "ok", "network 'proxy' \\(overlay, attachable\\)"));
+    expect(stdout).toMatch(line("redis", "ok", "redis://\\*\\*\\*@127\\.0\\.0\\.1:\\d+ answers"));
+    expect(stdout).toMatch(line("github", "ok", ".*token of taster-bot works \\(scopes: repo, read:org\\)"));
+    expect(stdout).toMatch(line("github webhook", "ok", "TASTER_GITHUB_WEBHOOK_SECRET is set"));
+    expect(stdout).toContain("\nall good\n");
+    expect(code).toBe(0);
+  });
+
+  it("says a host without working VIPs needs dnsrr (this lab host has no IPVS)", () => {
+    expect(allGood).toMatch(
+      line(
+        "lab vips",
+        "ok",
+        "swarm VIPs do not answer \\(no IPVS\\?\\): dnsrr needed; deploys here use endpoint_mode dnsrr",
+      ),
+    );
+  });
+
+  // The forge cases name a probe image the host lacks, so the slow VIP measure is skipped.
+  const noVips = { TASTER_PROBE_IMAGES: "lab=taster-lab/probe:no-such-tag" };
+
+  it("fails a host without its probe image and says how to get it there", async () => {
+    const { code, stdout } = await doctor({ ...base, ...noVips });
+    expect(stdout).toMatch(
+      line("lab probe", "FAIL", "probe image taster-lab/probe:no-such-tag is not on the host"),
+    );
+    expect(stdout).toContain(
+      "fix: run `docker pull taster-lab/probe:no-such-tag` on the host (or load it there with `docker load`), or set TASTER_PROBE_IMAGES=lab=",
+    );
+    expect(stdout).toMatch(line("lab vips", "skip", "not measured: the probe image is missing"));
+    expect(stdout).toContain("1 problem(s) found");
+    expect(code).toBe(1);
+  });
+
+  it("fails an unreachable forge, with the fix", async () => {
+    const gitea = {
+      TASTER_GITEA_URL: "http://gitea.invalid",
+      TASTER_GITEA_TOKEN: "any",
+      TASTER_GITEA_WEBHOOK_SECRET: "s3cret",
+    };
+    const { code, stdout } = await doctor({ ...base, ...noVips, ...gitea });
+    expect(stdout).toMatch(
+      line("gitea", "FAIL", "Gitea at http://gitea\\.invalid unreachable: fetch failed"),
+    );
+    expect(stdout).toContain("fix: check TASTER_GITEA_URL (the Gitea's base URL, without /api/v1)");
+    expect(stdout).toMatch(line("github", "ok", ""));
+    expect(code).toBe(1);
+  });
+
+  it("fails a bad token on GitHub and on Gitea, never printing it", async () => {
+    const bad = {
+      TASTER_GITHUB_TOKEN: "ghp_made-up",
+      TASTER_GITEA_URL: sim.url,
+      TASTER_GITEA_TOKEN: "gitea-made-up",
+      TASTER_GITEA_WEBHOOK_SECRET: "s3cret",
+    };
+    const { code, stdout } = await doctor({ ...base, ...noVips, ...bad });
+    expect(stdout).toMatch(
+      line(
+        "github",
+        "FAIL",
+        `GitHub at ${sim.url} rejected TASTER_GITHUB_TOKEN \\(HTTP 401: Bad credentials\\)`,
+      ),
+    );
+    expect(stdout).toMatch(
+      line(
+        "gitea",
+        "FAIL",
+        `Gitea at ${sim.url} rejected TASTER_GITEA_TOKEN \\(HTTP 401: Bad credentials\\)`,
+      ),
+    );
+    expect(stdout).toContain("fix: the token is wrong or deleted: create one for the bot user");
+    expect(stdout).not.toContain("made-up");
+    expect(code).toBe(1);
+  });
+
+  it("fails a GitHub token without the scopes the bot needs", async () => {
+    sim.state.githubTokenScopes = "public_repo";
+    try {
+      const { stdout } = await doctor({ ...base, ...noVips });
+      expect(stdout).toMatch(line("github", "FAIL", ".*\\(scopes: public_repo\\); missing: read:org"));
+    } finally {
+      sim.state.githubTokenScopes = "repo, read:org";
+    }
+  });
+
+  it("checks every host in TASTER_HOSTS, or only the one --host names (--no-webhooks: not the secrets)", async () => {
+    const hosts = { TASTER_HOSTS: `${base.TASTER_HOSTS},far=tcp://127.0.0.1:9@1` };
+    const all = await doctor({ ...base, ...noVips, ...hosts });
+    expect(all.stdout).toMatch(line("lab engine", "ok", ""));
+    expect(all.stdout).toMatch(line("far engine", "FAIL", "no Docker engine at tcp://127\\.0\\.0\\.1:9"));
+    // As in the worker's container, which holds no webhook secret.
+    const one = await doctor({ ...base, ...hosts, TASTER_GITHUB_WEBHOOK_SECRET: "" }, [
+      "--host",
+      "far",
+      "--no-webhooks",
+    ]);
+    expect(one.stdout).not.toMatch(/^\S+\s+lab /m);
+    expect(one.stdout).not.toContain("webhook");
+    expect(one.stdout).toMatch(line("github", "ok", ""));
+    expect(one.stdout).toMatch(line("far engine", "FAIL", ""));
+    expect(one.code).toBe(1);
   });
 });

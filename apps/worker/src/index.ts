@@ -1,4 +1,5 @@
 export * from "./config";
 export * from "./forge";
+export * from "./probe-image";
 export * from "./report";
 export * from "./worker";

@@ -34,6 +34,8 @@ export interface WorkerOptions {
   host: string;
   /** Docker host URL the runs deploy to (default $DOCKER_HOST, else the local socket). */
   hostUrl?: string;
+  /** The host's probe image (TASTER_PROBE_IMAGES); unset: the harness default (the lab's). */
+  probeImage?: string;
   /** Runs at once (BullMQ concurrency). Default 1. */
   capacity?: number;
   redisUrl: string;
@@ -247,6 +249,7 @@ export function createWorker(options: WorkerOptions): TasterWorker {
         sha: job.sha,
         stages: job.stages,
         ...(options.hostUrl ? { hostUrl: options.hostUrl } : {}),
+        ...(options.probeImage ? { probeImage: options.probeImage } : {}),
         outDir: join(options.dataDir ?? join(process.cwd(), ".taster", "runs"), job.runId),
         workRoot: workRootFor(keys.prefix, job.runId),
         signal,

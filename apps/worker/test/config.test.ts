@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import { parseHosts, recipeSourceFrom, workerConfigFromEnv } from "../src/config";
+import { parseProbeImages, probeImageFor } from "../src/probe-image";
 
 const env = { TASTER_REDIS_URL: "redis://127.0.0.1:6390", TASTER_GITHUB_TOKEN: "ghp_config_test_token" };
 
@@ -42,5 +43,19 @@ describe("worker configuration from the environment", () => {
     expect(recipeSourceFrom(config.recipeSource)(job)).toBe("https://github.com/coop-cloud/hello-web.git");
     expect(recipeSourceFrom("/srv/recipes/{recipe}.git")(job)).toBe("/srv/recipes/hello-web.git");
     expect(() => recipeSourceFrom("/srv/recipes/fixed.git")).toThrow(/\{repo\}/);
+  });
+});
+
+describe("TASTER_PROBE_IMAGES", () => {
+  it("gives each listed host its image and every other host the public default", () => {
+    const env = { TASTER_PROBE_IMAGES: "lab=taster-lab/probe:latest, big=registry.example/probe:1" };
+    expect(probeImageFor("lab", env)).toBe("taster-lab/probe:latest");
+    expect(probeImageFor("big", env)).toBe("registry.example/probe:1");
+    expect(probeImageFor("edge", env)).toBe("busybox:1.36");
+    expect(probeImageFor("edge", {})).toBe("busybox:1.36");
+  });
+
+  it("names the entry that is not host=image", () => {
+    expect(() => parseProbeImages("lab")).toThrow(/TASTER_PROBE_IMAGES entry "lab" must be host=image/);
   });
 });

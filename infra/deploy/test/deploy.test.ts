@@ -34,25 +34,35 @@ interface Rendered {
   configs: Record<string, { file?: string; template_driver?: string }>;
 }
 
-/** `.env.sample` as an operator's app env starts: KEY=value lines, trailing comments dropped. */
-async function sampleEnv(): Promise<Record<string, string>> {
+/**
+ * `.env.sample` as an operator's app env starts: KEY=value lines, quotes and trailing comments
+ * dropped, `$NAME` of earlier keys expanded (the `COMPOSE_FILE="$COMPOSE_FILE:…"` lines).
+ */
+function parseEnv(text: string): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const line of (await readFile(join(DEPLOY, ".env.sample"), "utf8")).split("\n")) {
-    const m = /^([A-Z0-9_]+)=([^#]*?)\s*(#.*)?$/.exec(line.trim());
-    if (m?.[1]) env[m[1]] = m[2] ?? "";
+  for (const line of text.split("\n")) {
+    const m = /^([A-Z0-9_]+)=("[^"]*"|[^#]*?)\s*(#.*)?$/.exec(line.trim());
+    if (!m?.[1]) continue;
+    const value = (m[2] ?? "").replace(/^"(.*)"$/, "$1");
+    env[m[1]] = value.replace(/\$\{?([A-Z0-9_]+)\}?/g, (_, name: string) => env[name] ?? "");
   }
   return env;
 }
 
-// Taster's own deployment, as the Docker CLI renders it for `docker stack deploy` (the lab's engine).
-let rendered: Rendered;
-let env: Record<string, string>;
-const TASTER_SERVICES = ["app", "intake", "worker"];
+const sampleText = () => readFile(join(DEPLOY, ".env.sample"), "utf8");
 
-beforeAll(async () => {
+/** The sample as a Gitea-only collection writes it: the GitHub block dropped, the Gitea one uncommented. */
+function giteaOnly(text: string): string {
+  return text
+    .replace(/^## GitHub[^\n]*\n(?:[^\n]+\n)*\n/m, "")
+    .replace(/^#((?:COMPOSE_FILE|GITEA_URL|SECRET_GITEA_\w+)=)/gm, "$1");
+}
+
+/** Taster's own deployment as the Docker CLI renders it for `docker stack deploy` (the lab's engine). */
+async function render(env: Record<string, string>): Promise<{ rendered: Rendered; stderr: string }> {
   const lab = await ensureLab();
-  env = await sampleEnv();
-  const { stdout } = await run("docker", ["stack", "config", "-c", join(DEPLOY, "compose.yml")], {
+  const files = (env.COMPOSE_FILE ?? "compose.yml").split(":").flatMap((file) => ["-c", join(DEPLOY, file)]);
+  const { stdout, stderr } = await run("docker", ["stack", "config", ...files], {
     cwd: DEPLOY,
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -61,7 +71,17 @@ beforeAll(async () => {
       ...env,
     },
   });
-  rendered = parse(stdout) as Rendered;
+  return { rendered: parse(stdout) as Rendered, stderr };
+}
+
+// The sample as it comes (GitHub).
+let rendered: Rendered;
+let env: Record<string, string>;
+const TASTER_SERVICES = ["app", "intake", "worker"];
+
+beforeAll(async () => {
+  env = parseEnv(await sampleText());
+  ({ rendered } = await render(env));
 }, 600_000);
 
 describe("infra/deploy: what a test's sandbox could otherwise reach", () => {
@@ -136,6 +156,29 @@ describe("infra/deploy: what a test's sandbox could otherwise reach", () => {
     }
   });
 
+  test("a missing secret file names the secret, the variable, the path and the fix", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "taster-entrypoint-"));
+    try {
+      const missing = join(dir, "github_token");
+      const failure = await run("bash", [join(DEPLOY, "entrypoint.sh"), "bridge"], {
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TASTER_GITHUB_TOKEN_FILE: missing },
+      }).then(
+        () => ({ code: 0, stderr: "" }),
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(failure.code).toBe(2);
+      expect(failure.stderr).toContain(
+        `taster: secret 'github_token' for TASTER_GITHUB_TOKEN is missing: TASTER_GITHUB_TOKEN_FILE=${missing} does not exist`,
+      );
+      expect(failure.stderr).toContain(
+        "fix: create the swarm secret (`abra app secret insert <app> github_token v1 <value>`",
+      );
+      expect(failure.stderr).not.toMatch(/parameter not set/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test("Redis is on an internal network of its own that only Taster's services join", () => {
     const redis = rendered.services.redis as Service;
     expect(Object.keys(redis.networks ?? {})).toEqual(["redis"]);
@@ -160,5 +203,77 @@ describe("infra/deploy: what a test's sandbox could otherwise reach", () => {
     const worker = rendered.services.worker as Service;
     expect(worker.cap_add).toContain("SYS_ADMIN");
     expect(worker.environment?.TASTER_SANDBOX_SLOTS).toBe(env.WORKER_CAPACITY);
+  });
+});
+
+describe("infra/deploy: the allowlist is the deployment's, not the image's", () => {
+  test("the worker reads the repo-local allowlist, intake the triggerers, from versioned configs", () => {
+    const target = (service: string, source: string) =>
+      (rendered.services[service]?.configs ?? []).find((c) => c.source === source)?.target;
+    expect(target("worker", "allowlist")).toBe("/opt/taster/allowlist/repo-local.yml");
+    expect(target("intake", "triggerers")).toBe("/opt/taster/allowlist/triggerers.yml");
+    const configs = rendered.configs as Record<string, { name?: string; external?: boolean }>;
+    expect(configs.allowlist).toEqual({ name: `taster_allowlist_${env.ALLOWLIST_VERSION}`, external: true });
+    expect(configs.triggerers).toEqual({
+      name: `taster_triggerers_${env.TRIGGERERS_VERSION}`,
+      external: true,
+    });
+  });
+});
+
+describe("infra/deploy for a Gitea collection", () => {
+  let gitea: { rendered: Rendered; stderr: string };
+  let giteaEnv: Record<string, string>;
+  beforeAll(async () => {
+    giteaEnv = parseEnv(giteaOnly(await sampleText()));
+    gitea = await render(giteaEnv);
+  }, 600_000);
+
+  test("the sample's Gitea block renders without any GitHub variable", () => {
+    expect(giteaEnv.COMPOSE_FILE).toBe("compose.yml:compose.gitea.yml");
+    expect(Object.keys(giteaEnv).filter((key) => key.includes("GITHUB"))).toEqual([]);
+    // The Docker CLI warns about every variable compose uses that the env does not set.
+    expect(gitea.stderr).not.toMatch(/variable is not set/);
+    expect(JSON.stringify(gitea.rendered)).not.toMatch(/GITHUB|github_token|"webhook_secret"/);
+  });
+
+  test("each service gets the Gitea URL, token or webhook secret it needs, as files", () => {
+    const environment = (name: string) => gitea.rendered.services[name]?.environment ?? {};
+    expect(environment("app").TASTER_GITEA_WEBHOOK_SECRET_FILE).toBe("/run/secrets/gitea_webhook_secret");
+    for (const name of ["intake", "worker"]) {
+      expect([name, environment(name).TASTER_GITEA_URL]).toEqual([name, giteaEnv.GITEA_URL]);
+      expect([name, environment(name).TASTER_GITEA_TOKEN_FILE]).toEqual([name, "/run/secrets/gitea_token"]);
+    }
+    expect(environment("worker").TASTER_RECIPE_SOURCE).toBe(`${giteaEnv.GITEA_URL}/{repo}.git`);
+  });
+
+  test("the Gitea secrets are mounted 0400 for root only", () => {
+    const mounts = Object.entries(gitea.rendered.services).flatMap(([service, s]) =>
+      (s.secrets ?? []).filter((m) => m.source.startsWith("gitea_")).map((m) => ({ service, ...m })),
+    );
+    expect(mounts.map((m) => `${m.service}:${m.source}`).sort()).toEqual([
+      "app:gitea_webhook_secret",
+      "intake:gitea_token",
+      "worker:gitea_token",
+    ]);
+    for (const m of mounts)
+      expect({ ...m, mode: m.mode, uid: m.uid, gid: m.gid }).toMatchObject({
+        mode: 0o400,
+        uid: "0",
+        gid: "0",
+      });
+  });
+
+  test("the worker takes its host from TEST_HOSTS by name, with its probe images", () => {
+    const worker = gitea.rendered.services.worker as Service;
+    expect(worker.command).toEqual([
+      "worker",
+      "--host",
+      giteaEnv.WORKER_HOST_NAME,
+      "--capacity",
+      giteaEnv.WORKER_CAPACITY,
+    ]);
+    expect(worker.environment?.TASTER_HOSTS).toBe(giteaEnv.TEST_HOSTS);
+    expect(worker.environment?.TASTER_PROBE_IMAGES).toBe("");
   });
 });

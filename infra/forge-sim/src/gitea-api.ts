@@ -29,6 +29,10 @@ export function giteaRouter(state: ForgeSimState): Router {
   const repoOf = (req: Request) => `${req.params.owner}/${req.params.repo}`;
   const notFound = (res: Response) => res.status(404).json({ message: "The target couldn't be found." });
 
+  router.get("/user", (_req, res) => {
+    res.json(user(state.botLogin));
+  });
+
   router.get("/repos/:owner/:repo/pulls/:number", (req, res) => {
     const p = state.repos.get(repoOf(req))?.pulls.get(Number(req.params.number));
     if (!p) return notFound(res);

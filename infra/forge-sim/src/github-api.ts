@@ -34,6 +34,12 @@ export function githubRouter(state: ForgeSimState, baseUrl: () => string): Route
   const repoOf = (req: Request) => `${req.params.owner}/${req.params.repo}`;
   const notFound = (res: Response) => res.status(404).json({ message: "Not Found" });
 
+  // The token's own user, and (for a classic token) its scopes: what `taster doctor` checks.
+  router.get("/user", (_req, res) => {
+    if (state.githubTokenScopes !== null) res.set("x-oauth-scopes", state.githubTokenScopes);
+    res.json(user(state.botLogin));
+  });
+
   router.get("/repos/:owner/:repo/pulls/:number", (req, res) => {
     const p = state.repos.get(repoOf(req))?.pulls.get(Number(req.params.number));
     if (!p) return notFound(res);

@@ -16,7 +16,7 @@
  * GitHub API at `sim.url` (Octokit baseUrl), Gitea API at `sim.giteaUrl` (= url + "/api/v1").
  * Implements exactly the calls Taster makes: get/list PRs, list/create/update issue comments,
  * recent repo comments (`since`), comment reactions, commit statuses, org membership and
- * collaborator permission. Comments, reactions and statuses Taster writes land in `sim.state`.
+ * collaborator permission, and the token's user (GET /user, with X-OAuth-Scopes on GitHub). Comments, reactions and statuses Taster writes land in `sim.state`.
  * Requests must carry an Authorization header (any token unless `token` is given).
  */
 import { randomUUID } from "node:crypto";

@@ -53,6 +53,8 @@ export class ForgeSimState {
   readonly statuses: SimStatus[] = [];
   /** Who the API token belongs to: authored comments, reactions and statuses are theirs. */
   botLogin = "taster-bot";
+  /** What GitHub lists in X-OAuth-Scopes for the token (a classic token's scopes); null: none listed. */
+  githubTokenScopes: string | null = "repo, read:org";
   private nextId = 1_000_000;
 
   addRepo(fullName: string): SimRepo {

@@ -90,6 +90,8 @@ export interface RunOptions {
   /** Docker host URL (default: $DOCKER_HOST, else the local socket). */
   hostUrl?: string;
   hostOptions?: ConnectOptions;
+  /** The host's probe image (TASTER_PROBE_IMAGES); a recipe's `probeImage` setting wins. Default: the lab's. */
+  probeImage?: string;
   /** Where results.json and run.log go. */
   outDir?: string;
   allowlistPath?: string;
@@ -323,7 +325,7 @@ const pinnedRoot = (state: RunState) => join(state.workspace?.dir as string, "pi
 async function startHost(state: RunState): Promise<void> {
   const url = state.opts.hostUrl ?? process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock";
   state.host = await connectHost(url, state.opts.hostOptions);
-  state.endpointMode = await endpointModeFor(state.host, state.settings?.probeImage);
+  state.endpointMode = await endpointModeFor(state.host, probe(state).probeImage);
   if (state.endpointMode === "dnsrr") {
     state.log.event(
       "manifest",
@@ -660,7 +662,8 @@ async function installOp(state: RunState): Promise<Op> {
 }
 
 function probe(state: RunState): { probeImage?: string } {
-  return state.settings?.probeImage ? { probeImage: state.settings.probeImage } : {};
+  const image = state.settings?.probeImage ?? state.opts.probeImage;
+  return image ? { probeImage: image } : {};
 }
 
 async function upgradeOp(state: RunState): Promise<Op | TierResult> {

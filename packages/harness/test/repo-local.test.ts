@@ -106,9 +106,10 @@ beforeAll(async () => {
     'import { test } from "@jest/globals";\ntest("hangs forever", () => new Promise(() => setInterval(() => {}, 1000)), 3_600_000);\n',
   );
   execFileSync("chmod", ["-R", "o+rX", recipesTests]);
-  const pin = await allowlistPinning(approvedTree);
-  const empty = join(dir, "empty.yml");
-  await writeFile(empty, "recipes: []\n");
+  // One allowlist file for every run, edited between them the way an admin's approval lands:
+  // each run reads it afresh, so the approval counts from the next run on, without a restart.
+  const allowlist = join(dir, "allowlist.yml");
+  await writeFile(allowlist, "recipes: []\n");
 
   runs.denied = (
     await labRun(lab, {
@@ -117,17 +118,18 @@ beforeAll(async () => {
       ref: "HEAD",
       sha: approvedSha,
       stages: ["install"],
-      allowlistPath: empty,
+      allowlistPath: allowlist,
     })
   ).results;
   const deniedMarker = await markerExists();
+  await cp(await allowlistPinning(approvedTree), allowlist);
   const allowedRun = await labRun(lab, {
     source: allowed,
     repo: REPO,
     ref: "HEAD",
     sha: approvedSha,
     stages: ["install"],
-    allowlistPath: pin,
+    allowlistPath: allowlist,
   });
   runs.allowed = allowedRun.results;
   allowedLog = allowedRun.log;
@@ -140,7 +142,7 @@ beforeAll(async () => {
       ref: "HEAD",
       sha: changedSha,
       stages: ["install", "custom"],
-      allowlistPath: pin,
+      allowlistPath: allowlist,
       recipesTestsDir: recipesTests,
       tierTimeoutSeconds: 20,
     })

@@ -82,7 +82,7 @@ export const SettingsSchema = z.strictObject({
     .min(1)
     .optional()
     .describe(
-      "Image of the container that probes the app from inside the stack network. Default: the host's.",
+      "Image of the container that probes the app from inside the stack network (needs `sh`, `wget`, `timeout`, `httpd`). Default: the host's, from `TASTER_PROBE_IMAGES` (`busybox:1.36` for a host not listed; the lab's `taster-lab/probe:latest` for local runs).",
     ),
   backupMaxMiB: z
     .number()

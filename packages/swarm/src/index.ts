@@ -8,6 +8,7 @@ export * from "./host";
 export * from "./labels";
 export * from "./plan";
 export * from "./probe";
+export * from "./probe-image";
 export * from "./secrets";
 export * from "./teardown";
 export * from "./vip";

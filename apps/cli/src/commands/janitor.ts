@@ -31,55 +31,91 @@ async function runningStacks(redisUrl: string, prefix: string): Promise<Set<stri
   }
 }
 
-/** Stacks with a service created less than `minAgeMs` ago: possibly a run another Taster started just now. */
-async function youngStacks(host: Host, minAgeMs: number): Promise<Set<string>> {
-  const young = new Set<string>();
+/** Each Taster stack on the host with the age of its newest service (ms). */
+async function stackAges(host: Host): Promise<Map<string, number>> {
+  const ages = new Map<string, number>();
   for (const service of await host.docker.listServices({ filters: { label: [STACK_LABEL] } })) {
     const stack = service.Spec?.Labels?.[STACK_LABEL];
-    const created = Date.parse(service.CreatedAt ?? "");
-    if (stack && Date.now() - created < minAgeMs) young.add(stack);
+    if (!stack) continue;
+    const age = Date.now() - Date.parse(service.CreatedAt ?? "");
+    ages.set(stack, Math.min(age, ages.get(stack) ?? Number.POSITIVE_INFINITY));
   }
-  return young;
+  return ages;
+}
+
+const minutes = (ms: number) => `${Math.floor(ms / 60_000)} min`;
+
+/** A stack on the host left alone, and why. */
+interface Skip {
+  stack: string;
+  why: string;
+}
+
+/**
+ * The live runs per Redis, or a loud warning saying what the janitor cannot know without them and
+ * what it does instead (only --min-age and --keep protect a run).
+ */
+async function liveRuns(minAge: string): Promise<Set<string>> {
+  const redisUrl = process.env.TASTER_REDIS_URL;
+  const fallback = `only stacks younger than --min-age (${minAge} min) and those given to --keep are left alone, so a live run older than that would be removed under its worker`;
+  if (!redisUrl) {
+    process.stderr.write(
+      `janitor: WARNING: TASTER_REDIS_URL is not set, so the janitor cannot know which runs are live: ${fallback}. Set TASTER_REDIS_URL (and TASTER_REDIS_PREFIX) to the bridge's Redis.\n`,
+    );
+    return new Set();
+  }
+  try {
+    return await runningStacks(redisUrl, process.env.TASTER_REDIS_PREFIX ?? "taster");
+  } catch (error) {
+    process.stderr.write(
+      `janitor: WARNING: cannot read the running runs from Redis (${errorMessage(error)}): ${fallback}.\n`,
+    );
+    return new Set();
+  }
 }
 
 export function registerJanitor(program: Command): void {
   program
     .command("janitor")
-    .description("find Taster stacks that belong to no live run (dry run unless --remove)")
+    .description(
+      "find Taster stacks that belong to no live run (dry run unless --remove); says which it skipped and why",
+    )
     .option("--host <url>", "the swarm host", process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock")
     .option("--remove", "remove them (default: only list)")
-    .option("--min-age <minutes>", "leave stacks younger than this alone", "10")
+    .option("--min-age <minutes>", "leave stacks younger than this alone (0: none)", "10")
     .option("--keep <stack...>", "stacks to leave alone", [])
     .option("--prefix <text>", "only stacks whose name starts with this")
     .action(async (flags: JanitorFlags) => {
-      const live = new Set(flags.keep);
-      const redisUrl = process.env.TASTER_REDIS_URL;
-      if (redisUrl) {
-        try {
-          for (const s of await runningStacks(redisUrl, process.env.TASTER_REDIS_PREFIX ?? "taster"))
-            live.add(s);
-        } catch (error) {
-          process.stderr.write(
-            `janitor: cannot read running runs (${errorMessage(error)}); relying on --min-age\n`,
-          );
-        }
-      }
+      const running = await liveRuns(flags.minAge);
+      const minAgeMs = Number(flags.minAge) * 60_000;
       const host = await connectHost(flags.host);
       try {
-        for (const s of await youngStacks(host, Number(flags.minAge) * 60_000)) live.add(s);
+        const skipped: Skip[] = [];
+        for (const [stack, age] of await stackAges(host)) {
+          if (flags.prefix && !stack.startsWith(flags.prefix)) continue;
+          if (flags.keep.includes(stack)) skipped.push({ stack, why: "given to --keep" });
+          else if (running.has(stack)) skipped.push({ stack, why: "its run is running (per Redis)" });
+          else if (age < minAgeMs)
+            skipped.push({
+              stack,
+              why: `${minutes(age)} old, younger than --min-age ${flags.minAge} min (it may be a run starting now); once sure no run uses it: taster janitor --min-age 0 --prefix ${stack} --remove`,
+            });
+        }
         const stacks = await janitor(host, {
-          live,
+          live: new Set([...running, ...flags.keep, ...skipped.map((s) => s.stack)]),
           dryRun: !flags.remove,
           ...(flags.prefix ? { prefix: flags.prefix } : {}),
         });
         const verb = flags.remove ? "removed" : "would remove";
         for (const stack of stacks) process.stdout.write(`${verb} ${stack}\n`);
+        for (const s of skipped) process.stdout.write(`skipped ${s.stack}: ${s.why}\n`);
+        const tail = skipped.length ? `; ${skipped.length} skipped` : "";
         process.stdout.write(
           stacks.length === 0
-            ? "nothing to clean up\n"
+            ? `nothing to clean up${tail}\n`
             : flags.remove
-              ? `${stacks.length} stack(s) removed, zero residue\n`
-              : `${stacks.length} stack(s); run with --remove to remove them\n`,
+              ? `${stacks.length} stack(s) removed, zero residue${tail}\n`
+              : `${stacks.length} stack(s)${tail}; run with --remove to remove them\n`,
         );
       } finally {
         await host.close();

@@ -1,6 +1,12 @@
-import { createLogger, errorMessage, type Logger } from "@taster/core";
-import { checkVips, connectHost } from "@taster/swarm";
-import { createWorker, githubReporter, recipeSourceFrom, workerConfigFromEnv } from "@taster/worker";
+import { createLogger, errorMessage, type Logger, usageError } from "@taster/core";
+import { checkVips, connectHost, hasImage, probeImageFix, pullImage } from "@taster/swarm";
+import {
+  createWorker,
+  githubReporter,
+  probeImageFor,
+  recipeSourceFrom,
+  workerConfigFromEnv,
+} from "@taster/worker";
 import type { Command } from "commander";
 
 /** `taster worker --host URL [--capacity N]`: consume the host's queue until SIGTERM/SIGINT. */
@@ -14,10 +20,13 @@ export function registerWorker(program: Command): void {
     .action(async (flags: { host: string; name?: string; capacity?: number }) => {
       const config = workerConfigFromEnv(process.env, flags);
       const logger = createLogger("worker");
-      await measureVips(config.host.url, logger);
+      const probeImage = probeImageFor(config.host.name);
+      await ensureProbeImage(config.host.name, config.host.url, probeImage, logger);
+      await measureVips(config.host.url, probeImage, logger);
       const worker = createWorker({
         host: config.host.name,
         hostUrl: config.host.url,
+        probeImage,
         capacity: config.host.capacity,
         redisUrl: config.redisUrl,
         forge: githubReporter({
@@ -57,11 +66,11 @@ export function registerWorker(program: Command): void {
  * run on it deploys the right way (dnsrr where they do not). Best effort: a run measures it itself
  * when the node has no record.
  */
-async function measureVips(url: string, logger: Logger): Promise<void> {
+async function measureVips(url: string, image: string, logger: Logger): Promise<void> {
   try {
     const host = await connectHost(url);
     try {
-      const check = await checkVips(host, { record: true });
+      const check = await checkVips(host, { image, record: true });
       logger.info(
         check.working
           ? `${url}: swarm VIPs answer`
@@ -74,5 +83,31 @@ async function measureVips(url: string, logger: Logger): Promise<void> {
     logger.warn(
       `${url}: could not measure whether swarm VIPs answer (${errorMessage(error)}); runs will measure it`,
     );
+  }
+}
+
+/**
+ * Every run probes the app with the host's probe image, and a container never pulls its image:
+ * without it every run would end in an infrastructure error. So the worker pulls it at start when
+ * the host lacks it, and refuses to start (saying the fix) when it cannot.
+ */
+async function ensureProbeImage(name: string, url: string, image: string, logger: Logger): Promise<void> {
+  const host = await connectHost(url);
+  try {
+    const present = await hasImage(host, image).catch((error) => {
+      // An engine down at start is the runs' infrastructure error to retry, as before.
+      logger.warn(`${url}: could not check the probe image ${image} (${errorMessage(error)})`);
+      return true;
+    });
+    if (present) return;
+    logger.info(`${url}: probe image ${image} is not on the host; pulling it`);
+    await pullImage(host, image).catch((error) => {
+      throw usageError(
+        `host ${name} lacks its probe image, so every run would fail: ${errorMessage(error)}`,
+        probeImageFix(image, name),
+      );
+    });
+  } finally {
+    await host.close();
   }
 }
