@@ -51,6 +51,8 @@ export const manifestSchema = z.object({
   settingsFile: z.string().nullable(),
   upgradeBase: z.object({ base: z.string().nullable(), reason: z.string() }),
   backupCapable: z.boolean(),
+  /** The serving target of the zero-config floor and where each value came from (known once planned). */
+  serving: z.string().optional(),
   repoLocal: z.object({ allowed: z.boolean(), why: z.string(), treeHash: z.string().nullable() }),
   files: z.array(manifestEntrySchema),
 });

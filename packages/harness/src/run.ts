@@ -71,6 +71,7 @@ import {
 } from "./results";
 import { type RunEvent, RunLog } from "./runlog";
 import { acquireSlot, exposeToSandbox, runSandboxed, type SandboxSlot, toolPaths } from "./sandbox";
+import { describeServing, servingSettings } from "./serving";
 
 /** Key under which the harness leaves the backup marker for the generic restore assertion. */
 export const MARKER_KEY = "taster.backupMarker";
@@ -358,8 +359,7 @@ function contextFor(state: RunState, target?: Plan): RunContext {
     services: plan?.services.map((s) => s.name) ?? [],
     settings: {
       healthPath: settings.healthPath,
-      healthService: settings.healthService,
-      healthPort: settings.healthPort,
+      ...servingSettings(plan, settings),
       acceptableStatuses: settings.acceptableStatuses,
       httpTimeoutMs: settings.httpTimeout,
     },
@@ -646,6 +646,9 @@ async function installOp(state: RunState): Promise<Op> {
   const p = await plan(state, dir);
   state.live = { host: state.host as Host, plan: p, backup: null, ...probe(state) };
   if (state.manifest) state.manifest.backupCapable = p.backupCapable;
+  const serving = describeServing(p, state.settings as Settings);
+  if (state.manifest) state.manifest.serving = serving;
+  state.log.event("manifest", `serving: ${serving}`);
   const slot = state.slot as SandboxSlot;
   state.broker = await startBroker(() => contextFor(state), swarmBackend(state.live), slot);
   state.broker.onCall = (op, detail) => state.log.detail(`broker ${op} ${detail}`, state.tier);
