@@ -53,10 +53,12 @@ import { type Broker, startBroker } from "./broker";
 import { converge } from "./converge";
 import { type Customization, discoverCustomization, HOOK_NAMES } from "./discovery";
 import { writeHookRunner } from "./hooks";
+import { describeFinding, lintRecipe, tiersStoppedByLint } from "./lint/index";
 import { MUTATED_MARKER, markerLocation, newMarkerValue } from "./marker";
 import { hideFromSandbox, materializeGate } from "./pinned-copy";
 import {
   emptyTimings,
+  type LintResult,
   levelOf,
   type Manifest,
   naTier,
@@ -153,6 +155,7 @@ interface RunState {
   deploysBefore: number;
   deployMs: number;
   tiers: Partial<Record<Tier, TierResult>>;
+  lint?: LintResult;
 }
 
 /**
@@ -186,7 +189,7 @@ export async function runRecipe(opts: RunOptions): Promise<Results> {
   let teardownMs = 0;
   try {
     await prepare(state);
-    await runTiers(state);
+    if (await lint(state)) await runTiers(state);
   } catch (error) {
     failure = asTasterError(error);
     log.event(
@@ -338,6 +341,26 @@ async function startHost(state: RunState): Promise<void> {
   // Repo-local code sees its pinned copy, never the checkouts (files beside tests/taster).
   for (const dir of [state.checkoutDir, state.base?.dir]) if (dir) await hideFromSandbox(dir);
   if (state.pinnedDir) await exposeToSandbox(state.pinnedDir, state.slot);
+}
+
+/** The lint row (src/lint/): false when it found an error, so nothing is deployed. */
+async function lint(state: RunState): Promise<boolean> {
+  state.lint = await lintRecipe({
+    host: state.host as Host,
+    dir: state.checkoutDir as string,
+    base: state.base ? { dir: state.base.dir, tag: state.base.tag } : null,
+    stack: state.stack as string,
+    domain: state.domain as string,
+    settings: state.settings as Settings,
+  });
+  for (const finding of state.lint.findings) state.log.event("lint", describeFinding(finding));
+  state.log.event(
+    "lint",
+    `${state.lint.status.toUpperCase()}${state.lint.reason ? ` — ${state.lint.reason}` : ""}`,
+  );
+  if (state.lint.status !== "fail") return true;
+  state.tiers = tiersStoppedByLint(state.lint);
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -850,7 +873,7 @@ function buildResults(
     Tier,
     TierResult
   >;
-  const verdict = verdictOf(tiers);
+  const verdict = verdictOf(tiers, [state.lint]);
   const errored = done.failure && done.failure.kind !== "recipe" && done.failure.kind !== "test";
   const finishedAt = new Date();
   const stack = state.stack ?? "";
@@ -873,6 +896,7 @@ function buildResults(
       baseReason: state.baseReason ?? "",
     },
     tiers,
+    ...(state.lint ? { lint: state.lint } : {}),
     timings: {
       startedAt: done.startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
