@@ -4,6 +4,7 @@ import {
   markdownText,
   type Redactor,
   redactDeep,
+  type Stage,
   TIERS,
   type Tier,
 } from "@taster/core";
@@ -75,7 +76,7 @@ function redacted(redactor: Redactor, report: Report): Report {
 
 export function renderRunning(
   ctx: ReportContext,
-  progress: { tier?: Tier; step: string; elapsedMs: number; stages: Tier[] },
+  progress: { tier?: Tier; step: string; elapsedMs: number; stages: Stage[] },
   redactor: Redactor,
 ): Report {
   const phase = progress.step === "teardown" ? "tearing down" : `preparing (${progress.step})`;

@@ -5,6 +5,7 @@ import {
   domainFor,
   errorMessage,
   Redactor,
+  type Stage,
   stackNameFor,
   TasterError,
   TIERS,
@@ -55,6 +56,7 @@ import { type Customization, discoverCustomization, HOOK_NAMES } from "./discove
 import { writeHookRunner } from "./hooks";
 import { describeFinding, lintRecipe, tiersStoppedByLint } from "./lint/index";
 import { MUTATED_MARKER, markerLocation, newMarkerValue } from "./marker";
+import { type FreshOutcome, freshInstall, freshWanted } from "./ops/fresh";
 import { hideFromSandbox, materializeGate } from "./pinned-copy";
 import {
   emptyTimings,
@@ -88,8 +90,8 @@ export interface RunOptions {
   pr?: number;
   /** The exact commit to test (default: what the ref points at). */
   sha?: string;
-  /** Tiers to run (install is always run). Default: all. */
-  stages?: Tier[];
+  /** Tiers to run (install is always run), plus opt-in stages (`fresh`). Default: every tier. */
+  stages?: Stage[];
   /** Docker host URL (default: $DOCKER_HOST, else the local socket). */
   hostUrl?: string;
   hostOptions?: ConnectOptions;
@@ -126,7 +128,7 @@ interface RunState {
   opts: RunOptions;
   log: RunLog;
   redactor: Redactor;
-  stages: Tier[];
+  stages: Stage[];
   recipe: string;
   workspace?: Workspace;
   sha?: string;
@@ -156,6 +158,7 @@ interface RunState {
   deployMs: number;
   tiers: Partial<Record<Tier, TierResult>>;
   lint?: LintResult;
+  fresh?: FreshOutcome;
 }
 
 /**
@@ -189,7 +192,10 @@ export async function runRecipe(opts: RunOptions): Promise<Results> {
   let teardownMs = 0;
   try {
     await prepare(state);
-    if (await lint(state)) await runTiers(state);
+    if (await lint(state)) {
+      await runTiers(state);
+      await fresh(state);
+    }
   } catch (error) {
     failure = asTasterError(error);
     log.event(
@@ -361,6 +367,32 @@ async function lint(state: RunState): Promise<boolean> {
   if (state.lint.status !== "fail") return true;
   state.tiers = tiersStoppedByLint(state.lint);
   return false;
+}
+
+/** The opt-in fresh tier (src/ops/fresh.ts): its own stack, its own deploy count, torn down there. */
+async function fresh(state: RunState): Promise<void> {
+  if (!freshWanted(state.stages, state.settings)) return;
+  checkAborted(state);
+  state.fresh = await freshInstall({
+    host: state.host as Host,
+    dir: state.checkoutDir as string,
+    stack: state.stack as string,
+    domain: state.domain as string,
+    base: state.base?.tag ?? null,
+    settings: state.settings as Settings,
+    headVersion: state.headVersion as string,
+    chaosVersion: state.chaos as string,
+    endpointMode: state.endpointMode ?? "vip",
+    redactor: state.redactor,
+    ...(state.opts.signal ? { signal: state.opts.signal } : {}),
+    log: (message) => state.log.event("fresh", message),
+  });
+  const { result } = state.fresh;
+  state.log.event(
+    "tier",
+    `${result.status.toUpperCase()}${result.reason ? ` — ${result.reason}` : ""}`,
+    "fresh",
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -873,7 +905,8 @@ function buildResults(
     Tier,
     TierResult
   >;
-  const verdict = verdictOf(tiers, [state.lint]);
+  const verdict = verdictOf(tiers, [state.lint, state.fresh?.result]);
+  const residue = [...done.residue, ...(state.fresh?.residue ?? [])];
   const errored = done.failure && done.failure.kind !== "recipe" && done.failure.kind !== "test";
   const finishedAt = new Date();
   const stack = state.stack ?? "";
@@ -887,7 +920,8 @@ function buildResults(
     stack,
     domain: state.domain ?? "",
     host: state.host?.url ?? state.opts.hostUrl ?? "",
-    level: levelOf(tiers),
+    // A head that does not install from scratch proved nothing a first install would see.
+    level: state.fresh?.result.status === "fail" ? 0 : levelOf(tiers),
     outcome: errored ? "error" : done.failure || verdict === "fail" ? "fail" : "pass",
     ...(done.failure ? { error: done.failure.message } : {}),
     versions: {
@@ -897,6 +931,7 @@ function buildResults(
     },
     tiers,
     ...(state.lint ? { lint: state.lint } : {}),
+    ...(state.fresh ? { fresh: state.fresh.result } : {}),
     timings: {
       startedAt: done.startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
@@ -906,11 +941,12 @@ function buildResults(
     },
     manifest: state.manifest ?? null,
     backup: backup ? { size: backup.size, sha256: backup.sha256, entries: backup.entries } : null,
-    residue: done.residue,
+    residue,
     flags: {
       deployCount: stack ? deployCount(stack) - state.deploysBefore - state.upgradeRedeploys : 0,
       upgradeRedeploys: state.upgradeRedeploys,
-      cleanTeardown: done.residue.length === 0,
+      ...(state.fresh ? { freshDeploys: state.fresh.deploys } : {}),
+      cleanTeardown: residue.length === 0,
       noSecretLeak: true,
     },
   };

@@ -107,6 +107,12 @@ export const SettingsSchema = z.strictObject({
     .describe(
       "Most MiB the backup tier may copy out of the deployment (all paths together); more fails the tier.",
     ),
+  freshInstall: z
+    .boolean()
+    .optional()
+    .describe(
+      "`true` runs the fresh tier on every run: the PR head installed from scratch on a stack of its own (as `!testme fresh`). Default: only when asked.",
+    ),
   tierTimeout: seconds
     .default(300)
     .describe("Seconds one tier's hook and assertions may take before they are killed."),
