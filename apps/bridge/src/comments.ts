@@ -1,4 +1,4 @@
-import { errorMessage, type Logger, type Tier } from "@taster/core";
+import { errorMessage, type Logger, type Stage } from "@taster/core";
 import type { Forge, ForgeKind } from "@taster/forge";
 import type { IntakeItem, PushLog, RunJob, RunQueues } from "@taster/queue";
 import { type BridgeConfig, hostFor, recipeOf } from "./config";
@@ -125,7 +125,7 @@ export class CommentHandler {
       pr: item.pr,
       sha,
       recipe,
-      stages: stages as Tier[],
+      stages: stages as Stage[],
       host: hostFor(this.config, recipe),
       commentId: item.commentId,
       deliveryId: item.deliveryId,

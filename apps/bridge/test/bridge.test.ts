@@ -146,6 +146,14 @@ describe("a trusted !testme on a PR", () => {
     );
   });
 
+  it("queues `!testme fresh` with every tier plus the opt-in fresh stage", async () => {
+    const { pr } = await newPr();
+    expect((await post(comment(pr, "!testme fresh").payload)).status).toBe(202);
+    const [job] = await waitForJobs(pr, 1);
+    expect(job?.data.stages).toEqual(["install", "upgrade", "backup", "restore", "custom", "fresh"]);
+    expect(await bridge.settled()).toBe(true);
+  });
+
   it("accepts deliveries signed with a previous (rotated) secret", async () => {
     const { pr } = await newPr();
     const response = await post(comment(pr, "!testme").payload, delivery(), OLD_SECRET);

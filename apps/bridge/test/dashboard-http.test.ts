@@ -160,6 +160,42 @@ describe("run data", () => {
     expect(await (await get(`/runs/${runId}/log`, { accept: "text/html,*/*" })).text()).toBe("one\ntwo\n");
   });
 
+  it("shows the lint row before install, its findings with their rule, and the fresh row last", async () => {
+    const results = sampleResults(
+      "linted",
+      3,
+      {},
+      {
+        lint: {
+          status: "pass",
+          reason: "1 warning(s)",
+          tests: [],
+          timings: { hookMs: 0, opMs: 0, assertMs: 0, totalMs: 900 },
+          findings: [
+            {
+              check: "version-label",
+              severity: "warning",
+              message: "no service has the label <coop-cloud.STACK.version>",
+              source: "abra reads the deployed version",
+            },
+          ],
+        },
+        fresh: {
+          status: "pass",
+          reason: "the head installed from scratch",
+          tests: [],
+          timings: { hookMs: 0, opMs: 0, assertMs: 0, totalMs: 20_000 },
+        },
+      },
+    );
+    const runId = await dash.seedRun({ recipe: "linted", state: "done", results });
+    const page = await (await get(`/runs/${runId}`)).text();
+    const rows = [...page.matchAll(/<tr data-tier="([a-z]+)"/g)].map((m) => m[1]);
+    expect(rows).toEqual(["lint", "install", "upgrade", "backup", "restore", "custom", "fresh"]);
+    expect(page).toContain("<h2>Lint (1)</h2>");
+    expect(page).toContain("no service has the label &lt;coop-cloud.STACK.version&gt;");
+  });
+
   it("streams a finished run's log as server-sent events, resumes after Last-Event-ID, and ends", async () => {
     const runId = await dash.seedRun({
       recipe: "sse",

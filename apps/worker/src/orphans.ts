@@ -1,6 +1,7 @@
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freshStackOf } from "@taster/core";
 import { connectHost, teardownStack } from "@taster/swarm";
 
 /**
@@ -23,7 +24,9 @@ export async function removeOrphanWorkspace(keyPrefix: string, runId: string): P
 export async function removeOrphanStack(hostUrl: string | undefined, stack: string): Promise<string[]> {
   const host = await connectHost(hostUrl ?? process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock");
   try {
-    return (await teardownStack(host, stack)).residue;
+    // The run's fresh stack too, if it died while that one was up.
+    const residue = (await teardownStack(host, stack)).residue;
+    return [...residue, ...(await teardownStack(host, freshStackOf(stack))).residue];
   } finally {
     await host.close().catch(() => {});
   }

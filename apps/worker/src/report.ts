@@ -4,10 +4,11 @@ import {
   markdownText,
   type Redactor,
   redactDeep,
+  type Stage,
   TIERS,
   type Tier,
 } from "@taster/core";
-import type { Results, TierResult } from "@taster/harness";
+import { type Results, rowsOf, type TierResult } from "@taster/harness";
 
 /** GitHub's limit for a comment body; Gitea's is larger, so this one bounds both. */
 export const COMMENT_LIMIT = 65_536;
@@ -75,7 +76,7 @@ function redacted(redactor: Redactor, report: Report): Report {
 
 export function renderRunning(
   ctx: ReportContext,
-  progress: { tier?: Tier; step: string; elapsedMs: number; stages: Tier[] },
+  progress: { tier?: Tier; step: string; elapsedMs: number; stages: Stage[] },
   redactor: Redactor,
 ): Report {
   const phase = progress.step === "teardown" ? "tearing down" : `preparing (${progress.step})`;
@@ -132,7 +133,7 @@ export function renderInfraError(
 const ICON: Record<TierResult["status"], string> = { pass: "✅", fail: "❌", skip: "⛔", na: "➖" };
 const WORD: Record<TierResult["status"], string> = { pass: "pass", fail: "FAIL", skip: "not run", na: "n/a" };
 
-function tierRow(tier: Tier, result: TierResult): string {
+function tierRow(tier: string, result: TierResult): string {
   const tests = result.tests.filter((r) => r.file !== "(taster)");
   const passed = tests.filter((r) => r.status === "pass").length;
   const count = tests.length ? `${passed}/${tests.length}` : "–";
@@ -140,15 +141,30 @@ function tierRow(tier: Tier, result: TierResult): string {
   return `| ${tier} | ${ICON[result.status]} ${WORD[result.status]} | ${count} | ${time} | ${markdownText(result.reason ?? "")} |`;
 }
 
+/** What the lint row found, errors first: each with its rule's source, so a reader can check it. */
+function lintFindings(results: Results): string[] {
+  const findings = [...(results.lint?.findings ?? [])].sort((a, b) => a.severity.localeCompare(b.severity));
+  if (findings.length === 0) return [];
+  return [
+    "",
+    `#### Lint (${findings.length})`,
+    "",
+    ...findings.map(
+      (f) =>
+        `- ${f.severity === "error" ? "❌ **error**" : "⚠️ warning"} · ${markdownCode(f.check)}: ${markdownText(f.message)} _(${markdownText(f.source)})_`,
+    ),
+  ];
+}
+
 interface FailureItem {
-  tier: Tier;
+  tier: string;
   name: string;
   text: string;
 }
 
 function failuresOf(results: Results): FailureItem[] {
-  return TIERS.flatMap((tier) =>
-    results.tiers[tier].tests
+  return rowsOf(results).flatMap(([tier, row]) =>
+    row.tests
       .filter((r) => r.status !== "pass")
       .map((r) => ({
         tier,
@@ -221,12 +237,13 @@ export function renderFinal(
     "",
     "| tier | result | tests | duration | note |",
     "|---|---|---|---|---|",
-    ...TIERS.map((tier) => tierRow(tier, results.tiers[tier])),
+    ...rowsOf(results).map(([tier, row]) => tierRow(tier, row)),
+    ...lintFindings(results),
   ].join("\n");
   const f = results.flags;
   const bottom = [
     "",
-    `deploys ${f.deployCount} (+${f.upgradeRedeploys} upgrade) · teardown ${f.cleanTeardown ? "clean" : `**residue**: ${markdownText(results.residue.join(", "))}`} · run \`${ctx.runId}\``,
+    `deploys ${f.deployCount} (+${f.upgradeRedeploys} upgrade${f.freshDeploys === undefined ? "" : `, ${f.freshDeploys} fresh`}) · teardown ${f.cleanTeardown ? "clean" : `**residue**: ${markdownText(results.residue.join(", "))}`} · run \`${ctx.runId}\``,
     "",
   ].join("\n");
   const items = failuresOf(results);

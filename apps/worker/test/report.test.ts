@@ -57,6 +57,47 @@ describe("the sticky comment", () => {
     expect(r.statuses).toEqual([expect.objectContaining({ context: "taster", state: "pending" })]);
   });
 
+  it("puts the lint row before install and the fresh row last, and lists what lint found with its rule", () => {
+    const body = renderFinal(
+      ctx,
+      results({
+        lint: {
+          ...tier("pass", { reason: "1 warning(s)" }),
+          findings: [
+            {
+              check: "healthcheck",
+              severity: "warning",
+              message: "the serving service app has no healthcheck",
+              source: 'abra recipe lint R002 (warn): "healthcheck enabled for all services"',
+            },
+          ],
+        },
+        fresh: tier("pass", { reason: "head 1.1.0+1.1 installed from scratch on its own stack" }),
+        flags: {
+          deployCount: 1,
+          upgradeRedeploys: 1,
+          freshDeploys: 1,
+          cleanTeardown: true,
+          noSecretLeak: true,
+        },
+      }),
+      none,
+    ).body;
+    const rows = body.split("\n").filter((l) => /^\| [a-z]+ \|/.test(l) && !l.startsWith("| tier"));
+    expect(rows.map((l) => l.split(" | ")[0])).toEqual([
+      "| lint",
+      "| install",
+      "| upgrade",
+      "| backup",
+      "| restore",
+      "| custom",
+      "| fresh",
+    ]);
+    expect(body).toContain("#### Lint (1)");
+    expect(body).toContain("- ⚠️ warning · `healthcheck`: the serving service app has no healthcheck");
+    expect(body).toContain("deploys 1 (+1 upgrade, 1 fresh)");
+  });
+
   it("shows the level, a row per tier with result and duration, versions and links", () => {
     const body = renderFinal(
       ctx,

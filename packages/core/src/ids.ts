@@ -18,6 +18,13 @@ export function stackNameFor(key: RunKey): string {
   return `t${shortHash(`${key.repo}#${key.pr}@${key.sha}`, 10)}`;
 }
 
+/** Suffix of the fresh tier's own stack: `<run stack>-fresh`, so every name of a run starts with its stack. */
+export const FRESH_SUFFIX = "-fresh";
+export const freshStackOf = (stack: string): string => `${stack}${FRESH_SUFFIX}`;
+/** The run's main stack for any of its stacks (the fresh one belongs to the same run). */
+export const runStackOf = (stack: string): string =>
+  stack.endsWith(FRESH_SUFFIX) ? stack.slice(0, -FRESH_SUFFIX.length) : stack;
+
 /** The test domain of a run; never resolvable outside the stack network, never a real site. */
 export function domainFor(key: RunKey, base = "taster.test"): string {
   return `${stackNameFor(key)}.${base}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { domainFor, runIdFor, stackNameFor } from "../src/ids";
+import { domainFor, freshStackOf, runIdFor, runStackOf, stackNameFor } from "../src/ids";
 
 describe("run ids", () => {
   const key = { repo: "coop-cloud/hello-web", pr: 7, sha: "a".repeat(40) };
@@ -19,5 +19,14 @@ describe("run ids", () => {
   it("makes job ids without ':' (BullMQ forbids it)", () => {
     expect(runIdFor(key)).not.toContain(":");
     expect(domainFor(key)).toBe(`${stackNameFor(key)}.taster.test`);
+  });
+});
+
+describe("the fresh tier's stack", () => {
+  it("is named after the run's stack, and maps back to it (the janitor keeps it while the run is live)", () => {
+    const stack = stackNameFor({ repo: "coop-cloud/hello-web", pr: 1, sha: "a".repeat(40) });
+    expect(freshStackOf(stack)).toBe(`${stack}-fresh`);
+    expect(runStackOf(freshStackOf(stack))).toBe(stack);
+    expect(runStackOf(stack)).toBe(stack);
   });
 });

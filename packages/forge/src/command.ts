@@ -1,11 +1,11 @@
-import { parseStages, TIERS, type Tier } from "@taster/core";
+import { OPT_IN_STAGES, parseStages, type Stage, TIERS } from "@taster/core";
 
 /**
  * What a comment asks Taster to do. `sha` (7–40 lowercase hex) pins the run to the commit the
  * commenter named. An invalid command carries Taster's own words, never the commenter's text.
  */
 export type Command =
-  | { kind: "run"; stages: Tier[]; sha?: string }
+  | { kind: "run"; stages: Stage[]; sha?: string }
   | { kind: "help" }
   | { kind: "invalid"; reason: string };
 
@@ -24,10 +24,11 @@ export const USAGE = [
   "",
   "- `!testme` — all tiers (install, upgrade, backup, restore, custom) on the commit you are looking at",
   "- `!testme upgrade,backup` — install plus the named tiers",
+  "- `!testme fresh` (or `!testme upgrade,fresh`) — also install the head from scratch on a stack of its own",
   "- `!testme <sha>` or `!testme <sha> upgrade,backup` — only if the pull request's head is that commit (7–40 hex characters)",
   "- `!testme help` — this message",
   "",
-  `Known tiers: ${TIERS.join(", ")}. Lines inside quotes, code blocks, HTML comments and \`<details>\` are ignored.`,
+  `Known tiers: ${TIERS.join(", ")}; opt-in: ${OPT_IN_STAGES.join(", ")}. Lines inside quotes, code blocks, HTML comments and \`<details>\` are ignored.`,
 ].join("\n");
 
 const FENCE = /^ {0,3}(`{3,}|~{3,})/;

@@ -55,6 +55,18 @@ describe("parseCommand", () => {
     expect(parseCommand("please\n  !testme help  \n")).toEqual({ kind: "help" });
   });
 
+  it("reads `!testme fresh` as every tier plus the fresh install, and `upgrade,fresh` as install+upgrade+fresh", () => {
+    expect(parseCommand("!testme fresh")).toEqual({
+      kind: "run",
+      stages: ["install", "upgrade", "backup", "restore", "custom", "fresh"],
+    });
+    expect(parseCommand("!testme upgrade,fresh")).toEqual({
+      kind: "run",
+      stages: ["install", "upgrade", "fresh"],
+    });
+    expect(parseCommand("!testme help")).toEqual({ kind: "help" });
+  });
+
   it("refuses an unknown stage in its own words, never the commenter's", () => {
     const command = parseCommand("!testme upgrade,[click](https://evil.test) @coop-cloud/admins");
     expect(command).toEqual({ kind: "invalid", reason: "unknown tier" });

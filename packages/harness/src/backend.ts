@@ -71,6 +71,7 @@ export function swarmBackend(run: LiveRun): BrokerBackend {
         port: req.port,
         path: req.path,
         timeoutMs: req.timeoutMs,
+        ...(req.hostHeader ? { hostHeader: req.hostHeader } : {}),
         ...(run.probeImage ? { image: run.probeImage } : {}),
       }),
     services: () => stackServices(run),

@@ -130,7 +130,9 @@ export async function startBroker(
       const service = b.service === undefined ? context().settings.healthService : ownService(b.service);
       const port = typeof b.port === "number" ? b.port : context().settings.healthPort;
       const timeoutMs = typeof b.timeoutMs === "number" ? b.timeoutMs : context().settings.httpTimeoutMs;
-      return backend.http({ path: b.path, service, port, timeoutMs });
+      // The proxy's Host header goes only to the serving service (a test's own target gets none).
+      const hostHeader = b.service === undefined ? context().settings.healthHost : undefined;
+      return backend.http({ path: b.path, service, port, timeoutMs, ...(hostHeader ? { hostHeader } : {}) });
     },
     services: async () => backend.services(),
     labels: async (b) =>

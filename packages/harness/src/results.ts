@@ -36,6 +36,19 @@ export const tierResultSchema = z.object({
 });
 export type TierResult = z.infer<typeof tierResultSchema>;
 
+/** The lint row (before install): a tier-like row plus what it found (see src/lint/). */
+export const lintResultSchema = tierResultSchema.extend({
+  findings: z.array(
+    z.object({
+      check: z.string(),
+      severity: z.enum(["error", "warning"]),
+      message: z.string(),
+      source: z.string(),
+    }),
+  ),
+});
+export type LintResult = z.infer<typeof lintResultSchema>;
+
 export const manifestEntrySchema = z.object({
   kind: z.enum(["assertion", "custom", "hook"]),
   tier: z.string(),
@@ -51,6 +64,8 @@ export const manifestSchema = z.object({
   settingsFile: z.string().nullable(),
   upgradeBase: z.object({ base: z.string().nullable(), reason: z.string() }),
   backupCapable: z.boolean(),
+  /** The serving target of the zero-config floor and where each value came from (known once planned). */
+  serving: z.string().optional(),
   repoLocal: z.object({ allowed: z.boolean(), why: z.string(), treeHash: z.string().nullable() }),
   files: z.array(manifestEntrySchema),
 });
@@ -79,6 +94,10 @@ export const resultsSchema = z.object({
     baseReason: z.string(),
   }),
   tiers: z.object(tiersShape),
+  /** Checks abra would refuse or warn about, before install; absent in results of older runs. */
+  lint: lintResultSchema.optional(),
+  /** The head installed from scratch on a stack of its own (opt-in); absent when not requested. */
+  fresh: tierResultSchema.optional(),
   timings: z.object({
     startedAt: z.string(),
     finishedAt: z.string(),
@@ -99,6 +118,8 @@ export const resultsSchema = z.object({
     /** Fresh deployments of the stack: must be 1 (the upgrade redeploys in place, counted apart). */
     deployCount: z.number().int().nonnegative(),
     upgradeRedeploys: z.number().int().nonnegative(),
+    /** Deployments of the fresh tier's own stack (1 when it ran), apart from deployCount. */
+    freshDeploys: z.number().int().nonnegative().optional(),
     cleanTeardown: z.boolean(),
     noSecretLeak: z.boolean(),
   }),
@@ -132,9 +153,16 @@ export function levelOf(tiers: Record<Tier, TierResult>): number {
   return level;
 }
 
-/** pass only when every tier passed or is N/A; any fail or unintended skip fails the run. */
-export function verdictOf(tiers: Record<Tier, TierResult>): "pass" | "fail" {
+/**
+ * pass only when every tier passed or is N/A; any fail or unintended skip fails the run, and so
+ * does a failed lint or fresh row (`extra`).
+ */
+export function verdictOf(
+  tiers: Record<Tier, TierResult>,
+  extra: (TierResult | undefined)[] = [],
+): "pass" | "fail" {
   const bad: TierStatus[] = ["fail", "skip"];
+  if (extra.some((row) => row?.status === "fail")) return "fail";
   return TIERS.some((t) => bad.includes(tiers[t].status)) ? "fail" : "pass";
 }
 

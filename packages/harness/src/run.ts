@@ -5,6 +5,7 @@ import {
   domainFor,
   errorMessage,
   Redactor,
+  type Stage,
   stackNameFor,
   TasterError,
   TIERS,
@@ -53,10 +54,13 @@ import { type Broker, startBroker } from "./broker";
 import { converge } from "./converge";
 import { type Customization, discoverCustomization, HOOK_NAMES } from "./discovery";
 import { writeHookRunner } from "./hooks";
+import { describeFinding, lintRecipe, tiersStoppedByLint } from "./lint/index";
 import { MUTATED_MARKER, markerLocation, newMarkerValue } from "./marker";
+import { type FreshOutcome, freshInstall, freshWanted } from "./ops/fresh";
 import { hideFromSandbox, materializeGate } from "./pinned-copy";
 import {
   emptyTimings,
+  type LintResult,
   levelOf,
   type Manifest,
   naTier,
@@ -71,6 +75,7 @@ import {
 } from "./results";
 import { type RunEvent, RunLog } from "./runlog";
 import { acquireSlot, exposeToSandbox, runSandboxed, type SandboxSlot, toolPaths } from "./sandbox";
+import { describeServing, servingSettings } from "./serving";
 
 /** Key under which the harness leaves the backup marker for the generic restore assertion. */
 export const MARKER_KEY = "taster.backupMarker";
@@ -85,8 +90,8 @@ export interface RunOptions {
   pr?: number;
   /** The exact commit to test (default: what the ref points at). */
   sha?: string;
-  /** Tiers to run (install is always run). Default: all. */
-  stages?: Tier[];
+  /** Tiers to run (install is always run), plus opt-in stages (`fresh`). Default: every tier. */
+  stages?: Stage[];
   /** Docker host URL (default: $DOCKER_HOST, else the local socket). */
   hostUrl?: string;
   hostOptions?: ConnectOptions;
@@ -125,7 +130,7 @@ interface RunState {
   opts: RunOptions;
   log: RunLog;
   redactor: Redactor;
-  stages: Tier[];
+  stages: Stage[];
   recipe: string;
   workspace?: Workspace;
   sha?: string;
@@ -154,6 +159,8 @@ interface RunState {
   deploysBefore: number;
   deployMs: number;
   tiers: Partial<Record<Tier, TierResult>>;
+  lint?: LintResult;
+  fresh?: FreshOutcome;
 }
 
 /**
@@ -187,7 +194,10 @@ export async function runRecipe(opts: RunOptions): Promise<Results> {
   let teardownMs = 0;
   try {
     await prepare(state);
-    await runTiers(state);
+    if (await lint(state)) {
+      await runTiers(state);
+      await fresh(state);
+    }
   } catch (error) {
     failure = asTasterError(error);
     log.event(
@@ -341,6 +351,52 @@ async function startHost(state: RunState): Promise<void> {
   if (state.pinnedDir) await exposeToSandbox(state.pinnedDir, state.slot);
 }
 
+/** The lint row (src/lint/): false when it found an error, so nothing is deployed. */
+async function lint(state: RunState): Promise<boolean> {
+  state.lint = await lintRecipe({
+    host: state.host as Host,
+    dir: state.checkoutDir as string,
+    base: state.base ? { dir: state.base.dir, tag: state.base.tag } : null,
+    stack: state.stack as string,
+    domain: state.domain as string,
+    settings: state.settings as Settings,
+  });
+  for (const finding of state.lint.findings) state.log.event("lint", describeFinding(finding));
+  state.log.event(
+    "lint",
+    `${state.lint.status.toUpperCase()}${state.lint.reason ? ` — ${state.lint.reason}` : ""}`,
+  );
+  if (state.lint.status !== "fail") return true;
+  state.tiers = tiersStoppedByLint(state.lint);
+  return false;
+}
+
+/** The opt-in fresh tier (src/ops/fresh.ts): its own stack, its own deploy count, torn down there. */
+async function fresh(state: RunState): Promise<void> {
+  if (!freshWanted(state.stages, state.settings)) return;
+  checkAborted(state);
+  state.fresh = await freshInstall({
+    host: state.host as Host,
+    dir: state.checkoutDir as string,
+    stack: state.stack as string,
+    domain: state.domain as string,
+    base: state.base?.tag ?? null,
+    settings: state.settings as Settings,
+    headVersion: state.headVersion as string,
+    chaosVersion: state.chaos as string,
+    endpointMode: state.endpointMode ?? "vip",
+    redactor: state.redactor,
+    ...(state.opts.signal ? { signal: state.opts.signal } : {}),
+    log: (message) => state.log.event("fresh", message),
+  });
+  const { result } = state.fresh;
+  state.log.event(
+    "tier",
+    `${result.status.toUpperCase()}${result.reason ? ` — ${result.reason}` : ""}`,
+    "fresh",
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tiers.
 
@@ -360,8 +416,7 @@ function contextFor(state: RunState, target?: Plan): RunContext {
     services: plan?.services.map((s) => s.name) ?? [],
     settings: {
       healthPath: settings.healthPath,
-      healthService: settings.healthService,
-      healthPort: settings.healthPort,
+      ...servingSettings(plan, settings),
       acceptableStatuses: settings.acceptableStatuses,
       httpTimeoutMs: settings.httpTimeout,
     },
@@ -648,6 +703,9 @@ async function installOp(state: RunState): Promise<Op> {
   const p = await plan(state, dir);
   state.live = { host: state.host as Host, plan: p, backup: null, ...probe(state) };
   if (state.manifest) state.manifest.backupCapable = p.backupCapable;
+  const serving = describeServing(p, state.settings as Settings);
+  if (state.manifest) state.manifest.serving = serving;
+  state.log.event("manifest", `serving: ${serving}`);
   const slot = state.slot as SandboxSlot;
   state.broker = await startBroker(() => contextFor(state), swarmBackend(state.live), slot);
   state.broker.onCall = (op, detail) => state.log.detail(`broker ${op} ${detail}`, state.tier);
@@ -850,7 +908,8 @@ function buildResults(
     Tier,
     TierResult
   >;
-  const verdict = verdictOf(tiers);
+  const verdict = verdictOf(tiers, [state.lint, state.fresh?.result]);
+  const residue = [...done.residue, ...(state.fresh?.residue ?? [])];
   const errored = done.failure && done.failure.kind !== "recipe" && done.failure.kind !== "test";
   const finishedAt = new Date();
   const stack = state.stack ?? "";
@@ -864,7 +923,8 @@ function buildResults(
     stack,
     domain: state.domain ?? "",
     host: state.host?.url ?? state.opts.hostUrl ?? "",
-    level: levelOf(tiers),
+    // A head that does not install from scratch proved nothing a first install would see.
+    level: state.fresh?.result.status === "fail" ? 0 : levelOf(tiers),
     outcome: errored ? "error" : done.failure || verdict === "fail" ? "fail" : "pass",
     ...(done.failure ? { error: done.failure.message } : {}),
     versions: {
@@ -873,6 +933,8 @@ function buildResults(
       baseReason: state.baseReason ?? "",
     },
     tiers,
+    ...(state.lint ? { lint: state.lint } : {}),
+    ...(state.fresh ? { fresh: state.fresh.result } : {}),
     timings: {
       startedAt: done.startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
@@ -882,11 +944,12 @@ function buildResults(
     },
     manifest: state.manifest ?? null,
     backup: backup ? { size: backup.size, sha256: backup.sha256, entries: backup.entries } : null,
-    residue: done.residue,
+    residue,
     flags: {
       deployCount: stack ? deployCount(stack) - state.deploysBefore - state.upgradeRedeploys : 0,
       upgradeRedeploys: state.upgradeRedeploys,
-      cleanTeardown: done.residue.length === 0,
+      ...(state.fresh ? { freshDeploys: state.fresh.deploys } : {}),
+      cleanTeardown: residue.length === 0,
       noSecretLeak: true,
     },
   };

@@ -1,5 +1,5 @@
 import { printable, TIERS } from "@taster/core";
-import type { Results } from "./results";
+import type { Results, TierResult } from "./results";
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 /** Text from the PR on one terminal line: no escape sequence may recolour, move or retitle the terminal. */
@@ -7,8 +7,7 @@ const line1 = (text: string) => printable(text).replace(/[\n\t]+/g, " ");
 
 /** The final table a person reads: one line per tier, then the level and the run's flags. */
 export function resultsTable(results: Results): string {
-  const rows = TIERS.map((tier) => {
-    const t = results.tiers[tier];
+  const rows = rowsOf(results).map(([tier, t]) => {
     const tests = t.tests.filter((r) => r.file !== "(taster)");
     const passed = tests.filter((r) => r.status === "pass").length;
     const count = tests.length ? `${passed}/${tests.length}` : "-";
@@ -27,23 +26,37 @@ export function resultsTable(results: Results): string {
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
       .join("  ")
       .trimEnd();
-  const failures = TIERS.flatMap((tier) =>
-    results.tiers[tier].tests
+  const failures = rowsOf(results).flatMap(([tier, t]) =>
+    t.tests
       .filter((r) => r.status !== "pass")
       .map(
         (r) =>
           `  ${tier}: ${line1(`${r.file} › ${r.name}`)}${r.failure ? `\n    ${printable(r.failure).split("\n").slice(0, 6).join("\n    ")}` : ""}`,
       ),
   );
+  const findings = (results.lint?.findings ?? []).map(
+    (x) => `  ${x.severity}: ${line1(`${x.check} — ${x.message}`)}\n    rule: ${line1(x.source)}`,
+  );
   const f = results.flags;
+  const fresh = f.freshDeploys === undefined ? "" : `, fresh stack ${f.freshDeploys} deploy`;
   return [
     line(header),
     ...rows.map(line),
     "",
     `${results.recipe} @ ${results.sha.slice(0, 12)}: ${results.outcome.toUpperCase()}, level L${results.level}` +
       ` (base ${line1(results.versions.base ?? "none")} → head ${line1(results.versions.head)})`,
-    `deployCount ${f.deployCount} (+${f.upgradeRedeploys} upgrade redeploy), teardown ${f.cleanTeardown ? "clean" : `RESIDUE ${line1(results.residue.join(", "))}`}, secrets ${f.noSecretLeak ? "no leak" : "LEAK REDACTED"}, total ${seconds(results.timings.totalMs)}`,
+    `deployCount ${f.deployCount} (+${f.upgradeRedeploys} upgrade redeploy${fresh}), teardown ${f.cleanTeardown ? "clean" : `RESIDUE ${line1(results.residue.join(", "))}`}, secrets ${f.noSecretLeak ? "no leak" : "LEAK REDACTED"}, total ${seconds(results.timings.totalMs)}`,
     ...(results.error ? [`error: ${printable(results.error)}`] : []),
+    ...(findings.length ? ["", "lint:", ...findings] : []),
     ...(failures.length ? ["", "failures:", ...failures] : []),
   ].join("\n");
+}
+
+/** The table's rows in run order: lint (before anything is deployed), the tiers, then fresh. */
+export function rowsOf(results: Results): [string, TierResult][] {
+  return [
+    ...(results.lint ? [["lint", results.lint] as [string, TierResult]] : []),
+    ...TIERS.map((tier): [string, TierResult] => [tier, results.tiers[tier]]),
+    ...(results.fresh ? [["fresh", results.fresh] as [string, TierResult]] : []),
+  ];
 }

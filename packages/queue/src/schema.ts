@@ -1,4 +1,4 @@
-import { TIERS } from "@taster/core";
+import { STAGES } from "@taster/core";
 import { z } from "zod";
 
 /** Hosts name queues and BullMQ job ids may not contain ':' — keep both to [a-z0-9-]. */
@@ -12,7 +12,7 @@ export const RunJobSchema = z.object({
   pr: z.number().int().positive(),
   sha: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "sha must be a full commit id, never a branch"),
   recipe: z.string().min(1),
-  stages: z.array(z.enum(TIERS)).min(1),
+  stages: z.array(z.enum(STAGES)).min(1),
   host: z.string().regex(SLUG, "host must be [a-z0-9-]"),
   commentId: z.number().int().nonnegative(),
   deliveryId: z.string().min(1),

@@ -33,14 +33,29 @@ export const SettingsSchema = z.strictObject({
     .startsWith("/", "must start with /")
     .default("/")
     .describe("HTTP path the generic assertions request to decide the app is serving."),
-  healthService: z.string().min(1).default("app").describe("The service that answers HTTP."),
+  // No defaults for the serving target: a default is not an override of the recipe's own
+  // traefik labels (packages/harness/src/serving.ts reads those first).
+  healthService: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("The service that answers HTTP. Default: the service with `traefik.enable=true`, else `app`."),
   healthPort: z
     .number()
     .int()
     .min(1)
     .max(65535)
-    .default(80)
-    .describe("The port it answers on, inside the stack network."),
+    .optional()
+    .describe(
+      "The port it answers on, inside the stack network. Default: its `traefik.http.services.<name>.loadbalancer.server.port` label, else 80.",
+    ),
+  healthHost: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+(:[0-9]+)?$/, "must be a host name")
+    .optional()
+    .describe(
+      "The Host header of that request. Default: the host named in its traefik router rule, else none.",
+    ),
   acceptableStatuses: z
     .array(z.number().int().min(100).max(599))
     .min(1)
@@ -91,6 +106,12 @@ export const SettingsSchema = z.strictObject({
     .default(256)
     .describe(
       "Most MiB the backup tier may copy out of the deployment (all paths together); more fails the tier.",
+    ),
+  freshInstall: z
+    .boolean()
+    .optional()
+    .describe(
+      "`true` runs the fresh tier on every run: the PR head installed from scratch on a stack of its own (as `!testme fresh`). Default: only when asked.",
     ),
   tierTimeout: seconds
     .default(300)

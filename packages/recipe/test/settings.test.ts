@@ -32,8 +32,6 @@ describe("loadSettings", () => {
     const settings = await loadSettings(dir, "no-file");
     expect(settings).toEqual({
       healthPath: "/",
-      healthService: "app",
-      healthPort: 80,
       acceptableStatuses: [...DEFAULT_ACCEPTABLE_STATUSES],
       httpTimeout: 10_000,
       na: {},
@@ -66,8 +64,6 @@ describe("loadSettings", () => {
     expect(await loadSettings(dir, "valid")).toEqual({
       deployTimeout: 120,
       healthPath: "/login",
-      healthService: "app",
-      healthPort: 80,
       acceptableStatuses: [200, 301, 302, 401],
       httpTimeout: 10_000,
       upgradeBase: "1.0.0+1.0",
@@ -83,7 +79,8 @@ describe("loadSettings", () => {
     await recipeWith("none", "upgradeBase: none\n");
     expect((await loadSettings(dir, "none")).upgradeBase).toBe("none");
     await recipeWith("empty", "# nothing yet\n");
-    expect((await loadSettings(dir, "empty")).healthPort).toBe(80);
+    // No default port: the recipe's traefik label decides unless taster.yml says otherwise.
+    expect((await loadSettings(dir, "empty")).healthPort).toBeUndefined();
   });
 
   it("names an unknown key and the file", async () => {
@@ -134,7 +131,7 @@ describe("loadSettings", () => {
   it("loads the settings of every recipe maintained in this repository", async () => {
     const recipesTests = join(dirname(fileURLToPath(import.meta.url)), "../../../recipes-tests");
     for (const recipe of ["hello-web", "notes", "broken"]) {
-      await expect(loadSettings(recipesTests, recipe)).resolves.toHaveProperty("healthService");
+      await expect(loadSettings(recipesTests, recipe)).resolves.toHaveProperty("healthPath");
     }
   });
 });

@@ -13,6 +13,8 @@ export interface ProbeOptions {
   service?: string;
   port?: number;
   path?: string;
+  /** The Host header, as the proxy would send it (the router rule's host). */
+  hostHeader?: string;
   timeoutMs?: number;
   image?: string;
   /** Bytes of the body kept (the first ones; default 4 MiB): the app may answer without end. */
@@ -47,7 +49,7 @@ export async function httpProbe(host: Host, plan: Plan, opts: ProbeOptions = {})
   const container = await host.docker.createContainer({
     Image: opts.image ?? DEFAULT_PROBE_IMAGE,
     // No `wget -T`: busybox-static's wget crashes with it; the timeout is enforced from outside.
-    Cmd: ["wget", "-S", "-O", "-", url],
+    Cmd: ["wget", "-S", ...(opts.hostHeader ? ["--header", `Host: ${opts.hostHeader}`] : []), "-O", "-", url],
     Labels: { [STACK_LABEL]: plan.stack, "taster.role": "probe" },
     HostConfig: { NetworkMode: PROXY_NETWORK },
   });

@@ -1,4 +1,4 @@
-import { infraError } from "@taster/core";
+import { infraError, runStackOf } from "@taster/core";
 import { openEvents } from "./converge";
 import type { Host } from "./host";
 import { NAMESPACE_LABEL, STACK_LABEL } from "./labels";
@@ -233,7 +233,8 @@ export async function janitor(host: Host, opts: JanitorOptions): Promise<string[
   const stacks = new Set<string>();
   const add = (labels: Record<string, string> | undefined | null) => {
     const stack = labels?.[STACK_LABEL];
-    if (stack && !opts.live.has(stack) && stack.startsWith(opts.prefix ?? "")) stacks.add(stack);
+    // A live run's fresh stack is as live as its main one.
+    if (stack && !opts.live.has(runStackOf(stack)) && stack.startsWith(opts.prefix ?? "")) stacks.add(stack);
   };
   for (const service of await host.docker.listServices()) add(service.Spec?.Labels);
   for (const secret of await host.docker.listSecrets()) add(secret.Spec?.Labels);

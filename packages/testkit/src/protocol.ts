@@ -23,6 +23,8 @@ export interface RunContext {
     healthPath: string;
     healthService: string;
     healthPort: number;
+    /** The Host header of the serving request (the traefik router rule's host), if any. */
+    healthHost?: string;
     acceptableStatuses: number[];
     httpTimeoutMs: number;
   };
@@ -61,7 +63,10 @@ export interface BackupArtifact {
 
 export interface Ops {
   exec: { req: { service: string; argv: string[]; timeoutMs?: number }; res: ExecResult };
-  http: { req: { path: string; service?: string; port?: number; timeoutMs?: number }; res: HttpResult };
+  http: {
+    req: { path: string; service?: string; port?: number; timeoutMs?: number; hostHeader?: string };
+    res: HttpResult;
+  };
   services: { req: Record<string, never>; res: ServiceStatus[] };
   labels: { req: { service?: string }; res: Record<string, string> };
   backupArtifact: { req: Record<string, never>; res: BackupArtifact | null };

@@ -1,4 +1,4 @@
-import { TIERS, type Tier } from "@taster/core";
+import { TIERS } from "@taster/core";
 import type { Manifest, Results, TierResult } from "@taster/harness";
 import type { LogEntry, RunRecord } from "@taster/queue";
 import { html, type SafeHtml } from "./html";
@@ -36,7 +36,7 @@ const NO_VERDICT: Partial<Record<RunRecord["state"], string>> = {
 const PAGE_LOG_LINES = 5_000;
 const FAILURE_EXCERPT_LINES = 12;
 
-function tierRow(tier: Tier, result: TierResult): SafeHtml {
+function tierRow(tier: string, result: TierResult): SafeHtml {
   const tests = result.tests.filter((r) => r.file !== "(taster)");
   const passed = tests.filter((r) => r.status === "pass").length;
   return html`<tr data-tier="${tier}" class="${result.status}">
@@ -51,7 +51,27 @@ function tierRow(tier: Tier, result: TierResult): SafeHtml {
 function tierTable(results: Results): SafeHtml {
   return html`<table class="tiers">
 <thead><tr><th>tier</th><th>result</th><th>tests</th><th>duration</th><th>note</th></tr></thead>
-<tbody>${TIERS.map((tier) => tierRow(tier, results.tiers[tier]))}</tbody></table>`;
+<tbody>${rowsOf(results).map(([tier, row]) => tierRow(tier, row))}</tbody></table>`;
+}
+
+/** Run order: lint (before anything is deployed), the tiers, then the fresh install. */
+function rowsOf(results: Results): [string, TierResult][] {
+  const tiers = TIERS.map((tier): [string, TierResult] => [tier, results.tiers[tier]]);
+  return [
+    ...(results.lint ? [["lint", results.lint] as [string, TierResult]] : []),
+    ...tiers,
+    ...(results.fresh ? [["fresh", results.fresh] as [string, TierResult]] : []),
+  ];
+}
+
+function lintFindings(results: Results): SafeHtml {
+  const findings = results.lint?.findings ?? [];
+  if (findings.length === 0) return html``;
+  return html`<h2>Lint (${findings.length})</h2>
+<ul class="lint">${findings.map(
+    (f) =>
+      html`<li class="${f.severity === "error" ? "fail" : "warn"}"><strong>${f.severity}</strong> · <code>${f.check}</code>: ${f.message} <span class="muted">(${f.source})</span></li>`,
+  )}</ul>`;
 }
 
 function excerpt(text: string): string {
@@ -63,8 +83,8 @@ function excerpt(text: string): string {
 }
 
 function failures(results: Results): SafeHtml {
-  const items = TIERS.flatMap((tier) =>
-    results.tiers[tier].tests.filter((r) => r.status !== "pass").map((r) => ({ tier, ...r })),
+  const items = rowsOf(results).flatMap(([tier, row]) =>
+    row.tests.filter((r) => r.status !== "pass").map((r) => ({ tier, ...r })),
   );
   if (items.length === 0) return html``;
   return html`<h2>Failures (${items.length})</h2>
@@ -84,6 +104,7 @@ function manifestSection(manifest: Manifest | null): SafeHtml {
 <dl class="meta manifest">
 <dt>settings</dt><dd>${manifest.settingsFile ?? "none (defaults)"}</dd>
 <dt>upgrade base</dt><dd>${manifest.upgradeBase.base ?? "none"} — ${manifest.upgradeBase.reason}</dd>
+${manifest.serving ? html`<dt>serving</dt><dd>${manifest.serving}</dd>` : ""}
 <dt>backup-capable</dt><dd>${manifest.backupCapable ? "yes" : "no"}</dd>
 <dt>repo-local code</dt><dd>${local.allowed ? "allowed" : "not allowed"} — ${local.why}${local.treeHash ? html` (tree <code>${local.treeHash}</code>)` : ""}</dd>
 </dl>
@@ -108,9 +129,10 @@ ${results.error ? html`<p class="fail"><strong>Error:</strong> ${results.error}<
 <p>base <code>${results.versions.base ?? "none"}</code> → head <code>${results.versions.head || "?"}</code>
 <span class="muted">(${results.versions.baseReason})</span></p>
 ${tierTable(results)}
-<p class="muted">deploys ${f.deployCount} (+${f.upgradeRedeploys} upgrade) · teardown
+<p class="muted">deploys ${f.deployCount} (+${f.upgradeRedeploys} upgrade${f.freshDeploys === undefined ? "" : `, ${f.freshDeploys} fresh`}) · teardown
 ${f.cleanTeardown ? "clean" : html`<span class="fail">residue: ${results.residue.join(", ")}</span>`}
 · total ${formatDuration(results.timings.totalMs)}${run.state === "cancelled" ? " · cancelled before the end" : ""}</p>
+${lintFindings(results)}
 ${failures(results)}
 ${manifestSection(results.manifest)}`;
 }

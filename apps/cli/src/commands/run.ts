@@ -44,7 +44,10 @@ export function registerRun(program: Command): void {
     .option("--ref <ref>", "ref to test (default: the repository's HEAD)")
     .option("--pr <n>", "pull request number (tests refs/pull/<n>/head)")
     .option("--sha <sha>", "exact commit to test (default: what the ref points at)")
-    .option("--stages <list>", "tiers to run, e.g. upgrade,backup (install always runs)")
+    .option(
+      "--stages <list>",
+      "tiers to run, e.g. upgrade,backup (install always runs); add fresh to also install the head from scratch on its own stack",
+    )
     .option("--host <url>", "Docker host: unix:///…, tcp://host:port or ssh://user@host:port")
     .option("--known-hosts <file>", "for an ssh:// host: the known_hosts file its key is checked against")
     .option("--identity <file>", "for an ssh:// host: the private key to log in with")
