@@ -659,6 +659,8 @@ async function deployAndConverge(
 
 /** Which secrets were made and how (never their values): the log and the manifest say so. */
 function noteSecrets(state: RunState, created: SecretSource[]): void {
+  if (created.length > 0)
+    state.log.event("secrets", `created ${created.length} secret(s) (values never shown)`, state.tier);
   for (const secret of created) state.log.event("secrets", `${secret.name}: ${secret.source}`, state.tier);
   state.manifest?.appEnv?.secrets.push(...created.map(({ name, source }) => ({ name, source })));
 }
