@@ -121,7 +121,7 @@ function lackingError(
   return recipeError(
     `the head needs what an existing install's ${env.name} does not have: ${lacking.join("; ")}. ` +
       `abra app upgrade from ${input.base.tag} would fail for every operator. ` +
-      `Fix: give it a default in the compose file (e.g. \${NAME:-value}), or tell operators what to add in a release note release/${version} ` +
+      `Fix: give each a default in the compose file (e.g. \${NAME:-value}), or tell operators what to add in a release note release/${version} ` +
       `(a line \`NAME=value\`, \`abra app secret generate <app> <secret> v1\`); see docs/swarm.md`,
   );
 }

@@ -26,7 +26,7 @@ describe("a head that needs what an existing install's .env lacks", () => {
     expect(reason).toMatch(/\.env \(from 1\.0\.0\+1\.0's \.env\.sample\) does not have/);
     expect(reason).toMatch(/variable API_URL \(used in compose\.yml without a default\)/);
     expect(reason).toMatch(/secret api_key \(\S+_api_key_ was never generated\)/);
-    expect(reason).toMatch(/give it a default in the compose file/);
+    expect(reason).toMatch(/give each a default in the compose file/);
     expect(reason).toMatch(/release note release\/1\.1\.0\+1\.0/);
     // Nothing was redeployed: the existing install was left as it was, then torn down.
     expect(silent.flags).toMatchObject({ deployCount: 1, upgradeRedeploys: 0, cleanTeardown: true });
