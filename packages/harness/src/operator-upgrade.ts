@@ -110,14 +110,19 @@ async function lackingSecrets(
   return out;
 }
 
+/** The recipe's own `coop-cloud.<stack>.version` label on the app service, as its compose files declare it. */
+export function declaredVersion(plan: Plan | undefined): string | null {
+  const app = plan?.services.find((s) => s.name === plan.appService);
+  return (plan && app?.labels[appLabel(plan.stack, "version")]) ?? null;
+}
+
 function lackingError(
   input: OperatorUpgradeInput,
   head: Plan,
   env: AppEnvFile,
   lacking: string[],
 ): TasterError {
-  const app = head.services.find((s) => s.name === head.appService);
-  const version = app?.labels[appLabel(head.stack, "version")] ?? input.headVersion;
+  const version = declaredVersion(head) ?? input.headVersion;
   return recipeError(
     `the head needs what an existing install's ${env.name} does not have: ${lacking.join("; ")}. ` +
       `abra app upgrade from ${input.base.tag} would fail for every operator. ` +

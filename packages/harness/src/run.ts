@@ -57,7 +57,7 @@ import { converge } from "./converge";
 import { type Customization, discoverCustomization, HOOK_NAMES } from "./discovery";
 import { writeHookRunner } from "./hooks";
 import { MUTATED_MARKER, markerLocation, newMarkerValue } from "./marker";
-import { planOperatorUpgrade } from "./operator-upgrade";
+import { declaredVersion, planOperatorUpgrade } from "./operator-upgrade";
 import { hideFromSandbox, materializeGate } from "./pinned-copy";
 import {
   emptyTimings,
@@ -371,12 +371,6 @@ function contextFor(state: RunState, target?: Plan): RunContext {
       httpTimeoutMs: settings.httpTimeout,
     },
   };
-}
-
-/** The recipe's own `coop-cloud.<stack>.version` label on the app service, as the compose files declare it. */
-function declaredVersion(plan: Plan | undefined): string | null {
-  const app = plan?.services.find((s) => s.name === plan.appService);
-  return (plan && app?.labels[`coop-cloud.${plan.stack}.version`]) ?? null;
 }
 
 /** A tier's op; `plan` is what the stack will be once it is done (what the assertions see). */
