@@ -49,7 +49,7 @@ async function deployAndMeasure(stack: string): Promise<{ plan: Plan; lateMs: nu
     }
   });
   try {
-    await deployStack(host, plan, { version: "1.1.0+1.1", chaos: false, chaosVersion: "bench" });
+    await deployStack(host, plan, { chaos: false, chaosVersion: "bench" });
     const { convergedAt } = await waitForConvergence(host, plan, { timeoutSeconds: 120 });
     // The health event may still be in flight on the stream when convergence is reported.
     for (let i = 0; i < 50 && healthyAt.length < plan.services.length; i++)

@@ -153,7 +153,7 @@ async function naiveLifecycle(host: Host, work: string): Promise<void> {
   const up = async (dir: string, stack: string, chaos: boolean): Promise<Plan> => {
     const plan = await planRecipe(host, { dir, stack, domain: `${stack}.taster.test` });
     await ensureSecrets(host, plan, redactor);
-    await deployStack(host, plan, { version: "bench", chaos, chaosVersion: "00000000" });
+    await deployStack(host, plan, { chaos, chaosVersion: "00000000" });
     await waitForConvergence(host, plan);
     return plan;
   };

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
-import { errorMessage, type Tier } from "@taster/core";
+import { errorMessage, type Stage } from "@taster/core";
 import type { Results } from "@taster/harness";
 import { ensureLab } from "@taster/lab";
 import { connectRedis, Keys, type LocalRunJob, RunLog, RunStore } from "@taster/queue";
@@ -56,7 +56,7 @@ async function ready(redis: ReturnType<typeof connectRedis>, url: string): Promi
 export async function publishRun(
   target: PublishTarget,
   results: Results,
-  stages: Tier[],
+  stages: Stage[],
   runLogPath: string,
 ): Promise<string> {
   const runId = localRunId(results.recipe);
@@ -106,7 +106,7 @@ export async function publishRun(
  * `run --publish`: publishes and says where to see it; on failure says why (the results stay on
  * disk) and returns false, so the command exits 2 (infrastructure) rather than pretend.
  */
-export async function publishAndSay(results: Results, stages: Tier[], runLogPath: string): Promise<boolean> {
+export async function publishAndSay(results: Results, stages: Stage[], runLogPath: string): Promise<boolean> {
   try {
     const target = await publishTarget();
     const runId = await publishRun(target, results, stages, runLogPath);

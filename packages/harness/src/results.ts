@@ -68,6 +68,14 @@ export const manifestSchema = z.object({
   serving: z.string().optional(),
   repoLocal: z.object({ allowed: z.boolean(), why: z.string(), treeHash: z.string().nullable() }),
   files: z.array(manifestEntrySchema),
+  /** The app env as an operator has it (`abra app new`), what release notes added, how secrets were made. */
+  appEnv: z
+    .object({
+      from: z.string(),
+      added: z.array(z.object({ key: z.string(), from: z.string() })),
+      secrets: z.array(z.object({ name: z.string(), source: z.string() })),
+    })
+    .optional(),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 

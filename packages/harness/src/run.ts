@@ -13,12 +13,14 @@ import {
   usageError,
 } from "@taster/core";
 import {
+  type AppEnvFile,
   chaosVersion,
   describeHead,
   fetchRecipe,
   isDirty,
   loadSettings,
   makeWorkspace,
+  newAppEnv,
   pullRef,
   recipeNameFrom,
   resolveUpgradeBase,
@@ -43,6 +45,7 @@ import {
   planRecipe,
   readAppLabels,
   restoreStack,
+  type SecretSource,
   teardownStack,
   untilEngineBack,
   updateState,
@@ -56,6 +59,7 @@ import { type Customization, discoverCustomization, HOOK_NAMES } from "./discove
 import { writeHookRunner } from "./hooks";
 import { describeFinding, lintRecipe, tiersStoppedByLint } from "./lint/index";
 import { MUTATED_MARKER, markerLocation, newMarkerValue } from "./marker";
+import { declaredVersion, planOperatorUpgrade } from "./operator-upgrade";
 import { type FreshOutcome, freshInstall, freshWanted } from "./ops/fresh";
 import { hideFromSandbox, materializeGate } from "./pinned-copy";
 import {
@@ -141,6 +145,8 @@ interface RunState {
   headVersion?: string;
   chaos?: string;
   base?: { tag: string; sha: string; dir: string } | null;
+  /** The app's `.env`, made once at install as `abra app new` does (app-env.ts). */
+  appEnv?: AppEnvFile;
   baseReason?: string;
   customization?: Customization;
   /** Taster's copy of the pinned tests/taster, when repo-local code may run (see pinned-copy.ts). */
@@ -413,6 +419,7 @@ function contextFor(state: RunState, target?: Plan): RunContext {
     chaosVersion: state.chaos as string,
     tier: state.tier,
     appService: plan?.appService ?? "app",
+    versionLabel: declaredVersion(plan),
     services: plan?.services.map((s) => s.name) ?? [],
     settings: {
       healthPath: settings.healthPath,
@@ -669,12 +676,13 @@ async function sandboxed(state: RunState, tier: Tier, files: string[], workDir: 
 // ---------------------------------------------------------------------------------------------
 // The ops: each is performed exactly once, here, never by test code.
 
-async function plan(state: RunState, dir: string): Promise<Plan> {
+async function plan(state: RunState, dir: string, envFile?: AppEnvFile): Promise<Plan> {
   return planRecipe(state.host as Host, {
     dir,
     stack: state.stack as string,
     domain: state.domain as string,
     env: state.settings?.env ?? {},
+    ...(envFile ? { envFile: { text: envFile.text, name: envFile.name } } : {}),
   });
 }
 
@@ -682,11 +690,14 @@ async function deployAndConverge(
   state: RunState,
   p: Plan,
   labels: Parameters<typeof deployStack>[2],
+  only?: string[],
 ): Promise<void> {
   const host = state.host as Host;
-  const created = await ensureSecrets(host, p, state.redactor);
-  if (created.length > 0)
-    state.log.event("secrets", `created ${created.length} secret(s) (values never shown)`, state.tier);
+  const created = await ensureSecrets(host, p, state.redactor, {
+    values: state.settings?.secrets ?? {},
+    ...(only ? { only } : {}),
+  });
+  noteSecrets(state, created);
   const t0 = Date.now();
   await deployStack(host, p, labels, { endpointMode: state.endpointMode ?? "vip" });
   await converge(host, p, {
@@ -697,10 +708,21 @@ async function deployAndConverge(
   state.deployMs += Date.now() - t0;
 }
 
+/** Which secrets were made and how (never their values): the log and the manifest say so. */
+function noteSecrets(state: RunState, created: SecretSource[]): void {
+  if (created.length > 0)
+    state.log.event("secrets", `created ${created.length} secret(s) (values never shown)`, state.tier);
+  for (const secret of created) state.log.event("secrets", `${secret.name}: ${secret.source}`, state.tier);
+  state.manifest?.appEnv?.secrets.push(...created.map(({ name, source }) => ({ name, source })));
+}
+
 async function installOp(state: RunState): Promise<Op> {
   const target = state.base ?? null;
   const dir = target?.dir ?? (state.checkoutDir as string);
-  const p = await plan(state, dir);
+  // `abra app new`: the app's .env is the installed release's .env.sample, made once.
+  state.appEnv = await newAppEnv(dir, target?.tag ?? `the head ${state.chaos}`);
+  if (state.manifest) state.manifest.appEnv = { from: state.appEnv.name, added: [], secrets: [] };
+  const p = await plan(state, dir, state.appEnv);
   state.live = { host: state.host as Host, plan: p, backup: null, ...probe(state) };
   if (state.manifest) state.manifest.backupCapable = p.backupCapable;
   const serving = describeServing(p, state.settings as Settings);
@@ -709,11 +731,12 @@ async function installOp(state: RunState): Promise<Op> {
   const slot = state.slot as SandboxSlot;
   state.broker = await startBroker(() => contextFor(state), swarmBackend(state.live), slot);
   state.broker.onCall = (op, detail) => state.log.detail(`broker ${op} ${detail}`, state.tier);
+  // A release deploys as a release (no chaos labels); the PR head is a chaos deploy, as with abra.
   const labels = target
-    ? { version: target.tag, chaos: false, chaosVersion: chaosVersion(target.sha) }
-    : { version: state.headVersion as string, chaos: true, chaosVersion: state.chaos as string };
+    ? { chaos: false, chaosVersion: chaosVersion(target.sha) }
+    : { chaos: true, chaosVersion: state.chaos as string };
   return {
-    name: `deploy ${labels.version} (${target ? "upgrade base" : "PR head"}) and converge`,
+    name: `deploy ${target ? `${target.tag} (upgrade base)` : `${state.headVersion} (PR head)`} and converge`,
     plan: p,
     run: () => deployAndConverge(state, p, labels),
   };
@@ -731,20 +754,30 @@ async function upgradeOp(state: RunState): Promise<Op | TierResult> {
       state.baseReason ?? "no upgrade base",
     );
   }
-  const head = await plan(state, state.checkoutDir as string);
+  const live = state.live as LiveRun;
+  const upgrade = await planOperatorUpgrade({
+    host: state.host as Host,
+    stack: state.stack as string,
+    domain: state.domain as string,
+    overrides: state.settings?.env ?? {},
+    appEnv: state.appEnv as AppEnvFile,
+    base: { tag: state.base.tag, dir: state.base.dir, plan: live.plan },
+    headDir: state.checkoutDir as string,
+    headVersion: state.headVersion as string,
+  });
+  const head = upgrade.plan;
+  for (const step of upgrade.applied) state.log.event("app-env", step, "upgrade");
+  state.manifest?.appEnv?.added.push(...upgrade.env.added);
+  const noted = upgrade.applied.length ? ` (release note: ${upgrade.applied.join("; ")})` : "";
   return {
-    name: `chaos-deploy the PR head ${state.chaos} over ${state.base.tag} and converge`,
+    name: `chaos-deploy the PR head ${state.chaos} over ${state.base.tag} with the app's .env and converge${noted}`,
     plan: head,
     run: async () => {
-      const live = state.live as LiveRun;
       live.plan = head;
       const before = deployCount(head.stack);
       try {
-        await deployAndConverge(state, head, {
-          version: state.headVersion as string,
-          chaos: true,
-          chaosVersion: state.chaos as string,
-        });
+        const labels = { chaos: true, chaosVersion: state.chaos as string };
+        await deployAndConverge(state, head, labels, upgrade.secretsToCreate);
       } finally {
         // Only a redeploy that really happened is an upgrade redeploy, not a second fresh deployment.
         state.upgradeRedeploys += deployCount(head.stack) - before;

@@ -31,6 +31,7 @@ const context: RunContext = {
   baseVersion: null,
   headVersion: "1.0.0+1.0",
   chaosVersion: "00000000",
+  versionLabel: null,
   tier: "install",
   appService: "app",
   services: ["app"],

@@ -1,6 +1,7 @@
 import { readFile, realpath } from "node:fs/promises";
 import { join, sep } from "node:path";
 import { isSteeringKey, recipeError } from "@taster/core";
+import { type SecretHint, secretHintOf } from "./secret-hints";
 
 /**
  * The app env the way abra assembles it: `.env.sample` (shell-like, with `$VAR` expansion and the
@@ -13,6 +14,8 @@ export interface AppEnv {
   composeFiles: string[];
   /** Secret name (lower case, as in compose) → generated length from a `# length=N` hint. */
   secretLengths: Record<string, number>;
+  /** Secret name → how abra generates it (`length`, `charset`, `generate=false`). */
+  secretHints: Record<string, SecretHint>;
 }
 
 export interface LoadAppEnvOptions {
@@ -21,6 +24,11 @@ export interface LoadAppEnvOptions {
   overrides?: Record<string, string>;
   /** Where the overrides come from, for errors (default "the env overrides"). */
   overridesFrom?: string;
+  /**
+   * The app's env file instead of the recipe's `.env.sample`: an operator's `.env`, made once from
+   * the base release's `.env.sample` at `abra app new` (see app-env.ts). `name` is used in errors.
+   */
+  envFile?: { text: string; name: string };
 }
 
 /** One `KEY=value` line, as parsed. */
@@ -36,8 +44,6 @@ const ENV_FILE = ".env.sample";
 const ABRA_SH = "abra.sh";
 const DEFAULT_COMPOSE_FILE = "compose.yml";
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SECRET_VERSION = /^SECRET_(.+)_VERSION$/;
-const LENGTH_HINT = /(?:^|\s)length=(\d+)\b/;
 
 export async function loadAppEnv(dir: string, options: LoadAppEnvOptions): Promise<AppEnv> {
   const overrides = options.overrides ?? {};
@@ -51,17 +57,21 @@ export async function loadAppEnv(dir: string, options: LoadAppEnvOptions): Promi
   const env: Record<string, string> = { STACK_NAME: options.stackName };
   const composeOrigin = new Map<string, string>();
   const secretLengths: Record<string, number> = {};
+  const secretHints: Record<string, SecretHint> = {};
 
   // A value may refer to STACK_NAME, DOMAIN or an override even where the file does not set them.
   const lookup = (name: string) => env[name] ?? fixed[name];
-  const sample = await readRecipeFile(dir, ENV_FILE);
-  for (const entry of parseEnvFile(sample ?? "", ENV_FILE, lookup)) {
-    if (!refused.check(entry.key, `${ENV_FILE}:${entry.line}`)) continue;
+  const envName = options.envFile?.name ?? ENV_FILE;
+  const sample = options.envFile ? options.envFile.text : await readRecipeFile(dir, ENV_FILE);
+  for (const entry of parseEnvFile(sample ?? "", envName, lookup)) {
+    const where = `${envName}:${entry.line}`;
+    if (!refused.check(entry.key, where)) continue;
     env[entry.key] = fixed[entry.key] ?? entry.value;
-    if (entry.key === "COMPOSE_FILE")
-      noteComposeOrigins(env.COMPOSE_FILE ?? "", `${ENV_FILE}:${entry.line}`, composeOrigin);
-    const hint = secretLengthHint(entry);
-    if (hint) secretLengths[hint.name] = hint.length;
+    if (entry.key === "COMPOSE_FILE") noteComposeOrigins(env.COMPOSE_FILE ?? "", where, composeOrigin);
+    const secret = secretHintOf(entry.key, entry.comment, where);
+    if (!secret) continue;
+    secretHints[secret.name] = secret.hint;
+    if (secret.hint.length) secretLengths[secret.name] = secret.hint.length;
   }
 
   const abraSh = await readRecipeFile(dir, ABRA_SH);
@@ -85,7 +95,7 @@ export async function loadAppEnv(dir: string, options: LoadAppEnvOptions): Promi
     if (where === "outside")
       throw recipeError(`COMPOSE_FILE entry "${file}" (from ${origin}) resolves outside the recipe`);
   }
-  return { env, composeFiles, secretLengths };
+  return { env, composeFiles, secretLengths, secretHints };
 }
 
 /**
@@ -211,13 +221,6 @@ function expand(text: string, where: string, lookup: (name: string) => string | 
   );
 }
 
-function secretLengthHint(entry: EnvLine): { name: string; length: number } | undefined {
-  const secret = SECRET_VERSION.exec(entry.key);
-  const length = entry.comment ? LENGTH_HINT.exec(entry.comment) : null;
-  if (!secret?.[1] || !length?.[1]) return undefined;
-  return { name: secret[1].toLowerCase(), length: Number(length[1]) };
-}
-
 export function composeFileList(value: string): string[] {
   return value
     .split(":")
@@ -230,7 +233,7 @@ function noteComposeOrigins(value: string, origin: string, origins: Map<string, 
 }
 
 /** Where `file` (relative to the recipe) really is, following symlinks: inside, outside, or missing. */
-async function recipePath(dir: string, file: string): Promise<"inside" | "outside" | "missing"> {
+export async function recipePath(dir: string, file: string): Promise<"inside" | "outside" | "missing"> {
   let root: string;
   let target: string;
   try {
@@ -247,7 +250,7 @@ async function recipePath(dir: string, file: string): Promise<"inside" | "outsid
  * A recipe file's text, or undefined when there is none. A symlink that leads out of the recipe
  * (e.g. `.env.sample -> /etc/taster/worker.env`) is refused: it would read the worker's files.
  */
-async function readRecipeFile(dir: string, file: string): Promise<string | undefined> {
+export async function readRecipeFile(dir: string, file: string): Promise<string | undefined> {
   const where = await recipePath(dir, file);
   if (where === "missing") return undefined;
   if (where === "outside") throw recipeError(`${file} is a symlink that leads outside the recipe`);

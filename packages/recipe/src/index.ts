@@ -1,8 +1,12 @@
+export * from "./app-env";
+export * from "./compose-vars";
 export * from "./env";
 export * from "./fetch";
 export { displayUrl, gitIn } from "./git";
 export * from "./name";
+export * from "./release-notes";
 export * from "./remote";
+export * from "./secret-hints";
 export * from "./settings";
 export * from "./settings-doc";
 export * from "./tags";

@@ -92,6 +92,15 @@ export const SettingsSchema = z.strictObject({
     .describe(
       "Extra environment for the deployment (KEY: value), on top of `.env.sample`. Names that steer a process (`PATH`, `LD_*`, …) are refused.",
     ),
+  secrets: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a secret name as in compose.yml (e.g. smtp_password)"),
+      z.union([z.string(), z.number()]).transform((v) => String(v)),
+    )
+    .default({})
+    .describe(
+      "Test values for secrets marked `generate=false` in `.env.sample` (ones an operator inserts with `abra app secret insert`), by compose name, e.g. `{ smtp_password: s3cret }`. Without one, Taster generates a value and the manifest says so.",
+    ),
   probeImage: z
     .string()
     .min(1)

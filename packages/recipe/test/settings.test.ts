@@ -36,6 +36,7 @@ describe("loadSettings", () => {
       httpTimeout: 10_000,
       na: {},
       env: {},
+      secrets: {},
       backupMaxMiB: 256,
       tierTimeout: 300,
     });
@@ -59,6 +60,8 @@ describe("loadSettings", () => {
         "  LOG_LEVEL: debug",
         "  WORKERS: 2",
         "probeImage: taster-lab/probe:latest",
+        "secrets:",
+        "  smtp_password: not-a-real-one",
       ].join("\n"),
     );
     expect(await loadSettings(dir, "valid")).toEqual({
@@ -69,6 +72,7 @@ describe("loadSettings", () => {
       upgradeBase: "1.0.0+1.0",
       na: { backup: "stateless", restore: "stateless" },
       env: { LOG_LEVEL: "debug", WORKERS: "2" },
+      secrets: { smtp_password: "not-a-real-one" },
       probeImage: "taster-lab/probe:latest",
       backupMaxMiB: 256,
       tierTimeout: 300,

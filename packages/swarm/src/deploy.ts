@@ -8,11 +8,15 @@ import { appLabel, STACK_LABEL } from "./labels";
 import type { Plan } from "./plan";
 import type { EndpointMode } from "./vip";
 
-/** What abra records on the app service about the deployed checkout. */
+/**
+ * What abra records on the app service about the deployed checkout. abra never writes
+ * `coop-cloud.<stack>.version`: that label is the recipe's own (compose-declared, bumped by
+ * `abra recipe release`). `chaos` and `chaos-version` are set only on a chaos deploy
+ * (`abra app deploy --chaos`, an unreleased commit), as abra's deploy does.
+ */
 export interface AbraDeployLabels {
-  version: string;
   chaos: boolean;
-  /** Short sha of the deployed checkout (`+U` when dirty). */
+  /** Short sha of the deployed checkout (`+U` when dirty); written only when `chaos`. */
   chaosVersion: string;
 }
 
@@ -75,9 +79,8 @@ export function overlayCompose(
   const services: Record<string, unknown> = {};
   for (const service of plan.services) {
     const labels: Record<string, string> = { ...stackLabel };
-    if (service.name === plan.appService) {
-      labels[appLabel(plan.stack, "version")] = abra.version;
-      labels[appLabel(plan.stack, "chaos")] = String(abra.chaos);
+    if (service.name === plan.appService && abra.chaos) {
+      labels[appLabel(plan.stack, "chaos")] = "true";
       labels[appLabel(plan.stack, "chaos-version")] = abra.chaosVersion;
     }
     services[service.name] = {

@@ -1,7 +1,7 @@
 import { realpath } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import { recipeError, TasterError } from "@taster/core";
-import { loadAppEnv } from "@taster/recipe";
+import { DEFAULT_SECRET_HINT, loadAppEnv, type SecretHint } from "@taster/recipe";
 import { parse as parseYaml } from "yaml";
 import type { Host } from "./host";
 import { appLabel } from "./labels";
@@ -31,7 +31,7 @@ export interface Plan {
   appService: string;
   services: PlannedService[];
   /** Secrets the deployer must create (external ones); others come with the stack deploy. */
-  secrets: { name: string; fullName: string; length: number; external: boolean }[];
+  secrets: { name: string; fullName: string; length: number; hint: SecretHint; external: boolean }[];
   configs: { name: string; fullName: string }[];
   /** Full network names, external ones included. */
   networks: string[];
@@ -50,6 +50,8 @@ export interface PlanOptions {
   env?: Record<string, string>;
   /** Where `env` comes from, named in errors (e.g. "--env"). */
   envFrom?: string;
+  /** The app's env file instead of the recipe's `.env.sample` (an operator's `.env`, see app-env.ts). */
+  envFile?: { text: string; name: string };
 }
 
 /** The parts of `docker stack config` output a plan reads. */
@@ -72,11 +74,12 @@ interface RenderedService {
 
 /** Assembles the env the abra way, renders the compose files with the Docker CLI and reads the result. */
 export async function planRecipe(host: Host, opts: PlanOptions): Promise<Plan> {
-  const { env, composeFiles, secretLengths } = await loadAppEnv(opts.dir, {
+  const { env, composeFiles, secretLengths, secretHints } = await loadAppEnv(opts.dir, {
     stackName: opts.stack,
     domain: opts.domain,
     ...(opts.env ? { overrides: opts.env } : {}),
     ...(opts.envFrom ? { overridesFrom: opts.envFrom } : {}),
+    ...(opts.envFile ? { envFile: opts.envFile } : {}),
   });
   const rendered = await renderCompose(host, opts.dir, composeFiles, env);
   await checkFilesInsideRecipe(opts.dir, rendered);
@@ -98,6 +101,7 @@ export async function planRecipe(host: Host, opts: PlanOptions): Promise<Plan> {
       name,
       fullName: fullName(opts.stack, name, spec),
       length: secretLengths[name] ?? DEFAULT_SECRET_LENGTH,
+      hint: secretHints[name] ?? DEFAULT_SECRET_HINT,
       external: spec?.external === true,
     })),
     configs: Object.entries(rendered.configs ?? {}).map(([name, spec]) => ({

@@ -1,41 +1,92 @@
 import { randomBytes } from "node:crypto";
 import type { Redactor } from "@taster/core";
+import { ALPHABET_DEFAULT, ALPHABET_LOWER, type SecretHint } from "@taster/recipe";
 import type { Host } from "./host";
 import { NAMESPACE_LABEL, STACK_LABEL } from "./labels";
 import type { Plan } from "./plan";
 
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-/** A random value of `length` characters from [A-Za-z0-9] (what abra's generator produces). */
-export function randomSecret(length: number): string {
-  const bytes = randomBytes(length * 2);
+/** A random value of `length` characters from `alphabet`, every character equally likely. */
+export function randomSecret(length: number, alphabet: string = ALPHABET_DEFAULT): string {
+  const chars = [...new Set(alphabet)];
+  const limit = 256 - (256 % chars.length);
   let out = "";
-  // Rejection sampling keeps every character equally likely.
-  for (const byte of bytes) {
-    if (byte < 248) out += ALPHABET[byte % ALPHABET.length];
-    if (out.length === length) return out;
+  while (out.length < length) {
+    // Rejection sampling: bytes past the last whole multiple of the alphabet would bias it.
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < limit) out += chars[byte % chars.length];
+      if (out.length === length) break;
+    }
   }
-  return out + randomSecret(length - out.length);
+  return out;
 }
 
 /**
- * Creates the plan's missing external secrets with random values; returns the names it created.
- * Values only ever go to the redactor. The stack labels let teardown find secrets that
- * `docker stack deploy` did not create.
+ * abra without `length=` makes a passphrase: words joined by `-` (passgen's default word count, 6).
+ * Taster's words are random lowercase ones of 3 to 9 letters: the same characters an entrypoint
+ * must cope with, without shipping a word list.
  */
-export async function ensureSecrets(host: Host, plan: Plan, redactor: Redactor): Promise<string[]> {
+export function randomPassphrase(words = 6): string {
+  return Array.from({ length: words }, () =>
+    randomSecret(3 + ((randomBytes(1)[0] as number) % 7), ALPHABET_LOWER),
+  ).join("-");
+}
+
+/** A value the way abra's `secret generate` would make it for this hint. */
+export function generateSecretValue(hint: SecretHint): string {
+  return hint.length ? randomSecret(hint.length, hint.charset) : randomPassphrase();
+}
+
+/** Where a secret's value came from (never the value): what the manifest and report show. */
+export interface SecretSource {
+  name: string;
+  fullName: string;
+  source: "generated" | "taster.yml" | "generated (generate=false, no test value in taster.yml)";
+}
+
+export interface EnsureSecretsOptions {
+  /** Only these secrets (compose names) may be created; the rest must exist already. Default: all. */
+  only?: string[];
+  /** Test values for `generate=false` secrets, from `taster.yml` `secrets:` (compose name → value). */
+  values?: Record<string, string>;
+}
+
+/**
+ * Creates the plan's missing external secrets the way `abra app secret generate --all` does, plus
+ * the `generate=false` ones an operator would insert (their test value from taster.yml, else a
+ * generated one). Values only ever go to the redactor. The stack labels let teardown find secrets
+ * that `docker stack deploy` did not create. Returns where each created secret came from.
+ */
+export async function ensureSecrets(
+  host: Host,
+  plan: Plan,
+  redactor: Redactor,
+  opts: EnsureSecretsOptions = {},
+): Promise<SecretSource[]> {
   const existing = new Set((await host.docker.listSecrets()).map((secret) => secret.Spec?.Name));
-  const created: string[] = [];
+  const created: SecretSource[] = [];
   for (const secret of plan.secrets) {
     if (!secret.external || existing.has(secret.fullName)) continue;
-    const value = randomSecret(secret.length);
+    if (opts.only && !opts.only.includes(secret.name)) continue;
+    const given = secret.hint.generate ? undefined : opts.values?.[secret.name];
+    const value = given ?? generateSecretValue(secret.hint);
     redactor.add(value);
     await host.docker.createSecret({
       Name: secret.fullName,
       Data: Buffer.from(value).toString("base64"),
       Labels: { [NAMESPACE_LABEL]: plan.stack, [STACK_LABEL]: plan.stack },
     });
-    created.push(secret.fullName);
+    const source: SecretSource["source"] = secret.hint.generate
+      ? "generated"
+      : given !== undefined
+        ? "taster.yml"
+        : "generated (generate=false, no test value in taster.yml)";
+    created.push({ name: secret.name, fullName: secret.fullName, source });
   }
   return created;
+}
+
+/** The plan's external secrets that do not exist on the host (what abra calls "not generated"). */
+export async function missingSecrets(host: Host, plan: Plan): Promise<Plan["secrets"]> {
+  const existing = new Set((await host.docker.listSecrets()).map((secret) => secret.Spec?.Name));
+  return plan.secrets.filter((secret) => secret.external && !existing.has(secret.fullName));
 }

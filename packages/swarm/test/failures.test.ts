@@ -16,7 +16,7 @@ import { checkout, removeTempDirs, tempDir, uniqueStack } from "./helpers";
 let lab: LabInfo;
 let host: Host;
 const stacks: string[] = [];
-const abra = { version: "0.0.0", chaos: false, chaosVersion: "0000000" };
+const abra = { chaos: false, chaosVersion: "0000000" };
 
 beforeAll(async () => {
   lab = await ensureLab();

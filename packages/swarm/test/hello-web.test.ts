@@ -43,16 +43,16 @@ describe("hello-web on the lab swarm", () => {
     plan = await planRecipe(host, { dir, stack, domain: `${stack}.test` });
     expect(plan.appService).toBe("app");
     expect(plan.backupCapable).toBe(true);
-    expect(
-      await deployStack(host, plan, { version: "1.0.0+1.0", chaos: false, chaosVersion: await headSha(dir) }),
-    ).toEqual({
+    expect(await deployStack(host, plan, { chaos: false, chaosVersion: await headSha(dir) })).toEqual({
       deployCount: 1,
     });
     const { durationMs } = await waitForConvergence(host, plan, { timeoutSeconds: 90 });
     expect(durationMs).toBeGreaterThan(0);
     const labels = await readAppLabels(host, plan);
+    // The compose-declared version stays; a release deploy carries no chaos labels (as with abra).
     expect(labels[`coop-cloud.${stack}.version`]).toBe("1.0.0+1.0");
-    expect(labels[`coop-cloud.${stack}.chaos`]).toBe("false");
+    expect(labels[`coop-cloud.${stack}.chaos`]).toBeUndefined();
+    expect(labels[`coop-cloud.${stack}.chaos-version`]).toBeUndefined();
     expect(labels["taster.stack"]).toBe(stack);
   });
 
@@ -96,7 +96,7 @@ describe("hello-web on the lab swarm", () => {
     const dir = await checkout(lab, "hello-web", "refs/pull/1/head");
     const head = await planRecipe(host, { dir, stack, domain: `${stack}.test` });
     const sha = await headSha(dir);
-    await deployStack(host, head, { version: "1.1.0+1.1", chaos: true, chaosVersion: sha });
+    await deployStack(host, head, { chaos: true, chaosVersion: sha });
     // Swarm is now replacing the 1.0 container with a 1.1 one (stop-first): the exec lands on
     // whichever container is really running, and must never come back empty.
     const states: (string | undefined)[] = [];
@@ -117,6 +117,7 @@ describe("hello-web on the lab swarm", () => {
     const labels = await readAppLabels(host, head);
     expect(labels[`coop-cloud.${stack}.chaos-version`]).toBe(sha);
     expect(labels[`coop-cloud.${stack}.chaos`]).toBe("true");
+    expect(labels[`coop-cloud.${stack}.version`]).toBe("1.1.0+1.1");
     // hello-web's update cannot roll back (swarm's default failure action): converged as soon as the
     // new task is healthy, possibly while swarm still watches its monitor window.
     expect(["updating", "completed"]).toContain((await updateState(host, head)).app);

@@ -134,7 +134,7 @@ describe("compose interpolation sees the app env only, never the worker's variab
     plan = await planRecipe(host, { dir, stack, domain });
     expect(JSON.stringify(plan)).not.toContain(CANARY);
     expect(JSON.stringify(plan.rendered)).not.toContain(process.env.HOME ?? "/root");
-    await deployStack(host, plan, { version: "1.0.0+1.0", chaos: true, chaosVersion: await headSha(dir) });
+    await deployStack(host, plan, { chaos: true, chaosVersion: await headSha(dir) });
     await waitForConvergence(host, plan, { timeoutSeconds: 90 });
     const service = await host.docker.getService(`${stack}_app`).inspect();
     expect(JSON.stringify(service.Spec)).not.toContain(CANARY);

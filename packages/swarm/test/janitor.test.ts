@@ -59,7 +59,7 @@ describe("janitor", () => {
     for (const stack of [dead, live]) {
       const plan = await fixturePlan(stack);
       await ensureSecrets(host, plan, redactor);
-      await deployStack(host, plan, { version: "1", chaos: false, chaosVersion: "abc" });
+      await deployStack(host, plan, { chaos: false, chaosVersion: "abc" });
     }
     // A run that crashed after creating its secret, before deploying.
     await ensureSecrets(host, await fixturePlan(crashed), redactor);

@@ -39,10 +39,12 @@ describe("notes (app + db, secret, templated config, DB-style backup hooks) on t
   it("creates the versioned secret with a value of the hinted length, known only to the redactor", async () => {
     const dir = await checkout(lab, "notes", "0.2.0+2.1");
     plan = await planRecipe(host, { dir, stack, domain: `${stack}.test` });
-    expect(await ensureSecrets(host, plan, redactor)).toEqual([`${stack}_db_password_v1`]);
+    expect((await ensureSecrets(host, plan, redactor)).map((s) => s.fullName)).toEqual([
+      `${stack}_db_password_v1`,
+    ]);
     // A second call finds it and creates nothing.
     expect(await ensureSecrets(host, plan, redactor)).toEqual([]);
-    await deployStack(host, plan, { version: "0.2.0+2.1", chaos: false, chaosVersion: await headSha(dir) });
+    await deployStack(host, plan, { chaos: false, chaosVersion: await headSha(dir) });
     await waitForConvergence(host, plan, { timeoutSeconds: 90 });
 
     const secret = await execInService(host, stack, "app", ["cat", "/run/secrets/db_password"]);

@@ -51,7 +51,7 @@ describe("the SSH transport (lab sshd)", () => {
     const dir = await checkout(lab, "hello-web", "1.1.0+1.1");
     // Both the Docker CLI (stack config/deploy) and the API go through the same connection.
     const plan = await planRecipe(host, { dir, stack, domain: `${stack}.test` });
-    await deployStack(host, plan, { version: "1.1.0+1.1", chaos: false, chaosVersion: await headSha(dir) });
+    await deployStack(host, plan, { chaos: false, chaosVersion: await headSha(dir) });
     await waitForConvergence(host, plan, { timeoutSeconds: 90 });
     const [a, b, c] = await Promise.all([
       execInService(host, stack, "app", ["cat", "/etc/web-version"]),

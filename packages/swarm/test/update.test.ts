@@ -54,12 +54,12 @@ describe("an in-place update of a service that may roll back", () => {
     stacks.push(stack);
     await fixture(dir, "one");
     const first = await planRecipe(host, { dir, stack, domain: `${stack}.test` });
-    await deployStack(host, first, { version: "1", chaos: false, chaosVersion: "1" });
+    await deployStack(host, first, { chaos: false, chaosVersion: "1" });
     await waitForConvergence(host, first, { timeoutSeconds: 60 });
 
     await fixture(dir, "two");
     const second = await planRecipe(host, { dir, stack, domain: `${stack}.test` });
-    await deployStack(host, second, { version: "2", chaos: true, chaosVersion: "2" });
+    await deployStack(host, second, { chaos: true, chaosVersion: "2" });
     await waitForConvergence(host, second, { timeoutSeconds: 60 });
     expect(await updateState(host, second)).toEqual({ app: "completed" });
   });

@@ -73,7 +73,7 @@ describe("hosts without working swarm VIPs", () => {
     const stack = uniqueStack("vip");
     stacks.push(stack);
     const plan = await planRecipe(host, { dir, stack, domain: `${stack}.test` });
-    await deployStack(host, plan, { version: "1", chaos: false, chaosVersion: "1" }, { endpointMode: mode });
+    await deployStack(host, plan, { chaos: false, chaosVersion: "1" }, { endpointMode: mode });
     await waitForConvergence(host, plan, { timeoutSeconds: 60 });
     const inspected = await host.docker.getService(`${stack}_db`).inspect();
     expect(inspected.Spec?.EndpointSpec?.Mode ?? "vip").toBe(mode);
@@ -86,7 +86,7 @@ describe("hosts without working swarm VIPs", () => {
       services: [{ name: "app" }, { name: "db" }],
       rendered: {},
     } as unknown as Parameters<typeof overlayCompose>[0];
-    const abra = { version: "1", chaos: false, chaosVersion: "1" };
+    const abra = { chaos: false, chaosVersion: "1" };
     const dnsrr = overlayCompose(plan, abra, "dnsrr") as { services: Record<string, { deploy: object }> };
     expect(dnsrr.services.db?.deploy).toEqual(expect.objectContaining({ endpoint_mode: "dnsrr" }));
     const vip = overlayCompose(plan, abra, "vip") as { services: Record<string, { deploy: object }> };

@@ -18,6 +18,8 @@ export interface RunContext {
   chaosVersion: string;
   tier: string;
   appService: string;
+  /** The `coop-cloud.<stack>.version` label the tested compose files declare (null: none). */
+  versionLabel?: string | null;
   services: string[];
   settings: {
     healthPath: string;
