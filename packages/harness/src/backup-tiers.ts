@@ -1,0 +1,18 @@
+import type { Tier } from "@taster/core";
+import { type BackupArtifact, backupSelection, type Plan } from "@taster/swarm";
+
+/**
+ * backup-bot-two refuses a stack with `backupbot.backup=true` on more than one service: when the
+ * run will back up, that is a recipe error before anything is deployed (it names the services).
+ */
+export function checkBackupLabels(plan: Plan, stages: Tier[]): void {
+  if (stages.includes("backup") || stages.includes("restore")) backupSelection(plan);
+}
+
+/** The backup's log line: the artifact and every backed-up `<volume>/<path>` with its checksum. */
+export function backupSummary(artifact: BackupArtifact): string {
+  const paths = artifact.checksums
+    .map((c) => `${c.path} (${c.files} file(s), ${c.checksum.slice(0, 12)})`)
+    .join(", ");
+  return `artifact ${artifact.size} bytes, sha256 ${artifact.sha256}; ${artifact.checksums.length} path(s): ${paths}`;
+}
