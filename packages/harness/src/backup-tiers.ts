@@ -9,10 +9,16 @@ export function checkBackupLabels(plan: Plan, stages: Tier[]): void {
   if (stages.includes("backup") || stages.includes("restore")) backupSelection(plan);
 }
 
-/** The backup's log line: the artifact and every backed-up `<volume>/<path>` with its checksum. */
-export function backupSummary(artifact: BackupArtifact): string {
+/** The backup's log lines: the markers, the artifact, every backed-up `<volume>/<path>` with its checksum. */
+export function backupSummary(artifact: BackupArtifact): string[] {
+  const markers = artifact.markers.map((m) => `marker seeded in ${m.service}:${m.path}`);
+  if (markers.length === 0)
+    markers.push("no backed-up path is a directory: no marker (the checksums prove the round trip)");
   const paths = artifact.checksums
     .map((c) => `${c.path} (${c.files} file(s), ${c.checksum.slice(0, 12)})`)
     .join(", ");
-  return `artifact ${artifact.size} bytes, sha256 ${artifact.sha256}; ${artifact.checksums.length} path(s): ${paths}`;
+  return [
+    ...markers,
+    `artifact ${artifact.size} bytes, sha256 ${artifact.sha256}; ${artifact.checksums.length} path(s): ${paths}`,
+  ];
 }

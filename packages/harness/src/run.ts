@@ -736,7 +736,7 @@ async function backupOp(state: RunState): Promise<Op | TierResult> {
       });
       const [marker] = live.backup.markers;
       if (marker) state.broker?.state.set(MARKER_KEY, marker);
-      state.log.event("backup", backupSummary(live.backup), "backup");
+      for (const line of backupSummary(live.backup)) state.log.event("backup", line, "backup");
     },
   };
 }
