@@ -5,8 +5,9 @@ import { type BackupArtifact, backupSelection, type Plan } from "@taster/swarm";
  * backup-bot-two refuses a stack with `backupbot.backup=true` on more than one service: when the
  * run will back up, that is a recipe error before anything is deployed (it names the services).
  */
-export function checkBackupLabels(plan: Plan, stages: Tier[]): void {
-  if (stages.includes("backup") || stages.includes("restore")) backupSelection(plan);
+export function checkBackupLabels(plan: Plan, stages: Tier[], na: Partial<Record<Tier, string>> = {}): void {
+  const wanted = (["backup", "restore"] as const).some((tier) => stages.includes(tier) && !na[tier]);
+  if (wanted) backupSelection(plan);
 }
 
 /** The backup's log lines: the markers, the artifact, every backed-up `<volume>/<path>` with its checksum. */

@@ -646,7 +646,7 @@ async function installOp(state: RunState): Promise<Op> {
   const target = state.base ?? null;
   const dir = target?.dir ?? (state.checkoutDir as string);
   const p = await plan(state, dir);
-  checkBackupLabels(p, state.stages);
+  checkBackupLabels(p, state.stages, state.settings?.na);
   state.live = { host: state.host as Host, plan: p, backup: null, ...probe(state) };
   if (state.manifest) state.manifest.backupCapable = p.backupCapable;
   const slot = state.slot as SandboxSlot;

@@ -1,7 +1,14 @@
 import { posix } from "node:path";
 import { recipeError } from "@taster/core";
 import { copyFromService } from "./archive";
-import { type ArtifactPath, artifactPaths, MARKER_FILE, type PathChecksum, writeInService } from "./backup";
+import {
+  type ArtifactPath,
+  artifactPaths,
+  DEFAULT_BACKUP_MAX_BYTES,
+  MARKER_FILE,
+  type PathChecksum,
+  writeInService,
+} from "./backup";
 import { containerPath, volumePath } from "./backup-labels";
 import { fileDigests, pathChecksum } from "./backup-tar";
 import type { Host } from "./host";
@@ -51,7 +58,8 @@ async function changeOne(
   const marker = names.find((name) => posix.basename(name) === MARKER_FILE && name.split("/").length === 2);
   const target = posix.join(posix.dirname(where), marker ?? (names[0] as string));
   await writeInService(host, plan.stack, volume.service, target, CHANGED_CONTENT);
-  const actual = await fileDigests(await copyFromService(host, plan.stack, volume.service, where));
+  const readBack = await copyFromService(host, plan.stack, volume.service, where, DEFAULT_BACKUP_MAX_BYTES);
+  const actual = await fileDigests(readBack);
   const checksum = pathChecksum(names, actual);
   if (checksum === pathChecksum(names, expected)) {
     throw recipeError(

@@ -282,7 +282,9 @@ async function verifyRestored(
 ): Promise<PathChecksum> {
   const expected = await fileDigests(tar);
   const where = containerPath(volume, relative);
-  const actual = await fileDigests(await copyFromService(host, plan.stack, volume.service, where));
+  // Capped like the backup: the app may have grown the path since.
+  const readBack = await copyFromService(host, plan.stack, volume.service, where, DEFAULT_BACKUP_MAX_BYTES);
+  const actual = await fileDigests(readBack);
   const differ = [...expected].filter(([name, digest]) => actual.get(name) !== digest).map(([name]) => name);
   if (differ.length > 0) {
     throw recipeError(
