@@ -9,7 +9,7 @@ describe("backup", () => {
     expect(artifact?.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  test("every backup-enabled service contributed paths", async () => {
+  test("every backed-up volume contributed paths", async () => {
     const artifact = await app.backupArtifact();
     const empty = (artifact?.entries ?? []).filter((e) => e.paths.length === 0).map((e) => e.service);
     expect(artifact?.entries.length).toBeGreaterThan(0);

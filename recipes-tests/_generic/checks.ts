@@ -47,7 +47,10 @@ export const MARKER_KEY = "taster.backupMarker";
 export const RESTORE_CHECK_KEY = "taster.restoreCheck";
 export interface RestoreCheck {
   files: number;
+  /** `<volume>/<path>` of each path put back. */
   paths: string[];
+  /** Each backed-up path's content checksum at backup, after Taster changed it, after the restore. */
+  checksums: { path: string; files: number; backedUp: string; changed: string; restored: string }[];
 }
 export interface BackupMarker {
   service: string;

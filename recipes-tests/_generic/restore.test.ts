@@ -21,6 +21,17 @@ describe("restore", () => {
     expect(check?.files).toBeGreaterThan(0);
   });
 
+  test("every backed-up path was changed after the backup and has its backed-up checksum back", async () => {
+    const check = await app.state.get<RestoreCheck>(RESTORE_CHECK_KEY);
+    const rows = (check?.checksums ?? []).map((c) => ({
+      path: c.path,
+      changed: c.files === 0 || c.changed !== c.backedUp,
+      back: c.restored === c.backedUp,
+    }));
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows).toEqual(rows.map((r) => ({ path: r.path, changed: true, back: true })));
+  });
+
   test("the marker seeded before backup and changed after it is back", async () => {
     const marker = await app.state.get<BackupMarker>(MARKER_KEY);
     // Only a backed-up directory gets a marker (the run log says which): a selection of files

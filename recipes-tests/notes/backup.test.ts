@@ -4,5 +4,5 @@ import { app } from "@taster/testkit";
 test("the backup holds the db dump directory", async () => {
   const artifact = await app.backupArtifact();
   const db = artifact?.entries.find((e) => e.service === "db");
-  expect(db?.paths).toEqual(["/var/lib/notes/dump"]);
+  expect(db?.paths).toEqual(["db_data/dump"]);
 });

@@ -30,8 +30,10 @@ import {
   type Workspace,
 } from "@taster/recipe";
 import {
+  backupSelection,
   backupStack,
   type ConnectOptions,
+  changeBackedUp,
   connectHost,
   deployCount,
   deployStack,
@@ -39,12 +41,12 @@ import {
   endpointModeFor,
   engineProblem,
   ensureSecrets,
-  execInService,
   type Host,
   type Plan,
   planRecipe,
   readAppLabels,
   restoreStack,
+  roundTripProof,
   type SecretSource,
   teardownStack,
   untilEngineBack,
@@ -53,12 +55,12 @@ import {
 import type { RunContext } from "@taster/testkit";
 import { gateRepoLocal, loadAllowlist } from "./allowlist";
 import { type LiveRun, swarmBackend } from "./backend";
+import { backupSummary, checkBackupLabels } from "./backup-tiers";
 import { type Broker, startBroker } from "./broker";
 import { converge } from "./converge";
 import { type Customization, discoverCustomization, HOOK_NAMES } from "./discovery";
 import { writeHookRunner } from "./hooks";
 import { describeFinding, lintRecipe, tiersStoppedByLint } from "./lint/index";
-import { MUTATED_MARKER, markerLocation, newMarkerValue } from "./marker";
 import { declaredVersion, planOperatorUpgrade } from "./operator-upgrade";
 import { type FreshOutcome, freshInstall, freshWanted } from "./ops/fresh";
 import { hideFromSandbox, materializeGate } from "./pinned-copy";
@@ -723,6 +725,7 @@ async function installOp(state: RunState): Promise<Op> {
   state.appEnv = await newAppEnv(dir, target?.tag ?? `the head ${state.chaos}`);
   if (state.manifest) state.manifest.appEnv = { from: state.appEnv.name, added: [], secrets: [] };
   const p = await plan(state, dir, state.appEnv);
+  checkBackupLabels(p, state.stages, state.settings?.na);
   state.live = { host: state.host as Host, plan: p, backup: null, ...probe(state) };
   if (state.manifest) state.manifest.backupCapable = p.backupCapable;
   const serving = describeServing(p, state.settings as Settings);
@@ -816,28 +819,18 @@ async function backupOp(state: RunState): Promise<Op | TierResult> {
   const na = notBackupCapable(state);
   if (na) return na;
   const live = state.live as LiveRun;
+  backupSelection(live.plan); // two backupbot.backup=true labels: a recipe error before the op
   return {
-    name: "seed a marker, then back up (backup-bot-two labels)",
+    name: "back up (backup-bot-two labels), recording each path's content checksum",
     run: async () => {
-      const marker = await markerLocation(live.plan, (service, path) => isDirectory(state, service, path));
-      if (marker) {
-        const value = newMarkerValue();
-        await writeInService(state, marker.service, marker.path, value);
-        state.broker?.state.set(MARKER_KEY, { ...marker, value });
-        state.log.event("backup", `marker seeded in ${marker.service}:${marker.path}`, "backup");
-      } else {
-        state.log.event(
-          "backup",
-          "no backed-up path is a directory: no marker (the restore compares every file)",
-          "backup",
-        );
-      }
       const artifactDir = join(state.workspace?.dir as string, "artifacts");
       await mkdir(artifactDir, { recursive: true, mode: 0o700 });
       live.backup = await backupStack(live.host, live.plan, artifactDir, {
         ...(state.settings ? { maxBytes: state.settings.backupMaxMiB * 1024 * 1024 } : {}),
       });
-      state.log.event("backup", `artifact ${live.backup.size} bytes, sha256 ${live.backup.sha256}`, "backup");
+      const [marker] = live.backup.markers;
+      if (marker) state.broker?.state.set(MARKER_KEY, marker);
+      for (const line of backupSummary(live.backup)) state.log.event("backup", line, "backup");
     },
   };
 }
@@ -849,17 +842,18 @@ async function restoreOp(state: RunState): Promise<Op | TierResult> {
   if (!live.backup) return skippedTier("not run: no backup artifact");
   const backup = live.backup;
   return {
-    name: "change the marker, restore the backup, converge",
+    name: "change every backed-up path, restore the backup, converge",
     run: async () => {
-      const marker = state.broker?.state.get(MARKER_KEY) as { service: string; path: string } | undefined;
-      if (marker) await writeInService(state, marker.service, marker.path, MUTATED_MARKER);
+      const changed = await changeBackedUp(live.host, live.plan, backup);
       const restored = await restoreStack(live.host, live.plan, backup);
+      const proof = roundTripProof(backup.checksums, changed, restored.checksums);
       state.log.event(
         "restore",
         `${restored.files} file(s) put back and checked against the artifact`,
         "restore",
       );
-      state.broker?.state.set(RESTORE_CHECK_KEY, restored);
+      state.log.event("restore", proof.summary, "restore");
+      state.broker?.state.set(RESTORE_CHECK_KEY, { ...restored, checksums: proof.checksums });
       await converge(live.host, live.plan, {
         ...(state.opts.signal ? { signal: state.opts.signal } : {}),
         onProgress: (msg) => state.log.event("converge", msg, "restore"),
@@ -873,28 +867,6 @@ async function customOp(state: RunState): Promise<Op | TierResult> {
     return naTier("untested", "no custom tests (custom/*.test.ts)");
   }
   return { name: "nothing to do: custom tests run against the live deployment", run: async () => {} };
-}
-
-async function isDirectory(state: RunState, service: string, path: string): Promise<boolean> {
-  const result = await execInService(state.host as Host, state.stack as string, service, [
-    "test",
-    "-d",
-    path,
-  ]);
-  return result.exitCode === 0;
-}
-
-async function writeInService(state: RunState, service: string, path: string, value: string): Promise<void> {
-  const result = await execInService(state.host as Host, state.stack as string, service, [
-    "sh",
-    "-c",
-    'mkdir -p "$(dirname "$2")" && printf %s "$1" > "$2"',
-    "sh",
-    value,
-    path,
-  ]);
-  if (result.exitCode !== 0)
-    throw new TasterError("infra", `writing ${path} in ${service} failed: ${result.stderr.trim()}`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ describe("notes PR #2 over 0.2.0+2.1: two services, secret, config v2, DB-style 
     expect(rowNames(results, "restore")).toContain(
       "pass notes/restore.test.ts › the note wiped after the backup is back in notes.db after the restore",
     );
-    expect(results.backup?.entries.find((e) => e.service === "db")?.paths).toEqual(["/var/lib/notes/dump"]);
+    expect(results.backup?.entries.find((e) => e.service === "db")?.paths).toEqual(["db_data/dump"]);
   });
 
   test("the generated secret never appears in any output", () => {

@@ -1,5 +1,6 @@
 export * from "./archive";
 export * from "./backup";
+export * from "./backup-proof";
 export * from "./converge";
 export * from "./deploy";
 export * from "./exec";

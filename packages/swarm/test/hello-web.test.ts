@@ -76,7 +76,7 @@ describe("hello-web on the lab swarm", () => {
     await execInService(host, stack, "app", ["sh", "-c", "echo seeded-marker > /var/www/marker.txt"]);
     const artifactDir = await tempDir("hw-backup");
     const artifact = await backupStack(host, plan, artifactDir);
-    expect(artifact.entries).toEqual([{ service: "app", paths: ["/var/www"] }]);
+    expect(artifact.entries).toEqual([{ service: "app", paths: ["content"] }]);
     expect(artifact.size).toBe((await readFile(artifact.path)).length);
     expect(artifact.sha256).toMatch(/^[0-9a-f]{64}$/);
 

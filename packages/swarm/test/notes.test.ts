@@ -63,7 +63,7 @@ describe("notes (app + db, secret, templated config, DB-style backup hooks) on t
   it("backs up through the pre-hook dump and restores the seeded notes via the post-hook", async () => {
     await execInService(host, stack, "db", ["sh", "-c", "echo seeded-note > /var/lib/notes/notes.db"]);
     const artifact = await backupStack(host, plan, await tempDir("nt-backup"));
-    expect(artifact.entries).toEqual([{ service: "db", paths: ["/var/lib/notes/dump"] }]);
+    expect(artifact.entries).toEqual([{ service: "db", paths: ["db_data/dump"] }]);
     // The post-hook removed the dump again inside the container.
     const dump = await execInService(host, stack, "db", ["ls", "/var/lib/notes/dump"]);
     expect(dump.stdout).toBe("");
