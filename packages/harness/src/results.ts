@@ -26,6 +26,11 @@ export const tierResultSchema = z.object({
   status: z.enum(["pass", "fail", "skip", "na"]),
   naKind: naKindSchema.optional(),
   reason: z.string().optional(),
+  /**
+   * What the tier's op deployed, when it deployed: `1.1.0+1.1` (a release), `head abc1234` (the
+   * PR head) or `→ head abc1234` (the upgrade onto the head). "install PASS" alone may be the base.
+   */
+  deployed: z.string().optional(),
   tests: z.array(testRowSchema),
   timings: z.object({
     hookMs: z.number().nonnegative(),
@@ -51,7 +56,13 @@ export const manifestSchema = z.object({
   settingsFile: z.string().nullable(),
   upgradeBase: z.object({ base: z.string().nullable(), reason: z.string() }),
   backupCapable: z.boolean(),
-  repoLocal: z.object({ allowed: z.boolean(), why: z.string(), treeHash: z.string().nullable() }),
+  repoLocal: z.object({
+    allowed: z.boolean(),
+    why: z.string(),
+    treeHash: z.string().nullable(),
+    /** Not approved: the command an admin runs, after review, to approve this content. */
+    approve: z.string().optional(),
+  }),
   files: z.array(manifestEntrySchema),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
@@ -73,6 +84,12 @@ export const resultsSchema = z.object({
   level: z.number().int().min(0).max(4),
   outcome: z.enum(["pass", "fail", "error"]),
   error: z.string().optional(),
+  /**
+   * With outcome `error`: whose error it is. `config`: Taster's own settings for the recipe
+   * (taster.yml) are wrong, nothing about the recipe was judged and a retry cannot help;
+   * `infra` (or absent): the test infrastructure.
+   */
+  errorKind: z.enum(["config", "infra", "usage"]).optional(),
   versions: z.object({
     base: z.string().nullable(),
     head: z.string(),
