@@ -24,11 +24,15 @@ export function startHeartbeat(
     clearTimeout(timer);
     if (!stopped) timer = setTimeout(beat, everyMs);
   };
+  let busy = false;
   const beat = async () => {
-    const line = await describe(Date.now() - started).catch(() => "");
-    if (stopped) return;
-    if (line) emit(line);
+    // The next beat is due `everyMs` after this one began, however long describing takes.
     schedule();
+    if (busy) return;
+    busy = true;
+    const line = await describe(Date.now() - started).catch(() => "");
+    busy = false;
+    if (!stopped && line) emit(line);
   };
   schedule();
   return {
