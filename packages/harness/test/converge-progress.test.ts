@@ -34,7 +34,7 @@ describe("a quiet wait says what it waits for", () => {
       (l) => lines.push(l),
       40,
     );
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300));
     const beats = lines.length;
     beat.spoke();
     await new Promise((r) => setTimeout(r, 25));

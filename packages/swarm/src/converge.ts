@@ -408,5 +408,6 @@ function healthDetails(container: Dockerode.ContainerInspectInfo): string {
   const output = last
     ? `exit ${last.ExitCode}: ${probeOutputTail(last.Output) || "(no output)"}`
     : "no probe result";
-  return `healthcheck \`${test}\` failing (${health?.FailingStreak ?? 0} in a row); last probe ${output}`;
+  // The probe's words first: a table cell or a commit status keeps the start of this, not the end.
+  return `failing (${health?.FailingStreak ?? 0} in a row); last probe ${output}; healthcheck \`${test}\``;
 }

@@ -36,8 +36,8 @@ export function withOutput(output: string): string {
 }
 
 /** Lines and characters of a probe's output quoted in a failure: its end, where the reason is. */
-const PROBE_TAIL_LINES = 3;
-const PROBE_TAIL_CHARS = 300;
+const PROBE_TAIL_LINES = 2;
+const PROBE_TAIL_CHARS = 200;
 
 /**
  * The last lines of a healthcheck probe's output on one line (`a | b | c`): a Python probe prints
