@@ -85,7 +85,7 @@ describe("./taster run", () => {
   test("a failing recipe exits 1 with live progress on stderr and the table on stdout", () => {
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(/install › op: deploy 0\.1\.0\+1\.0/);
-    expect(broken.stdout).toMatch(/^install\s+FAIL\s/m);
+    expect(broken.stdout).toMatch(/^install \(head [0-9a-f]{7,}\)\s+FAIL\s/m);
     expect(broken.stdout).toMatch(/broken @ [0-9a-f]{12}: FAIL, level L0/);
     expect(broken.results.tiers.install.reason).toMatch(/healthcheck failing/);
   });
