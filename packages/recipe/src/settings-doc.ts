@@ -52,7 +52,7 @@ export function settingsPage(): string {
     "Every key is optional; a recipe without the file gets every default. Keys are checked strictly:",
     "an unknown key or a wrong type is an error that names the key and the file. Such an error is",
     "Taster's configuration error, not the recipe's verdict: the run ends `ERROR` (exit 2, no level,",
-    "`errorKind: config` in results.json), the PR comment says \"configuration error\", and the worker",
+    '`errorKind: config` in results.json), the PR comment says "configuration error", and the worker',
     "does not retry it.",
     "",
     settingsTable(),
