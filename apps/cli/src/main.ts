@@ -10,12 +10,18 @@ import { registerPlan } from "./commands/plan";
 import { registerRun } from "./commands/run";
 import { registerTest } from "./commands/test";
 import { registerWorker } from "./commands/worker";
-import { exitCodeFor, printError } from "./output";
+import { exitCodeFor, printError, printUsage } from "./output";
 
 const program = new Command("taster")
   .description("CI for Co-op Cloud recipes: deploy a PR's recipe once, run the lifecycle tiers, report.")
   .showHelpAfterError()
   .exitOverride();
+
+// The command being run, so a usage error can show that command's usage line.
+let running: Command | undefined;
+program.hook("preAction", (_program, action) => {
+  running = action;
+});
 
 registerDemo(program);
 registerLab(program);
@@ -38,5 +44,6 @@ try {
     process.exit(code === 1 ? 2 : code);
   }
   printError(error);
+  if (running) printUsage(error, running);
   process.exit(exitCodeFor(error));
 }

@@ -8,7 +8,7 @@ import {
   TIERS,
   type Tier,
 } from "@taster/core";
-import { type Results, rowsOf, type TierResult } from "@taster/harness";
+import { type Results, repoLocalNotRun, rowsOf, type TierResult } from "@taster/harness";
 
 /** GitHub's limit for a comment body; Gitea's is larger, so this one bounds both. */
 export const COMMENT_LIMIT = 65_536;
@@ -138,7 +138,8 @@ function tierRow(tier: string, result: TierResult): string {
   const passed = tests.filter((r) => r.status === "pass").length;
   const count = tests.length ? `${passed}/${tests.length}` : "–";
   const time = result.timings.totalMs ? formatDuration(result.timings.totalMs) : "–";
-  return `| ${tier} | ${ICON[result.status]} ${WORD[result.status]} | ${count} | ${time} | ${markdownText(result.reason ?? "")} |`;
+  const label = result.deployed ? `${tier} (${markdownText(result.deployed, 60)})` : tier;
+  return `| ${label} | ${ICON[result.status]} ${WORD[result.status]} | ${count} | ${time} | ${markdownText(result.reason ?? "")} |`;
 }
 
 /** What the lint row found, errors first: each with its rule's source, so a reader can check it. */
@@ -239,6 +240,7 @@ export function renderFinal(
     "|---|---|---|---|---|",
     ...rowsOf(results).map(([tier, row]) => tierRow(tier, row)),
     ...lintFindings(results),
+    ...notRunLines(results),
   ].join("\n");
   const f = results.flags;
   const bottom = [
@@ -264,6 +266,40 @@ export function renderFinal(
   if (body.length > limit)
     body = `${body.slice(0, limit - 80)}\n\n… truncated; see the [full log](${ctx.logUrl}).`;
   return { body, statuses: finalStatuses(ctx, results, redactor) };
+}
+
+/** Below the table: repo-local files found and not run (a green table must not hide them), and the fix. */
+function notRunLines(results: Results): string[] {
+  const notice = repoLocalNotRun(results);
+  if (!notice) return [];
+  return [
+    "",
+    `⚠️ ${markdownText(notice.line)}${notice.approve ? `. An admin approves this content, after reviewing it, with ${markdownCode(notice.approve)}` : ""}`,
+  ];
+}
+
+/**
+ * Taster's own settings for this recipe (its taster.yml) are wrong: nothing was judged, no level;
+ * the fix is Taster's, not the pull request's, and a retry cannot help.
+ */
+export function renderConfigError(ctx: ReportContext, results: Results, redactor: Redactor): Report {
+  const what = redactor.redact(results.error ?? "invalid settings");
+  const body = [
+    header(ctx, "⚠️", "configuration error"),
+    "",
+    "Taster's settings for this recipe are invalid, so no tier was run. This is not about this pull request:",
+    "",
+    markdownCodeBlock(what),
+    "",
+    "A Taster maintainer fixes the file (see docs/settings.md); then comment `!testme` again.",
+    "",
+    `Run \`${ctx.runId}\` · ${links(ctx)}`,
+    "",
+  ].join("\n");
+  return redacted(redactor, {
+    body,
+    statuses: [status(ctx, SUMMARY_CONTEXT, "error", `configuration error: ${what}`)],
+  });
 }
 
 function tierState(result: TierResult): CommitState {

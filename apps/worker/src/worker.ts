@@ -20,6 +20,7 @@ import {
   type Report,
   type ReportContext,
   renderCancelled,
+  renderConfigError,
   renderFinal,
   renderInfraError,
   renderRunning,
@@ -256,7 +257,9 @@ export function createWorker(options: WorkerOptions): TasterWorker {
         onEvent,
         secrets: workerSecrets,
       }).catch((error) => errorResults(job, source, errorMessage(error)));
-      if (signal.aborted || results.outcome !== "error" || attempts === policy.attempts) break;
+      // A configuration error (Taster's taster.yml) is the same on every attempt.
+      if (signal.aborted || results.outcome !== "error" || results.errorKind === "config") break;
+      if (attempts === policy.attempts) break;
       const wait = backoffDelay(policy, attempts);
       const line = `worker: infrastructure error (${results.error ?? "unknown"}); retrying in ${(wait / 1000).toFixed(0)}s (attempt ${attempts + 1}/${policy.attempts})`;
       say(`${job.runId}: ${line}`);
@@ -314,9 +317,11 @@ export function createWorker(options: WorkerOptions): TasterWorker {
       // A Redis blip here must not lose a finished run either: keep trying for a while.
       const ctx = contextFor(job);
       const report =
-        results.outcome === "error"
-          ? infraReport(ctx, results, attempts)
-          : renderFinal(ctx, results, redactor);
+        results.errorKind === "config"
+          ? renderConfigError(ctx, results, redactor)
+          : results.outcome === "error"
+            ? infraReport(ctx, results, attempts)
+            : renderFinal(ctx, results, redactor);
       await untilRedisAnswers(`storing the result of ${job.runId}`, async () => {
         await runs.saveResult(job.runId, results, results.outcome === "pass" ? "done" : "failed");
         await publish(job, report, { final: true });

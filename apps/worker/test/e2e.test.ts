@@ -30,7 +30,7 @@ describe("end to end: signed webhook → bridge → Redis → worker → lab swa
     expect(body).toContain("passed, level L4");
     expect(body).toContain("| tier | result | tests | duration | note |");
     for (const tier of ["install", "upgrade", "backup", "restore"])
-      expect(body).toMatch(new RegExp(`\\| ${tier} \\| ✅ pass \\|`));
+      expect(body).toMatch(new RegExp(`\\| ${tier}( \\([^|]*\\))? \\| ✅ pass \\|`));
     expect(body).toContain("base `1.1.0+1.1` → head `1.1.0+1.1+");
     expect(body).toContain(`/runs/${runId}/log`);
 

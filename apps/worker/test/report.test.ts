@@ -5,6 +5,7 @@ import {
   COMMENT_LIMIT,
   type ReportContext,
   renderCancelled,
+  renderConfigError,
   renderFinal,
   renderInfraError,
   renderRunning,
@@ -279,5 +280,57 @@ describe("commit statuses", () => {
   it("an errored run is `error`, never `failure`", () => {
     const r = renderFinal(ctx, results({ outcome: "error", level: 0, error: "engine unreachable" }), none);
     expect(r.statuses.find((s) => s.context === "taster")?.state).toBe("error");
+  });
+});
+
+describe("what the verdict must not hide", () => {
+  const tree = "5d1c1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d";
+  const approve = `./taster allowlist add coop-cloud/hello-web --tree ${tree} --by <your login> --why "<what you reviewed>"`;
+  const denied = (t: string) => ({
+    kind: "assertion" as const,
+    tier: t,
+    source: "repo-local" as const,
+    path: `<recipe>/tests/taster/${t}.test.ts`,
+    allowed: false,
+    why: "not on the allowlist",
+  });
+  const green = results({
+    tiers: {
+      install: tier("pass", { deployed: "1.0.0+1.0" }),
+      upgrade: tier("pass", { deployed: "→ head 0123456" }),
+    },
+    manifest: {
+      recipe: "hello-web",
+      settingsFile: null,
+      upgradeBase: { base: "1.0.0+1.0", reason: "" },
+      backupCapable: true,
+      repoLocal: { allowed: false, why: "not on the allowlist: an admin pins it", treeHash: tree, approve },
+      files: [denied("install"), denied("upgrade")],
+    },
+  });
+
+  it("says that repo-local tests did not run, with the command an admin runs to approve them", () => {
+    const body = renderFinal(ctx, green, none).body;
+    expect(body).toContain("2 repo-local test files not run: not approved");
+    expect(body).toContain(`\`${approve}\``);
+  });
+
+  it("names what each tier deployed: install deployed the base, upgrade the head", () => {
+    const body = renderFinal(ctx, green, none).body;
+    expect(body).toMatch(/\| install \(1\.0\.0\+1\.0\) \| ✅ pass \|/);
+    expect(body).toMatch(/\| upgrade \(→ head 0123456\) \| ✅ pass \|/);
+  });
+
+  it("an error in Taster's own taster.yml is a configuration error: no level, no tier table", () => {
+    const error = '/srv/taster/recipes-tests/hello-web/taster.yml: unknown key "healthPth"';
+    const r = renderConfigError(
+      ctx,
+      results({ outcome: "error", errorKind: "config", level: 0, error }),
+      none,
+    );
+    expect(r.body).toMatch(/— configuration error/);
+    expect(r.body).toContain(error);
+    expect(r.body).not.toMatch(/level|\| install/);
+    expect(r.statuses).toEqual([expect.objectContaining({ context: "taster", state: "error" })]);
   });
 });

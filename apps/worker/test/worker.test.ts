@@ -29,8 +29,9 @@ describe("worker on the lab swarm", () => {
     expect(comments).toHaveLength(1);
     const body = comments[0]?.body ?? "";
     expect(body).toContain("passed, level L4");
-    expect(body).toMatch(/\| install \| ✅ pass \| \d+\/\d+ \|/);
-    expect(body).toMatch(/\| upgrade \| ✅ pass \|/);
+    // Each tier that deployed names what: install the upgrade base, upgrade the PR head over it.
+    expect(body).toMatch(/\| install \(\d+\.\d+\.\d+\+[\d.]+\) \| ✅ pass \| \d+\/\d+ \|/);
+    expect(body).toMatch(/\| upgrade \(→ head [0-9a-f]{7,}\) \| ✅ pass \|/);
     expect(body).toMatch(/\| restore \| ✅ pass \|/);
     expect(body).toContain(`https://taster.test/runs/${runId}/log`);
     expect(body).not.toContain("ghp_worker_test_token");

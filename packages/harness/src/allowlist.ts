@@ -83,7 +83,16 @@ export interface GateDecision {
   treeHash: string | null;
   /** Where the approved code runs from: Taster's copy of the pinned tree (see pinned-copy.ts). */
   pinnedDir?: string;
+  /** Not approved: the exact command an admin runs, after review, to approve this content. */
+  approve?: string;
 }
+
+/** `./taster allowlist add …` for this content (see apps/cli/src/commands/allowlist.ts). */
+export function approveCommand(repo: string | undefined, treeHash: string): string {
+  return `./taster allowlist add ${repo ?? "<owner/name>"} --tree ${treeHash} --by <your login> --why "<what you reviewed>"`;
+}
+
+const ADMIN_PINS = "an admin reviews it and pins it (docs/allowlist.md)";
 
 /** The git tree hash of the checkout's tests/taster, i.e. exactly the content that would run. */
 export async function repoLocalTreeHash(checkoutDir: string): Promise<string | null> {
@@ -115,20 +124,27 @@ export async function gateRepoLocal(
   if (!repo || !REPO_PATTERN.test(repo)) {
     return {
       allowed: false,
-      why: `the run does not know the recipe's repository (owner/name), so no pin applies; a local run passes --repo owner/name`,
+      why: `the run does not know the recipe's repository (owner/name), so no pin applies; a local run passes --repo owner/name, and ${ADMIN_PINS}`,
       treeHash,
+      approve: approveCommand(undefined, treeHash),
     };
   }
   const entry = allowlist.recipes.find((r) => r.repo.toLowerCase() === repo.toLowerCase());
   if (!entry) {
-    return { allowed: false, why: `${repo} is not on the repo-local allowlist (default-deny)`, treeHash };
+    return {
+      allowed: false,
+      why: `${repo} is not on the repo-local allowlist (default-deny): ${ADMIN_PINS}`,
+      treeHash,
+      approve: approveCommand(repo, treeHash),
+    };
   }
   const pin = entry.pins.find((p) => p.tree === treeHash);
   if (!pin) {
     return {
       allowed: false,
-      why: `${REPO_LOCAL_DIR} content ${treeHash.slice(0, 12)} is not an approved pin for ${repo} (approved: ${entry.pins.map((p) => p.tree.slice(0, 12)).join(", ")}); a maintainer must review and pin it`,
+      why: `${REPO_LOCAL_DIR} content ${treeHash.slice(0, 12)} is not an approved pin for ${repo} (approved: ${entry.pins.map((p) => p.tree.slice(0, 12)).join(", ")}): ${ADMIN_PINS}`,
       treeHash,
+      approve: approveCommand(repo, treeHash),
     };
   }
   return {

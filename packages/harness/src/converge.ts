@@ -1,5 +1,6 @@
 import { ConvergenceError, type Host, type Plan, waitForConvergence } from "@taster/swarm";
 import { stackServices } from "./backend";
+import { startHeartbeat } from "./heartbeat";
 
 type ConvergeOptions = NonNullable<Parameters<typeof waitForConvergence>[2]>;
 
@@ -20,8 +21,31 @@ export function isStoppedContainerNoise(error: unknown): boolean {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** waitForConvergence within one overall timeout, waiting again past stopped-container noise. */
+/**
+ * waitForConvergence within one overall timeout, waiting again past stopped-container noise.
+ * Progress comes when the stack's state changes and, while it does not, every 10 s.
+ */
 export async function converge(host: Host, plan: Plan, opts: ConvergeOptions = {}): Promise<void> {
+  const report = opts.onProgress;
+  if (!report) return convergeQuietly(host, plan, opts);
+  let waitingFor = "";
+  const beat = startHeartbeat(
+    (elapsedMs) => stillWaiting(host, plan, waitingFor, elapsedMs),
+    (line) => report(line),
+  );
+  const onProgress = (msg: string) => {
+    waitingFor = msg;
+    beat.spoke();
+    report(msg);
+  };
+  try {
+    await convergeQuietly(host, plan, { ...opts, onProgress });
+  } finally {
+    beat.stop();
+  }
+}
+
+async function convergeQuietly(host: Host, plan: Plan, opts: ConvergeOptions): Promise<void> {
   const until = Date.now() + (opts.timeoutSeconds ?? plan.timeoutSeconds) * 1000;
   for (;;) {
     const remaining = Math.max(1, (until - Date.now()) / 1000);
@@ -37,6 +61,30 @@ export async function converge(host: Host, plan: Plan, opts: ConvergeOptions = {
       await sleep(1_500);
     }
   }
+}
+
+/**
+ * `app 0/1 running, health starting; db 1/1 running, 20 s`: each service's running tasks and what
+ * the wait last said it waits for (`waiting for app: health starting; …`), and for how long.
+ */
+export async function stillWaiting(
+  host: Host,
+  plan: Plan,
+  waitingFor: string,
+  elapsedMs: number,
+): Promise<string> {
+  const services = await stackServices({ host, plan, backup: null });
+  const what = new Map(
+    waitingFor
+      .replace(/^waiting for /, "")
+      .split("; ")
+      .map((part) => [part.slice(0, part.indexOf(":")), part.slice(part.indexOf(":") + 1).trim()]),
+  );
+  const parts = services.map((s) => {
+    const reason = what.get(s.name);
+    return `${s.name} ${s.running}/${s.desired} running${reason ? `, ${reason}` : ""}`;
+  });
+  return `${parts.join("; ") || "no services yet"}, ${Math.round(elapsedMs / 1000)} s`;
 }
 
 /**

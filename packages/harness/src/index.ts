@@ -4,6 +4,7 @@ export * from "./backup-tiers";
 export * from "./broker";
 export * from "./converge";
 export * from "./discovery";
+export * from "./not-run";
 export * from "./pinned-copy";
 export * from "./results";
 export * from "./run";

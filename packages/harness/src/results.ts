@@ -26,6 +26,11 @@ export const tierResultSchema = z.object({
   status: z.enum(["pass", "fail", "skip", "na"]),
   naKind: naKindSchema.optional(),
   reason: z.string().optional(),
+  /**
+   * What the tier's op deployed, when it deployed: `1.1.0+1.1` (a release), `head abc1234` (the
+   * PR head) or `→ head abc1234` (the upgrade onto the head). "install PASS" alone may be the base.
+   */
+  deployed: z.string().optional(),
   tests: z.array(testRowSchema),
   timings: z.object({
     hookMs: z.number().nonnegative(),
@@ -66,7 +71,13 @@ export const manifestSchema = z.object({
   backupCapable: z.boolean(),
   /** The serving target of the zero-config floor and where each value came from (known once planned). */
   serving: z.string().optional(),
-  repoLocal: z.object({ allowed: z.boolean(), why: z.string(), treeHash: z.string().nullable() }),
+  repoLocal: z.object({
+    allowed: z.boolean(),
+    why: z.string(),
+    treeHash: z.string().nullable(),
+    /** Not approved: the command an admin runs, after review, to approve this content. */
+    approve: z.string().optional(),
+  }),
   files: z.array(manifestEntrySchema),
   /** The app env as an operator has it (`abra app new`), what release notes added, how secrets were made. */
   appEnv: z
@@ -96,6 +107,12 @@ export const resultsSchema = z.object({
   level: z.number().int().min(0).max(4),
   outcome: z.enum(["pass", "fail", "error"]),
   error: z.string().optional(),
+  /**
+   * With outcome `error`: whose error it is. `config`: Taster's own settings for the recipe
+   * (taster.yml) are wrong, nothing about the recipe was judged and a retry cannot help;
+   * `infra` (or absent): the test infrastructure.
+   */
+  errorKind: z.enum(["config", "infra", "usage"]).optional(),
   versions: z.object({
     base: z.string().nullable(),
     head: z.string(),

@@ -61,6 +61,7 @@ import { converge } from "./converge";
 import { type Customization, discoverCustomization, HOOK_NAMES } from "./discovery";
 import { writeHookRunner } from "./hooks";
 import { describeFinding, lintRecipe, tiersStoppedByLint } from "./lint/index";
+import { entriesFor } from "./manifest-scope";
 import { declaredVersion, planOperatorUpgrade } from "./operator-upgrade";
 import { type FreshOutcome, freshInstall, freshWanted } from "./ops/fresh";
 import { hideFromSandbox, materializeGate } from "./pinned-copy";
@@ -169,6 +170,7 @@ interface RunState {
   tiers: Partial<Record<Tier, TierResult>>;
   lint?: LintResult;
   fresh?: FreshOutcome;
+  logOpened?: boolean;
 }
 
 /**
@@ -181,10 +183,6 @@ export async function runRecipe(opts: RunOptions): Promise<Results> {
   redactor.addAll(opts.secrets ?? []);
   const log = new RunLog(redactor, opts.onEvent);
   const startedAt = new Date();
-  if (opts.outDir) {
-    await mkdir(opts.outDir, { recursive: true });
-    log.toFile(join(opts.outDir, "run.log"));
-  }
   const state: RunState = {
     opts,
     log,
@@ -208,6 +206,12 @@ export async function runRecipe(opts: RunOptions): Promise<Results> {
     }
   } catch (error) {
     failure = asTasterError(error);
+    // A usage error (bad options, a ref that is not there) is the caller's: no run happened.
+    if (failure.kind === "usage") {
+      await teardown(state);
+      await log.close();
+      throw failure;
+    }
     log.event(
       "error",
       `${failure.kind} error: ${failure.message}${failure.hint ? ` (hint: ${failure.hint})` : ""}`,
@@ -218,8 +222,18 @@ export async function runRecipe(opts: RunOptions): Promise<Results> {
     teardownMs = Date.now() - t0;
   }
   const results = buildResults(state, { startedAt, failure, residue, teardownMs });
+  await openLogFile(state);
   await writeOutputs(state, results);
   return results;
+}
+
+/** run.log from the moment no usage error can come any more (earlier lines included). */
+async function openLogFile(state: RunState): Promise<void> {
+  const outDir = state.opts.outDir;
+  if (!outDir || state.logOpened) return;
+  state.logOpened = true;
+  await mkdir(outDir, { recursive: true });
+  state.log.toFile(join(outDir, "run.log"));
 }
 
 function asTasterError(error: unknown): TasterError {
@@ -265,6 +279,7 @@ async function prepare(state: RunState): Promise<void> {
   );
   await resolveBase(state);
   await resolveCustomization(state, recipesTestsDir);
+  await openLogFile(state);
   checkAborted(state);
   await startHost(state);
 }
@@ -305,6 +320,7 @@ async function resolveCustomization(state: RunState, recipesTestsDir: string): P
   const gate = await materializeGate(approved, checkoutDir, pinnedRoot(state));
   const found = await discoverCustomization({ recipesTestsDir, recipe: state.recipe, checkoutDir, gate });
   state.customization = found;
+  const listed = entriesFor(found.entries, state.stages);
   if (gate.pinnedDir) state.pinnedDir = gate.pinnedDir;
   const settingsFile = settingsPath(recipesTestsDir, state.recipe);
   state.manifest = {
@@ -312,11 +328,16 @@ async function resolveCustomization(state: RunState, recipesTestsDir: string): P
     settingsFile: (await fileExists(settingsFile)) ? settingsFile : null,
     upgradeBase: { base: state.base?.tag ?? null, reason: state.baseReason ?? "" },
     backupCapable: false, // known once planned
-    repoLocal: { allowed: gate.allowed, why: gate.why, treeHash: gate.treeHash },
-    files: found.entries,
+    repoLocal: {
+      allowed: gate.allowed,
+      why: gate.why,
+      treeHash: gate.treeHash,
+      ...(gate.approve ? { approve: gate.approve } : {}),
+    },
+    files: listed,
   };
   state.log.event("manifest", `repo-local code ${gate.allowed ? "ALLOWED" : "not run"}: ${gate.why}`);
-  for (const entry of found.entries) {
+  for (const entry of listed) {
     const where = entry.path
       .replace(`${checkoutDir}/`, "<recipe>/")
       .replace(`${pinnedRoot(state)}/`, "<pinned>/")
@@ -433,7 +454,7 @@ function contextFor(state: RunState, target?: Plan): RunContext {
 }
 
 /** A tier's op; `plan` is what the stack will be once it is done (what the assertions see). */
-type Op = { name: string; run: () => Promise<void>; plan?: Plan };
+type Op = { name: string; run: () => Promise<void>; plan?: Plan; deployed?: string };
 
 async function runTiers(state: RunState): Promise<void> {
   const order: { tier: Tier; prepare: () => Promise<Op | TierResult> }[] = [
@@ -519,8 +540,10 @@ async function runTier(state: RunState, tier: Tier, op: Op): Promise<TierResult>
   const timings = emptyTimings();
   const started = Date.now();
   let budgetMs = tierBudgetMs(state);
+  let deployed: string | undefined; // once the op was tried
   const finish = (result: Omit<TierResult, "timings">): TierResult => ({
     ...result,
+    ...(deployed ? { deployed } : {}),
     timings: { ...timings, totalMs: Date.now() - started },
   });
   const hookName = tier === "custom" ? undefined : HOOK_NAMES[tier];
@@ -541,6 +564,7 @@ async function runTier(state: RunState, tier: Tier, op: Op): Promise<TierResult>
   // Awaited below; until then a rejection (e.g. the run was interrupted) must not go unhandled.
   assertions.catch(() => undefined);
   let opRow: TestRow;
+  deployed = op.deployed;
   try {
     opRow = await timed(state, tier, op, (ms) => {
       timings.opMs = ms;
@@ -654,7 +678,9 @@ async function sandboxed(state: RunState, tier: Tier, files: string[], workDir: 
     onOutput: (line) => state.log.detail(line, tier),
     redact: (text) => state.redactor.redact(text),
   }).finally(() => grant.revoke());
-  if (result.error) state.log.event("assert", result.error, tier);
+  // Cancelled because the op failed: say that, not how jest died (the op's failure follows).
+  if (call.cancel?.aborted) state.log.event("assert", "not run: the op failed (see below)", tier);
+  else if (result.error) state.log.event("assert", result.error, tier);
   checkAborted(state);
   if (result.rows.length === 0 && result.error) {
     return [
@@ -741,6 +767,7 @@ async function installOp(state: RunState): Promise<Op> {
   return {
     name: `deploy ${target ? `${target.tag} (upgrade base)` : `${state.headVersion} (PR head)`} and converge`,
     plan: p,
+    deployed: target ? target.tag : `head ${state.chaos}`,
     run: () => deployAndConverge(state, p, labels),
   };
 }
@@ -775,6 +802,7 @@ async function upgradeOp(state: RunState): Promise<Op | TierResult> {
   return {
     name: `chaos-deploy the PR head ${state.chaos} over ${state.base.tag} with the app's .env and converge${noted}`,
     plan: head,
+    deployed: `→ head ${state.chaos}`,
     run: async () => {
       live.plan = head;
       const before = deployCount(head.stack);
@@ -916,6 +944,7 @@ function buildResults(
   const verdict = verdictOf(tiers, [state.lint, state.fresh?.result]);
   const residue = [...done.residue, ...(state.fresh?.residue ?? [])];
   const errored = done.failure && done.failure.kind !== "recipe" && done.failure.kind !== "test";
+  const errorKind = done.failure?.kind === "config" ? "config" : "infra";
   const finishedAt = new Date();
   const stack = state.stack ?? "";
   const backup = state.live?.backup;
@@ -932,6 +961,7 @@ function buildResults(
     level: state.fresh?.result.status === "fail" ? 0 : levelOf(tiers),
     outcome: errored ? "error" : done.failure || verdict === "fail" ? "fail" : "pass",
     ...(done.failure ? { error: done.failure.message } : {}),
+    ...(errored ? { errorKind } : {}),
     versions: {
       base: state.base?.tag ?? null,
       head: state.headVersion ?? "",

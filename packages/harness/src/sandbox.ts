@@ -1,8 +1,9 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { chmod, chown, mkdir, readFile, stat, writeFile } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { join } from "node:path";
 import { ENV_BROKER_SOCKET, ENV_BROKER_TOKEN, ENV_CONTEXT, type RunContext } from "@taster/testkit";
 import { jestConfig, toolPaths } from "./jest-config";
+import { labelPath, tidyJestLine } from "./jest-output";
 import type { TestRow } from "./results";
 import { exposeToSandbox, openPathTo, type SandboxSlot } from "./slot";
 
@@ -106,10 +107,7 @@ const ROW_STATUS: Record<string, TestRow["status"]> = { passed: "pass", failed: 
 
 /** One row per test; a file that failed to load becomes one failing row with jest's message. */
 export function rowsFromJestJson(report: JestJson, baseDirs: string[]): TestRow[] {
-  const short = (file: string) => {
-    for (const base of baseDirs) if (file.startsWith(base + sep)) return relative(base, file);
-    return file;
-  };
+  const short = (file: string) => labelPath(file, baseDirs);
   const rows: TestRow[] = [];
   for (const file of report.testResults ?? []) {
     const assertions = file.assertionResults ?? [];
@@ -279,7 +277,15 @@ export async function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
     [...NAMESPACES, "--", ...asSlotUser(run.slot), process.execPath, ...jestArgs],
     { cwd: run.workDir, env: scrubbedEnv(run), detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
-  boundedLines([child.stdout, child.stderr], run.onOutput, run.redact);
+  const bases = run.labelBases ?? run.roots;
+  const onOutput = run.onOutput;
+  const tidied = onOutput
+    ? (line: string) => {
+        const tidy = tidyJestLine(line, run.workDir, bases);
+        if (tidy !== undefined) onOutput(tidy);
+      }
+    : undefined;
+  boundedLines([child.stdout, child.stderr], tidied, run.redact);
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
   let exited = false;

@@ -1,18 +1,33 @@
 import { printable, TIERS } from "@taster/core";
+import { repoLocalNotRun } from "./not-run";
 import type { Results, TierResult } from "./results";
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 /** Text from the PR on one terminal line: no escape sequence may recolour, move or retitle the terminal. */
 const line1 = (text: string) => printable(text).replace(/[\n\t]+/g, " ");
 
+/** `install (1.1.0+1.1)`: the tier and what its op deployed, so a PASS never hides which version. */
+export const tierLabel = (tier: string, deployed: string | undefined) =>
+  deployed ? `${tier} (${line1(deployed)})` : tier;
+
+/**
+ * Taster's own settings for the recipe are wrong: nothing was judged, so one line (file, key,
+ * reason) and no tiers, no level.
+ */
+function configErrorLine(results: Results): string {
+  return `${results.recipe} @ ${results.sha.slice(0, 12)}: ERROR — configuration error, no tier was run: ${printable(results.error ?? "")} (see docs/settings.md)`;
+}
+
 /** The final table a person reads: one line per tier, then the level and the run's flags. */
 export function resultsTable(results: Results): string {
+  if (results.errorKind === "config") return configErrorLine(results);
+  const notRun = repoLocalNotRun(results);
   const rows = rowsOf(results).map(([tier, t]) => {
     const tests = t.tests.filter((r) => r.file !== "(taster)");
     const passed = tests.filter((r) => r.status === "pass").length;
     const count = tests.length ? `${passed}/${tests.length}` : "-";
     return [
-      tier,
+      tierLabel(tier, t.deployed),
       t.status.toUpperCase(),
       count,
       t.timings.totalMs ? seconds(t.timings.totalMs) : "-",
@@ -42,6 +57,8 @@ export function resultsTable(results: Results): string {
   return [
     line(header),
     ...rows.map(line),
+    ...(notRun ? ["", line1(notRun.line)] : []),
+    ...(notRun?.approve ? [`  an admin approves this content with: ${line1(notRun.approve)}`] : []),
     "",
     `${results.recipe} @ ${results.sha.slice(0, 12)}: ${results.outcome.toUpperCase()}, level L${results.level}` +
       ` (base ${line1(results.versions.base ?? "none")} → head ${line1(results.versions.head)})`,

@@ -85,9 +85,17 @@ describe("./taster run", () => {
   test("a failing recipe exits 1 with live progress on stderr and the table on stdout", () => {
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(/install › op: deploy 0\.1\.0\+1\.0/);
-    expect(broken.stdout).toMatch(/^install\s+FAIL\s/m);
+    expect(broken.stdout).toMatch(/^install \(head [0-9a-f]{7,}\)\s+FAIL\s/m);
     expect(broken.stdout).toMatch(/broken @ [0-9a-f]{12}: FAIL, level L0/);
     expect(broken.results.tiers.install.reason).toMatch(/healthcheck failing/);
+  });
+
+  test("a failing op reads as what happened: no jest exit line, no force-exit hint, no ../ paths", async () => {
+    expect(broken.stdout).toMatch(/^install \(head [0-9a-f]{7,}\)\s+FAIL\s/m);
+    expect(broken.stderr).not.toMatch(/without a report/);
+    expect(broken.stderr).toMatch(/install › assert: not run: the op failed/);
+    const log = await readFile(join(dir, "out-broken", "run.log"), "utf8");
+    expect(log).not.toMatch(/Force exiting Jest|\.\.\/\.\.\//);
   });
 
   test("SIGINT mid-run stops, tears the stack down, and exits 2 with results written", async () => {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { ensureLab, type LabInfo, recipeRepo } from "@taster/lab";
 import type { Results } from "../src/index";
-import { toolPaths } from "../src/index";
+import { resultsTable, toolPaths } from "../src/index";
 import { labRun, residueOf, rowNames } from "./lab-run";
 
 // A recipe ("hello-local") built from hello-web's repo plus a commit that adds repo-local code:
@@ -165,6 +165,16 @@ describe("repo-local code behind the allowlist gate", () => {
     expect(runs.denied?.manifest?.repoLocal.why).toMatch(/not on the repo-local allowlist/);
     expect(rowNames(runs.denied as Results, "install").join("\n")).not.toMatch(/repo-local/);
     expect(runs.denied?.outcome).toBe("pass");
+  });
+
+  test("not allowlisted: the table says so on a green run, with the command an admin runs", () => {
+    const table = resultsTable(runs.denied as Results);
+    expect(table).toMatch(/^install \(head [0-9a-f]{7,}\)\s+PASS/m);
+    expect(table).toContain("1 repo-local test file not run: not approved");
+    expect(table).toContain(`./taster allowlist add ${REPO} --tree ${approvedTree} --by <your login>`);
+    expect(runs.denied?.manifest?.repoLocal.why).toMatch(/an admin reviews it and pins it/);
+    // --stages install: the manifest lists what this run runs, not the other tiers' files.
+    expect(runs.denied?.manifest?.files.map((f) => f.tier)).toEqual(["install", "install"]);
   });
 
   test("allowlisted with the pin of its content: runs, and cannot reach the environment or Docker", () => {

@@ -195,6 +195,9 @@ test("prints far more than a tier may stream", () => {
   process.stdout.write("y".repeat(200_000)); // a line that never ends
 });
 `,
+    "paths.test.ts": `import { expect, test } from "@jest/globals";
+test("fails with a stack trace", () => { expect(1).toBe(2); });
+`,
     "marker.test.ts": `import { writeFileSync } from "node:fs";
 writeFileSync(${JSON.stringify(join(tmpdir(), `${MARK}-ran`))}, "ran");
 `,
@@ -308,6 +311,16 @@ ${denied("cannot open the other run's broker", `() => new Promise((resolve, reje
     expect(bytes).toBeLessThanOrEqual(OUTPUT_LIMITS.totalBytes + 200);
     expect(lines.at(-1)).toMatch(/^\(truncated: this tier's output passed 1048576 bytes/);
     expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(OUTPUT_LIMITS.lineChars + 40);
+  });
+
+  test("the run log shows jest's lines with paths from the tests' root, without the force-exit hint", async () => {
+    const lines: string[] = [];
+    await runSandboxed({ ...runOf(a, "paths.test.ts", "w-paths", 120_000), onOutput: (l) => lines.push(l) });
+    const text = lines.join("\n");
+    expect(text).toMatch(/^FAIL paths\.test\.ts/m);
+    expect(text).toMatch(/^\s+at .*\(paths\.test\.ts:2:\d+\)$/m);
+    expect(text).not.toContain("../");
+    expect(text).not.toMatch(/Force exiting Jest/);
   });
 
   test("a cut line never shows part of a secret: redaction comes first", async () => {

@@ -94,10 +94,20 @@ async function fetchRef(git: SimpleGit, url: string, ref: string): Promise<void>
   } catch (error) {
     const message = gitFailure(error, url);
     if (/couldn't find remote ref|invalid refspec|not our ref/i.test(message)) {
-      throw usageError(`ref ${ref} not found in ${displayUrl(url)}`);
+      throw usageError(`ref ${ref} not found in ${displayUrl(url)}`, missingRefHint(ref));
     }
     throw infraError(`fetching ${ref} from ${displayUrl(url)} failed: ${message}`, error);
   }
+}
+
+/**
+ * `--pr N` fetches `refs/pull/N/head`, which a forge serves but a local clone has only when it
+ * was fetched: say how to get it, or how to test the branch instead.
+ */
+function missingRefHint(ref: string): string | undefined {
+  const pr = /^refs\/pull\/(\d+)\/head$/.exec(ref)?.[1];
+  if (!pr) return undefined;
+  return `--pr ${pr} needs the ref refs/pull/${pr}/head in that repository (a forge has it; for a local clone: git fetch origin pull/${pr}/head:refs/pull/${pr}/head), or test the branch with --ref <branch>`;
 }
 
 /** The full sha of `wanted`, fetching it by id when the ref's history does not contain it. */

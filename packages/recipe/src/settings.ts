@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { isSteeringKey, recipeError, TIERS, usageError } from "@taster/core";
+import { configError, isSteeringKey, TIERS, usageError } from "@taster/core";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { NO_UPGRADE_BASE } from "./upgrade-base";
@@ -143,7 +143,7 @@ export async function loadSettings(recipesTestsDir: string, recipeName: string):
   const text = await readIfExists(file);
   if (text === undefined) {
     if ((await readIfExists(`${file.slice(0, -4)}.yaml`)) !== undefined) {
-      throw recipeError(`${file.slice(0, -4)}.yaml is not read: Taster's settings file is taster.yml`);
+      throw configError(`${file.slice(0, -4)}.yaml is not read: Taster's settings file is taster.yml`);
     }
     return SettingsSchema.parse({});
   }
@@ -156,11 +156,11 @@ export function parseSettings(text: string, file: string): Settings {
   try {
     raw = parseYaml(text) ?? {};
   } catch (error) {
-    throw recipeError(`${file}: not valid YAML: ${error instanceof Error ? error.message : String(error)}`);
+    throw configError(`${file}: not valid YAML: ${error instanceof Error ? error.message : String(error)}`);
   }
   const result = SettingsSchema.safeParse(raw);
   if (result.success) return result.data;
-  throw recipeError(`${file}: ${result.error.issues.map(describeIssue).join("; ")}`, "see docs/settings.md");
+  throw configError(`${file}: ${result.error.issues.map(describeIssue).join("; ")}`, "see docs/settings.md");
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

@@ -2,7 +2,7 @@ import { infraError, TasterError } from "@taster/core";
 import type Dockerode from "dockerode";
 import type { Host } from "./host";
 import type { Plan } from "./plan";
-import { lastTaskOutput, withOutput } from "./task-output";
+import { lastTaskOutput, probeOutputTail, withOutput } from "./task-output";
 import { listServiceTasks, type SwarmTask, taskTime } from "./tasks";
 
 export type ConvergenceReason =
@@ -405,6 +405,9 @@ function healthDetails(container: Dockerode.ContainerInspectInfo): string {
   const health = container.State.Health;
   const test = (container.Config.Healthcheck?.Test ?? []).join(" ");
   const last = health?.Log?.at(-1);
-  const output = last ? `exit ${last.ExitCode}: ${last.Output.trim() || "(no output)"}` : "no probe result";
-  return `healthcheck \`${test}\` failing (${health?.FailingStreak ?? 0} in a row); last probe ${output}`;
+  const output = last
+    ? `exit ${last.ExitCode}: ${probeOutputTail(last.Output) || "(no output)"}`
+    : "no probe result";
+  // The probe's words first: a table cell or a commit status keeps the start of this, not the end.
+  return `failing (${health?.FailingStreak ?? 0} in a row); last probe ${output}; healthcheck \`${test}\``;
 }

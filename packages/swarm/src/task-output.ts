@@ -34,3 +34,21 @@ export async function lastTaskOutput(host: Host, taskId: string): Promise<string
 export function withOutput(output: string): string {
   return output ? `; its last output: «${output.replace(/\s*\n\s*/g, " | ")}»` : "";
 }
+
+/** Lines and characters of a probe's output quoted in a failure: its end, where the reason is. */
+const PROBE_TAIL_LINES = 2;
+const PROBE_TAIL_CHARS = 200;
+
+/**
+ * The last lines of a healthcheck probe's output on one line (`a | b | c`): a Python probe prints
+ * `Traceback (most recent call last):` first and the reason (`ConnectionRefusedError: …`) last.
+ */
+export function probeOutputTail(output: string): string {
+  const lines = output
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);
+  const tail = lines.slice(-PROBE_TAIL_LINES).join(" | ");
+  const cut = tail.length > PROBE_TAIL_CHARS ? `…${tail.slice(-PROBE_TAIL_CHARS)}` : tail;
+  return lines.length > PROBE_TAIL_LINES && !cut.startsWith("…") ? `… ${cut}` : cut;
+}

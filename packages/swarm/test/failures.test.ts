@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { markdownText } from "@taster/core";
 import { ensureLab, type LabInfo } from "@taster/lab";
 import {
   ConvergenceError,
@@ -97,6 +98,32 @@ describe("convergence failures are reported fast, with the reason", () => {
     expect(missing).toBeInstanceOf(ConvergenceError);
     expect(missing.service).toBe("app");
     expect(missing.reason).toBe("service missing");
+  });
+
+  it("quotes a failing probe by the last lines of its output, where the reason is", async () => {
+    // A Python probe: the traceback's first line says nothing, its last line says why.
+    const frames = Array.from(
+      { length: 12 },
+      (_, i) => `echo '  File /usr/lib/python3/dist-packages/probe/check.py, line ${i}, in check'`,
+    );
+    const probe = [
+      "echo 'Traceback (most recent call last):'",
+      ...frames,
+      "echo 'ConnectionRefusedError: [Errno 111] Connection refused'",
+      "exit 1",
+    ].join("; ");
+    const error = await deployFixture("pt", [
+      "image: taster-lab/web:1.0",
+      "healthcheck:",
+      `  test: ["CMD", "sh", "-c", ${JSON.stringify(probe)}]`,
+      "  interval: 1s",
+      "  retries: 2",
+    ]);
+    expect(error.reason).toBe("healthcheck failing");
+    // What the PR comment's table cell shows of it (one line, cut at 300 characters).
+    expect(markdownText(error.message)).toContain(
+      "ConnectionRefusedError: \\[Errno 111\\] Connection refused",
+    );
   });
 
   it("reports a missing image", async () => {

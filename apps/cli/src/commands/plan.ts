@@ -2,12 +2,13 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { infraError, stackNameFor, TasterError, usageError } from "@taster/core";
-import { fetchRecipe, gitIn, makeWorkspace } from "@taster/recipe";
+import { fetchRecipe, gitIn, makeWorkspace, pullRef } from "@taster/recipe";
 import { connectHost, planRecipe } from "@taster/swarm";
 import type { Command } from "commander";
 
 interface PlanFlags {
   ref?: string;
+  pr?: string;
   stack?: string;
   domain?: string;
   env: string[];
@@ -64,6 +65,15 @@ function parseEnv(pairs: string[]): Record<string, string> {
   return env;
 }
 
+/** `--pr N` is `--ref refs/pull/N/head`, as for `taster run`. */
+function refOf(flags: PlanFlags): string | undefined {
+  if (flags.pr === undefined) return flags.ref;
+  if (flags.ref !== undefined) throw usageError("give --pr or --ref, not both");
+  if (!/^\d+$/.test(flags.pr) || Number(flags.pr) < 1)
+    throw usageError(`--pr must be a positive whole number, not ${JSON.stringify(flags.pr)}`);
+  return pullRef(Number(flags.pr));
+}
+
 export function registerPlan(program: Command): void {
   program
     .command("plan")
@@ -72,6 +82,7 @@ export function registerPlan(program: Command): void {
     )
     .argument("<recipe>", "recipe: a directory or a git URL")
     .option("--ref <ref>", "ref to plan (tag, branch, refs/pull/N/head); clones the recipe")
+    .option("--pr <n>", "pull request number (plans refs/pull/<n>/head, as `run --pr`)")
     .option("--stack <name>", "stack name (default: derived from the recipe and commit)")
     .option("--domain <domain>", "app domain (default: <stack>.taster.test)")
     .option(
@@ -85,7 +96,8 @@ export function registerPlan(program: Command): void {
     .option("--identity <file>", "private key for an ssh:// host")
     .action(async (recipe: string, flags: PlanFlags) => {
       const overrides = parseEnv(flags.env);
-      const source = await checkoutSource(recipe, flags.ref);
+      const ref = refOf(flags);
+      const source = await checkoutSource(recipe, ref);
       try {
         const key = { repo: recipe, pr: 0, sha: source.sha };
         const stack = flags.stack ?? stackNameFor(key);
@@ -106,7 +118,7 @@ export function registerPlan(program: Command): void {
           });
           const { rendered: _rendered, ...printable } = plan;
           process.stdout.write(
-            `${JSON.stringify({ recipe, ref: flags.ref ?? null, sha: source.sha, ...printable }, null, 2)}\n`,
+            `${JSON.stringify({ recipe, ref: ref ?? null, sha: source.sha, ...printable }, null, 2)}\n`,
           );
         } finally {
           await host.close();
