@@ -42,10 +42,26 @@ export async function httpProbe(host: Host, plan: Plan, opts: ProbeOptions = {})
     );
   }
   const port = opts.port ?? proxyPort(service.labels) ?? 80;
-  const timeoutMs = opts.timeoutMs ?? 10_000;
   // `tasks.<service>` resolves to the task IPs, which is what traefik's swarm provider dials
   // (the service VIP needs IPVS, which not every host has).
   const url = `http://tasks.${service.fullName}:${port}${opts.path ?? "/"}`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await probeOnce(host, plan, url, opts);
+    } catch (error) {
+      // Right after an update swarm's DNS can lag the new task by a moment ("bad address"):
+      // traefik would simply dial again, so a name that does not resolve yet is asked again.
+      if (attempt >= NAME_ATTEMPTS || !/bad address/.test(String(error))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+}
+
+/** Tries of a probe whose name does not resolve yet (one second apart). */
+const NAME_ATTEMPTS = 4;
+
+async function probeOnce(host: Host, plan: Plan, url: string, opts: ProbeOptions): Promise<ProbeResponse> {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
   const container = await host.docker.createContainer({
     Image: opts.image ?? DEFAULT_PROBE_IMAGE,
     // No `wget -T`: busybox-static's wget crashes with it; the timeout is enforced from outside.
