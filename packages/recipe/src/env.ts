@@ -61,7 +61,9 @@ export async function loadAppEnv(dir: string, options: LoadAppEnvOptions): Promi
 
   // A value may refer to STACK_NAME, DOMAIN or an override even where the file does not set them.
   const lookup = (name: string) => env[name] ?? fixed[name];
-  const envName = options.envFile?.name ?? ENV_FILE;
+  // Line numbers point into a `.env.sample` (the app env is one, copied at `abra app new`): name
+  // that file, so a refused key reads `PATH (.env.sample:11)` whichever release it came from.
+  const envName = ENV_FILE;
   const sample = options.envFile ? options.envFile.text : await readRecipeFile(dir, ENV_FILE);
   for (const entry of parseEnvFile(sample ?? "", envName, lookup)) {
     const where = `${envName}:${entry.line}`;
