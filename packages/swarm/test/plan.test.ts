@@ -48,7 +48,18 @@ describe("planRecipe (abra env + docker stack config)", () => {
     expect(plan.services.map((service) => service.name)).toEqual(["app", "db"]);
     expect(plan.appService).toBe("app");
     expect(plan.secrets).toEqual([
-      { name: "db_password", fullName: `${stack}_db_password_v1`, length: 32, external: true },
+      {
+        name: "db_password",
+        fullName: `${stack}_db_password_v1`,
+        length: 32,
+        external: true,
+        // `# length=32` and no charset: abra's default alphabet (letters and digits without l, I, O, 0, 1).
+        hint: {
+          length: 32,
+          generate: true,
+          charset: "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789",
+        },
+      },
     ]);
     expect(plan.configs).toEqual([{ name: "app_conf", fullName: `${stack}_app_conf_v1` }]);
     expect(plan.timeoutSeconds).toBe(120);
