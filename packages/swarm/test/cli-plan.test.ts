@@ -42,7 +42,17 @@ describe("./taster plan", () => {
     });
     expect(plan.sha).toMatch(/^[0-9a-f]{40}$/);
     expect(plan.secrets).toEqual([
-      { name: "db_password", fullName: "clipl_db_password_v1", length: 32, external: true },
+      {
+        name: "db_password",
+        fullName: "clipl_db_password_v1",
+        length: 32,
+        external: true,
+        hint: {
+          length: 32,
+          generate: true,
+          charset: "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789",
+        },
+      },
     ]);
     expect(plan.services.map((service: { image: string }) => service.image)).toEqual([
       "taster-lab/web:1.0",
