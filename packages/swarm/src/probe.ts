@@ -98,26 +98,40 @@ function proxyPort(labels: Record<string, string>): number | undefined {
 }
 
 /**
- * The probe's output: stdout (the body) up to `maxBytes` from its start, stderr (the response
- * head) up to its last `maxBytes`. Reading stops once the body is full, so an app that answers
- * without end costs the worker neither memory nor the time to read it all.
+ * The probe's output, read after the probe exited: stderr (the response head) in full up to its
+ * last `maxBytes`, stdout (the body) up to `maxBytes` from its start. The two are read as separate
+ * streams because Docker logs each pipe on its own: when the body floods stdout, the head on stderr
+ * can be logged after the first megabytes of body, and a shared stream cut at the body cap would
+ * lose it. Reading the body stops once it is full, so an app that answers without end costs the
+ * worker neither memory nor the time to read it all.
  */
 async function containerOutput(
   container: Dockerode.Container,
   maxBytes: number,
 ): Promise<{ stdout: string; stderr: string }> {
+  const head = new CappedBuffer(maxBytes, "tail");
+  const body = new CappedBuffer(maxBytes, "head");
+  await readLog(container, "stderr", head, false);
+  await readLog(container, "stdout", body, true);
+  return { stdout: body.text(), stderr: head.text() };
+}
+
+async function readLog(
+  container: Dockerode.Container,
+  pipe: "stdout" | "stderr",
+  into: CappedBuffer,
+  stopWhenFull: boolean,
+): Promise<void> {
   const stream = (await container.logs({
-    stdout: true,
-    stderr: true,
+    stdout: pipe === "stdout",
+    stderr: pipe === "stderr",
     follow: true,
   })) as unknown as NodeJS.ReadableStream & { destroy(): void };
-  const body = new CappedBuffer(maxBytes, "head");
-  const head = new CappedBuffer(maxBytes, "tail");
-  const frames = new FrameReader((kind, frame) => (kind === 2 ? head : body).push(frame));
+  const frames = new FrameReader((_kind, frame) => into.push(frame));
   await new Promise<void>((resolve) => {
     stream.on("data", (chunk: Buffer) => {
       frames.push(chunk);
-      if (body.truncated) {
+      if (stopWhenFull && into.truncated) {
         stream.destroy();
         resolve();
       }
@@ -126,7 +140,6 @@ async function containerOutput(
     stream.on("close", () => resolve());
     stream.on("error", () => resolve());
   });
-  return { stdout: body.text(), stderr: head.text() };
 }
 
 /**
