@@ -10,7 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { ensureLab, recipeRepo } from "../infra/lab/src/index";
+import { ensureLab, recipeRepo } from "@taster/lab";
 import {
   connectHost,
   deployStack,
@@ -20,7 +20,7 @@ import {
   planRecipe,
   teardownStack,
   waitForConvergence,
-} from "../packages/swarm/src/index";
+} from "@taster/swarm";
 
 const run = promisify(execFile);
 const deploys = Math.max(1, Number(process.argv[2] ?? 10));

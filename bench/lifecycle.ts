@@ -7,10 +7,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { ensureLab, recipeRepo } from "../infra/lab/src/index";
-import { Redactor } from "../packages/core/src/index";
-import { runRecipe } from "../packages/harness/src/index";
-import { fetchRecipe, pullRef, resolveRef } from "../packages/recipe/src/index";
+import { Redactor } from "@taster/core";
+import { runRecipe } from "@taster/harness";
+import { ensureLab, recipeRepo } from "@taster/lab";
+import { fetchRecipe, pullRef, resolveRef } from "@taster/recipe";
 import {
   backupStack,
   connectHost,
@@ -23,7 +23,7 @@ import {
   restoreStack,
   teardownStack,
   waitForConvergence,
-} from "../packages/swarm/src/index";
+} from "@taster/swarm";
 
 const run = promisify(execFile);
 const rounds = Number(process.argv[2] ?? 1);

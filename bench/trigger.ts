@@ -14,10 +14,10 @@
  *   ./node_modules/.bin/tsx bench/trigger.ts [triggers=120]    (CI runs it with 5: a smoke test)
  */
 import { randomBytes } from "node:crypto";
-import { queuePickupBaseline } from "../apps/worker/src/bench-baseline";
-import { type LocalStack, startLocalStack } from "../apps/worker/src/local-stack";
-import { ensureLab } from "../infra/lab/src/index";
-import type { Results } from "../packages/harness/src/index";
+import type { Results } from "@taster/harness";
+import { ensureLab } from "@taster/lab";
+import { queuePickupBaseline } from "@taster/worker/bench-baseline";
+import { type LocalStack, startLocalStack } from "@taster/worker/local-stack";
 
 const TRIGGERS = Math.max(1, Number(process.argv[2] ?? 120));
 const TARGET_P99_MS = 100;

@@ -21,10 +21,10 @@ import { openSync, readFileSync } from "node:fs";
 import { setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startBareHandler } from "../apps/bridge/test/bare-handler";
-import { githubCommentPayload, signGithub, startForgeSim } from "../infra/forge-sim/src/index";
-import { ensureLab } from "../infra/lab/src/index";
-import { connectRedis, IntakeQueue, type Redis, RunQueues } from "../packages/queue/src/index";
+import { startBareHandler } from "@taster/bridge/bare-handler";
+import { githubCommentPayload, signGithub, startForgeSim } from "@taster/forge-sim";
+import { ensureLab } from "@taster/lab";
+import { connectRedis, IntakeQueue, type Redis, RunQueues } from "@taster/queue";
 
 const SECRET = "bench-secret";
 const TOKEN = "bench-token";
@@ -65,9 +65,7 @@ if (mode === "--bridge") {
   // A bridge exactly as `./taster bridge --role <role>` runs it: configuration from the environment,
   // forge clients built from it (GitHub's write pacing included), logs at the default level (to a file).
   const [role, prefix, simUrl, redisUrl, intakeConcurrency] = childArgs;
-  const { createBridge, loadBridgeConfig, yieldCpuToWebhookAnswers } = await import(
-    "../apps/bridge/src/index"
-  );
+  const { createBridge, loadBridgeConfig, yieldCpuToWebhookAnswers } = await import("@taster/bridge");
   const config = loadBridgeConfig({
     TASTER_BRIDGE_ROLE: role,
     TASTER_PORT: "0",

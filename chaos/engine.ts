@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { ensureLab, LAB_SCRIPT } from "../infra/lab/src/index";
+import { ensureLab, LAB_SCRIPT } from "@taster/lab";
 
 const run = promisify(execFile);
 

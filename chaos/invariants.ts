@@ -3,10 +3,10 @@
  * final report, nothing left on the engine, no secret value anywhere a person could read it.
  */
 
-import { stackNameFor } from "../packages/core/src/index";
-import { STICKY_MARKER } from "../packages/forge/src/index";
-import type { RunRecord } from "../packages/queue/src/index";
-import { connectHost, findResidue } from "../packages/swarm/src/index";
+import { stackNameFor } from "@taster/core";
+import { STICKY_MARKER } from "@taster/forge";
+import type { RunRecord } from "@taster/queue";
+import { connectHost, findResidue } from "@taster/swarm";
 import type { World } from "./world";
 
 const FINAL = ["done", "failed", "cancelled", "superseded"];

@@ -4,7 +4,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { usageError } from "../packages/core/src/index";
+import { usageError } from "@taster/core";
 import { brokenInvariants } from "./invariants";
 import { SCENARIOS, type Scenario } from "./scenarios/index";
 import { startWorld } from "./world";

@@ -5,7 +5,7 @@
  */
 
 import { text } from "node:stream/consumers";
-import { createWorker, githubReporter } from "../apps/worker/src/index";
+import { createWorker, githubReporter } from "@taster/worker";
 import type { ChildConfig } from "./child";
 
 const c = JSON.parse(await text(process.stdin)) as ChildConfig;

@@ -8,12 +8,12 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { recipeOf } from "../apps/bridge/src/config";
-import { type LocalStack, startLocalStack } from "../apps/worker/src/local-stack";
-import type { WorkerOptions } from "../apps/worker/src/worker";
-import { githubCommentPayload, sendGithubWebhook } from "../infra/forge-sim/src/index";
-import { ensureLab, recipeRepo } from "../infra/lab/src/index";
-import { stackNameFor } from "../packages/core/src/index";
+import { recipeOf } from "@taster/bridge";
+import { stackNameFor } from "@taster/core";
+import { githubCommentPayload, sendGithubWebhook } from "@taster/forge-sim";
+import { ensureLab, recipeRepo } from "@taster/lab";
+import type { WorkerOptions } from "@taster/worker";
+import { type LocalStack, startLocalStack } from "@taster/worker/local-stack";
 import type { ChildConfig } from "./child";
 
 export interface World {

@@ -1,7 +1,7 @@
 /** Redis, the Docker engine and the SSH link going away. */
 
-import { ensureLab } from "../../infra/lab/src/index";
-import { runRecipe } from "../../packages/harness/src/index";
+import { runRecipe } from "@taster/harness";
+import { ensureLab } from "@taster/lab";
 import { restartLabEngine } from "../engine";
 import { verdictOf } from "../invariants";
 import { freePortSync, freshRedisFor, redisOf } from "../redis";

@@ -1,8 +1,8 @@
 /** Deliveries: duplicated, hostile, and racing the reconciler. */
-import { Reconciler } from "../../apps/bridge/src/index";
-import { signGithub } from "../../infra/forge-sim/src/index";
-import { createLogger } from "../../packages/core/src/index";
-import { GithubForge } from "../../packages/forge/src/index";
+import { Reconciler } from "@taster/bridge";
+import { createLogger } from "@taster/core";
+import { GithubForge } from "@taster/forge";
+import { signGithub } from "@taster/forge-sim";
 import { verdictOf } from "../invariants";
 import { COMMAND, type Scenario, tally } from "./scenario";
 

@@ -5,17 +5,11 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureLab } from "../../infra/lab/src/index";
-import type { BrokerBackend, Results, TestRow } from "../../packages/harness/src/index";
-import {
-  acquireSlot,
-  exposeToSandbox,
-  runSandboxed,
-  startBroker,
-  toolPaths,
-} from "../../packages/harness/src/index";
-import { connectHost, execInService } from "../../packages/swarm/src/index";
-import type { RunContext } from "../../packages/testkit/src/index";
+import type { BrokerBackend, Results, TestRow } from "@taster/harness";
+import { acquireSlot, exposeToSandbox, runSandboxed, startBroker, toolPaths } from "@taster/harness";
+import { ensureLab } from "@taster/lab";
+import { connectHost, execInService } from "@taster/swarm";
+import type { RunContext } from "@taster/testkit";
 import { verdictOf } from "../invariants";
 import { APP_SECRET_PATH, withSecret } from "../variants/compose";
 import { ApprovedOverlay, newMarker } from "../variants/overlay";

@@ -1,7 +1,7 @@
 /** Recipes that misbehave on the swarm. */
 
-import type { Results } from "../../packages/harness/src/index";
-import { DEFAULT_TIMEOUT_SECONDS } from "../../packages/swarm/src/index";
+import type { Results } from "@taster/harness";
+import { DEFAULT_TIMEOUT_SECONDS } from "@taster/swarm";
 import { verdictOf } from "../invariants";
 import { crashLoop, MISSING_IMAGE, missingImage } from "../variants/compose";
 import type { World } from "../world";

@@ -1,6 +1,6 @@
 /** Worker processes dying at the worst moments. */
 import type { ChildProcess } from "node:child_process";
-import type { RunRecord } from "../../packages/queue/src/index";
+import type { RunRecord } from "@taster/queue";
 import { type ChildConfig, spawnWorker, stopWorker } from "../child";
 import { verdictOf } from "../invariants";
 import type { World } from "../world";

@@ -8,8 +8,8 @@ import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { RunStep } from "../../apps/worker/src/worker";
-import { REPO_LOCAL_DIR, runRecipe } from "../../packages/harness/src/index";
+import { REPO_LOCAL_DIR, runRecipe } from "@taster/harness";
+import type { RunStep } from "@taster/worker";
 import type { WorldOptions } from "../world";
 import type { Variant } from "./compose";
 

@@ -9,8 +9,8 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { RunStep } from "../../apps/worker/src/worker";
-import { REPO_LOCAL_DIR, runRecipe } from "../../packages/harness/src/index";
+import { REPO_LOCAL_DIR, runRecipe } from "@taster/harness";
+import type { RunStep } from "@taster/worker";
 import type { WorldOptions } from "../world";
 
 type Files = Record<string, string | { symlink: string }>;

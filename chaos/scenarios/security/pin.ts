@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Results } from "../../../packages/harness/src/index";
+import type { Results } from "@taster/harness";
 import { verdictOf } from "../../invariants";
 import { ATTEMPTS, PinBypass } from "../../variants/pin-bypass";
 import type { World } from "../../world";

@@ -2,7 +2,7 @@
  * A push right after a maintainer's `!testme` (issue 12, finding 3): the pushed code must never run
  * under that comment, whether the comment arrives by its webhook or, later, through the reconciler.
  */
-import { STICKY_MARKER } from "../../../packages/forge/src/index";
+import { STICKY_MARKER } from "@taster/forge";
 import { verdictOf } from "../../invariants";
 import type { World } from "../../world";
 import { COMMAND, type Scenario } from "../scenario";
