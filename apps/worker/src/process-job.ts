@@ -190,7 +190,8 @@ export function createJobProcessor(deps: ProcessDeps): JobProcessor {
         await publisher.cancelled(job, stop.by);
         return "cancelled";
       }
-      const infra = results.outcome === "error" && results.errorKind !== "config";
+      // Only the infrastructure is worth another attempt; a config or usage error is the same every time.
+      const infra = results.outcome === "error" && (results.errorKind ?? "infra") === "infra";
       if (infra && attempt < attempts) {
         const wait = backoffDelay(deps.infraRetry, attempt);
         const line = `worker: infrastructure error (${results.error ?? "unknown"}); retrying in ${(wait / 1000).toFixed(0)}s (attempt ${attempt + 1}/${attempts})`;
@@ -201,10 +202,10 @@ export function createJobProcessor(deps: ProcessDeps): JobProcessor {
       await conclude(job, results, attempt);
       log.info({ runId: job.runId, outcome: results.outcome, level: results.level }, "finished");
       // Reported in full already; BullMQ must not try these again.
-      if (results.errorKind === "config")
-        throw new UnrecoverableError(`configuration error: ${results.error}`);
-      if (infra)
-        throw new UnrecoverableError(`infrastructure error after ${attempt} attempt(s): ${results.error}`);
+      if (results.outcome === "error")
+        throw new UnrecoverableError(
+          `${results.errorKind ?? "infra"} error after ${attempt} attempt(s): ${results.error}`,
+        );
       return results.outcome;
     } finally {
       activeStacks.delete(stack);
