@@ -55,7 +55,7 @@ describe("retries are BullMQ's; what a user sees of them", () => {
     const comments = stickies(e);
     expect(comments).toHaveLength(1);
     expect(comments[0]?.body).toContain("passed, level L4");
-  }, 90_000);
+  }, 150_000);
 
   test("a configuration error is reported once and never retried", async () => {
     env = await startEnv();
