@@ -131,6 +131,6 @@ function parseSuperseded(message: string): { runId: string; by: string } | undef
       ? { runId: value.runId, by: value.by }
       : undefined;
   } catch {
-    return undefined;
+    return undefined; // not JSON: the listener logs it as not an announcement
   }
 }

@@ -240,7 +240,7 @@ function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    return {};
+    return {}; // not JSON (an error page): the caller reads no intake id, and reports the status
   }
 }
 
