@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 
@@ -25,7 +26,7 @@ export async function queuePickupBaseline(redisUrl: string, count: number): Prom
     const t0 = performance.now();
     await queue.add("j", {}, { jobId: id, removeOnComplete: true });
     samples.push((await seen) - t0);
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
   await worker.close();
   await queue.obliterate({ force: true });

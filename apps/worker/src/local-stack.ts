@@ -11,8 +11,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type Bridge, createBridge, loadBridgeConfig } from "@taster/bridge";
-import { childEnv, createLogger, type Logger, trustedBinary } from "@taster/core";
+import { childEnv, createLogger, errorMessage, type Logger, trustedBinary } from "@taster/core";
 import { STICKY_MARKER } from "@taster/forge";
 import { type ForgeSim, githubCommentPayload, sendGithubWebhook, startForgeSim } from "@taster/forge-sim";
 import { ensureLab, type LabInfo, recipeRepo } from "@taster/lab";
@@ -150,7 +151,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     while (Date.now() < until) {
       const job = await bridge.intakeQueue.queue.getJob(intakeId);
       if (job?.finishedOn) return (job.returnvalue as { runId?: string } | null)?.runId;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
     throw new Error(`the bridge did not process command ${intakeId} within ${timeoutMs / 1000}s`);
   }
@@ -186,30 +187,38 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     async waitForVerdict(runId, onLogLine, timeoutMs = 10 * 60_000) {
       const until = Date.now() + timeoutMs;
       let after: string | undefined;
-      for (;;) {
-        const lines = await worker.logs.readLog(runId, after);
-        for (const entry of lines) {
-          after = entry.id;
-          onLogLine?.(entry.line);
+      // XREAD BLOCK: new log lines arrive as they are written; the wait doubles as the state check's pace.
+      const reader = worker.logs.openReader(runId);
+      try {
+        for (;;) {
+          for (const entry of await reader.next(after, 250)) {
+            after = entry.id;
+            onLogLine?.(entry.line);
+          }
+          const run = await worker.runs.getRun(runId);
+          if (run && ["done", "failed", "cancelled", "superseded"].includes(run.state)) {
+            for (const entry of await worker.logs.readLog(runId, after)) onLogLine?.(entry.line);
+            const left = Math.max(1_000, until - Date.now());
+            if (!(await worker.outbox.drained(runId, left)))
+              throw new Error(`the report of ${runId} did not reach the forge`);
+            return run.state;
+          }
+          if (Date.now() > until) throw new Error(`run ${runId} did not finish within ${timeoutMs / 1000}s`);
         }
-        const run = await worker.runs.getRun(runId);
-        if (run && ["done", "failed", "cancelled", "superseded"].includes(run.state)) {
-          const left = Math.max(1_000, until - Date.now());
-          if (!(await worker.outbox.drained(runId, left)))
-            throw new Error(`the report of ${runId} did not reach the forge`);
-          return run.state;
-        }
-        if (Date.now() > until) throw new Error(`run ${runId} did not finish within ${timeoutMs / 1000}s`);
-        await new Promise((r) => setTimeout(r, 250));
+      } finally {
+        reader.close();
       }
     },
     stickyComment: () => sim.state.commentsOn(repo, 1).find((c) => c.body.includes(STICKY_MARKER))?.body,
     statuses: latestStatuses,
     async close() {
-      await worker.close().catch(() => {});
-      await bridge.stop().catch(() => {});
-      await sim.close().catch(() => {});
-      await deleteKeys(redisUrl, [`${keyPrefix}:*`, `${bullPrefix}:*`]).catch(() => {});
+      // Each part is closed even if another failed; a failure is told, never thrown over the rest.
+      const told = (what: string) => (error: unknown) =>
+        options.log?.(`local stack: closing ${what} failed: ${errorMessage(error)}`);
+      await worker.close().catch(told("the worker"));
+      await bridge.stop().catch(told("the bridge"));
+      await sim.close().catch(told("the forge simulator"));
+      await deleteKeys(redisUrl, [`${keyPrefix}:*`, `${bullPrefix}:*`]).catch(told("its Redis keys"));
       await rm(dataDir, { recursive: true, force: true });
     },
   };
@@ -231,7 +240,7 @@ function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    return {};
+    return {}; // not JSON (an error page): the caller reads no intake id, and reports the status
   }
 }
 

@@ -1,8 +1,10 @@
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freshStackOf } from "@taster/core";
+import { createLogger, errorMessage, freshStackOf } from "@taster/core";
 import { connectHost, teardownStack } from "@taster/swarm";
+
+const log = createLogger("worker");
 
 /**
  * The parent of a run's harness workspace: named by the deployment (its Redis key prefix: run ids
@@ -28,6 +30,8 @@ export async function removeOrphanStack(hostUrl: string | undefined, stack: stri
     const residue = (await teardownStack(host, stack)).residue;
     return [...residue, ...(await teardownStack(host, freshStackOf(stack))).residue];
   } finally {
-    await host.close().catch(() => {});
+    await host
+      .close()
+      .catch((error) => log.debug({ stack, reason: errorMessage(error) }, "docker connection not closed"));
   }
 }

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
+import { commandsOf } from "./commands";
 import type { Keys } from "./keys";
-import { runScript } from "./redis";
 
 /** How a run request was taken: a new run, or folded into one that already covers it. */
 export type ClaimOutcome = "enqueued" | "coalesced" | "duplicate-delivery" | "duplicate-comment";
@@ -16,81 +16,6 @@ export interface Claim {
   runState: string;
 }
 
-/**
- * One atomic step (a Lua script runs alone in Redis), so concurrent deliveries can never both win:
- *   1. a seen delivery id or comment id → the run it led to (seen-once keys, TTL ≥ 7 days);
- *   2. a live run (claimed/queued/running) for the same (repo, PR, sha) → coalesce onto it;
- *   3. otherwise a new run: a live run for an older sha of the PR is marked superseded
- *      (a queued one at once; a running one is left for its worker to cancel).
- * A run counts as finished when its BullMQ job hash is gone or has `finishedOn`, so runs whose
- * worker never reported back cannot swallow later requests.
- */
-const CLAIM_LUA = `
-local deliveryKey, commentKey, pullKey, runsKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local runBase, sha, ttl, job, now, runPrefix, bullQueuePrefix =
-  ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-
-local function isLive(runId)
-  local fields = redis.call('HMGET', runPrefix .. runId, 'state', 'bullKey')
-  local state, bullKey = fields[1], fields[2]
-  if state == 'claimed' then return true end
-  if state ~= 'queued' and state ~= 'running' then return false end
-  if bullKey and (redis.call('EXISTS', bullKey) == 0 or redis.call('HEXISTS', bullKey, 'finishedOn') == 1) then
-    return false
-  end
-  return true
-end
-
-local function remember(runId)
-  redis.call('SET', deliveryKey, runId, 'EX', ttl)
-  redis.call('SET', commentKey, runId, 'EX', ttl)
-end
-
-local prior = redis.call('GET', deliveryKey)
-if prior then return {'duplicate-delivery', prior, '', '', redis.call('HGET', runPrefix .. prior, 'state') or ''} end
-prior = redis.call('GET', commentKey)
-if prior then
-  redis.call('SET', deliveryKey, prior, 'EX', ttl)
-  return {'duplicate-comment', prior, '', '', redis.call('HGET', runPrefix .. prior, 'state') or ''}
-end
-
-local current = redis.call('HMGET', pullKey, 'runId', 'sha')
-local currentRun, currentSha = current[1], current[2]
-local live = currentRun and isLive(currentRun)
-if live and currentSha == sha then
-  remember(currentRun)
-  return {'coalesced', currentRun, '', '', redis.call('HGET', runPrefix .. currentRun, 'state') or ''}
-end
-
-local runId = runBase .. '-' .. redis.call('INCR', seqKey)
-local superseded, supersededState = '', ''
-if live then
-  superseded = currentRun
-  supersededState = redis.call('HGET', runPrefix .. currentRun, 'state')
-  redis.call('HSET', runPrefix .. currentRun, 'supersededBy', runId)
-  if supersededState ~= 'running' then
-    redis.call('HSET', runPrefix .. currentRun, 'state', 'superseded', 'finishedAt', now)
-  end
-end
-redis.call('HSET', runPrefix .. runId, 'state', 'claimed', 'job', job, 'createdAt', now,
-  'bullKey', bullQueuePrefix .. runId)
-redis.call('EXPIRE', runPrefix .. runId, ttl * 5)
-redis.call('HSET', pullKey, 'runId', runId, 'sha', sha)
-redis.call('EXPIRE', pullKey, ttl * 5)
-redis.call('ZADD', runsKey, now, runId)
-remember(runId)
-return {'enqueued', runId, superseded, supersededState, 'claimed'}
-`;
-
-/** Sets state to `to` only if the run is still in state `from` (no lost updates against the worker). */
-const TRANSITION_LUA = `
-if redis.call('HGET', KEYS[1], 'state') == ARGV[1] then
-  redis.call('HSET', KEYS[1], 'state', ARGV[2])
-  return 1
-end
-return 0
-`;
-
 export interface ClaimInput {
   forge: string;
   repo: string;
@@ -105,26 +30,21 @@ export interface ClaimInput {
   ttlSec: number;
 }
 
+/** One atomic claim (commands/claimRun-5.lua): dedupe, coalesce or supersede; see the script. */
 export async function claimRun(redis: Redis, keys: Keys, input: ClaimInput): Promise<Claim> {
-  const reply = (await runScript(
-    redis,
-    CLAIM_LUA,
-    [
-      keys.delivery(input.forge, input.deliveryId),
-      keys.comment(input.forge, input.repo, input.commentId),
-      keys.pull(input.forge, input.repo, input.pr),
-      keys.runs(),
-      keys.runSeq(),
-    ],
-    [
-      input.runBase,
-      input.sha,
-      String(input.ttlSec),
-      input.jobJson,
-      String(Date.now()),
-      keys.runPrefix(),
-      input.bullQueuePrefix,
-    ],
+  const reply = (await commandsOf(redis).claimRun(
+    keys.delivery(input.forge, input.deliveryId),
+    keys.comment(input.forge, input.repo, input.commentId),
+    keys.pull(input.forge, input.repo, input.pr),
+    keys.runs(),
+    keys.runSeq(),
+    input.runBase,
+    input.sha,
+    String(input.ttlSec),
+    input.jobJson,
+    String(Date.now()),
+    keys.runPrefix(),
+    input.bullQueuePrefix,
   )) as [ClaimOutcome, string, string, string, string];
   const [outcome, runId, superseded, supersededState, runState] = reply;
   return {
@@ -142,5 +62,5 @@ export async function transitionRun(
   from: string,
   to: string,
 ): Promise<boolean> {
-  return (await runScript(redis, TRANSITION_LUA, [keys.run(runId)], [from, to])) === 1;
+  return (await commandsOf(redis).transitionRun(keys.run(runId), from, to)) === 1;
 }

@@ -1,6 +1,7 @@
 export type { Redis } from "ioredis";
 export { type BackoffPolicy, backoffDelay } from "./backoff";
 export type { ClaimOutcome } from "./claim";
+export { commandsOf, type QueueCommands } from "./commands";
 export { INTAKE_QUEUE, type IntakeItem, IntakeQueue, type IntakeQueueOptions, intakeIdFor } from "./intake";
 export { Keys } from "./keys";
 export { type LogEntry, RunLog } from "./logs";
@@ -18,5 +19,6 @@ export {
   type ReportTarget,
   type RunReport,
 } from "./reports";
+export { type RetryOptions, retry } from "./retry";
 export { type LocalRunJob, type RunRecord, type RunState, RunStore } from "./runs";
-export { queueNameFor, type RunJob, RunJobSchema, type RunRequest } from "./schema";
+export { queueNameFor, RUN_ATTEMPTS, type RunJob, RunJobSchema, type RunRequest } from "./schema";

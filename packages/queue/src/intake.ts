@@ -1,11 +1,14 @@
 import { createHash } from "node:crypto";
+import { errorMessage } from "@taster/core";
 import { type Job, type JobsOptions, type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { commandsOf } from "./commands";
 import type { Keys } from "./keys";
+import { queueLog } from "./log";
 import { withDefaults } from "./options";
 import { PushLog, type PushLogOptions } from "./pushes";
 import { QueueHandle } from "./queue-handle";
-import { assertConnected, redisStep, runScript } from "./redis";
+import { assertConnected, redisStep } from "./redis";
 
 /** One accepted `!testme`, as the intake hands it to processing (no forge API call made yet). */
 export interface IntakeItem {
@@ -33,19 +36,6 @@ export interface IntakeQueueOptions extends PushLogOptions {
 }
 
 export const INTAKE_QUEUE = "taster-intake";
-
-/**
- * Seen-once for the delivery id and the comment id, in one atomic step. A delivery counts as new
- * only if neither was seen; a new delivery of a seen comment is remembered as a duplicate too.
- */
-const SEEN_ONCE_LUA = `
-local ttl = tonumber(ARGV[1])
-local newDelivery = redis.call('SET', KEYS[1], '1', 'EX', ttl, 'NX')
-local newComment = redis.call('SET', KEYS[2], '1', 'EX', ttl, 'NX')
-if newDelivery and newComment then return 1 end
-if newComment then redis.call('DEL', KEYS[2]) end
-return 0
-`;
 
 /**
  * The durable hand-off between answering a webhook and working on it: `submit` returns once the
@@ -110,7 +100,7 @@ export class IntakeQueue {
     // The add does not depend on the seen-once answer (it is idempotent by job id), so both go out
     // together: one round trip on the webhook's critical path instead of two.
     const [seen, added] = await Promise.allSettled([
-      this.step(runScript(this.redis, SEEN_ONCE_LUA, keys, [String(this.seenTtlSec)])),
+      this.step(commandsOf(this.redis).seenOnce(...keys, String(this.seenTtlSec))),
       this.step(
         this.bullQueue
           .ready()
@@ -120,7 +110,10 @@ export class IntakeQueue {
     const fresh = seen.status === "fulfilled" ? Number(seen.value) : 0;
     if (added.status === "rejected") {
       // Not durably queued: forget the delivery so the forge's redelivery is accepted.
-      if (fresh === 1) await this.redis.del(...keys).catch(() => 0);
+      if (fresh === 1)
+        await this.redis
+          .del(...keys)
+          .catch((error) => queueLog.debug({ reason: errorMessage(error) }, "seen-once keys not forgotten"));
       throw added.reason;
     }
     // Queued, but not remembered: answer 503 so the forge redelivers; that redelivery's add is a no-op.
@@ -136,7 +129,10 @@ export class IntakeQueue {
   private async retryIfFailed(intakeId: string): Promise<boolean> {
     const job = await this.step(this.bullQueue.ready().then((queue) => queue.getJob(intakeId)));
     if (!job || !(await this.step(job.isFailed()))) return false;
-    await this.step(job.retry("failed")).catch(() => {}); // another bridge may have retried it first
+    // Another bridge may have retried it first.
+    await this.step(job.retry("failed")).catch((error) =>
+      queueLog.debug({ intakeId, reason: errorMessage(error) }, "intake job not retried"),
+    );
     return true;
   }
 

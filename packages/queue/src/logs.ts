@@ -1,5 +1,8 @@
+import { once } from "node:events";
+import { errorMessage } from "@taster/core";
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys";
+import { queueLog } from "./log";
 
 export interface LogEntry {
   /** Redis stream id; pass the last one you saw to readLog to continue after it. */
@@ -54,11 +57,13 @@ export class RunLog {
     const key = this.keys.log(runId);
     const connection = this.redis.duplicate({ connectionName: `${this.keys.prefix}:live-log:${runId}` });
     // Failures surface through the read that hits them; without a listener ioredis prints each one.
-    connection.on("error", () => {});
-    let closed = false;
+    connection.on("error", (error) =>
+      queueLog.debug({ runId, reason: errorMessage(error) }, "live log reader"),
+    );
+    const closed = new AbortController();
     return {
       async next(afterId, blockMs, count = 1_000) {
-        await untilReady(connection, 5_000);
+        await untilReady(connection, 5_000, closed.signal);
         const answer = (await connection.xread(
           "COUNT",
           count,
@@ -72,8 +77,8 @@ export class RunLog {
       },
       close: () => {
         // Once: a second disconnect would arm ioredis's timeout on a socket that already closed.
-        if (closed) return;
-        closed = true;
+        if (closed.signal.aborted) return;
+        closed.abort();
         connection.disconnect();
         // Redis answers nothing to a connection blocked in XREAD, so a graceful close would wait
         // up to ioredis's 2 s disconnect timeout (holding the process open); there is nothing to lose.
@@ -84,24 +89,13 @@ export class RunLog {
 }
 
 /** A fresh connection refuses commands until it is up (no offline queue): wait for that, bounded. */
-function untilReady(connection: Redis, timeoutMs: number): Promise<void> {
-  if (connection.status === "ready") return Promise.resolve();
-  if (connection.status === "end") return Promise.reject(new Error("the log reader was closed"));
-  return new Promise((resolve, reject) => {
-    const done = (error?: Error) => {
-      clearTimeout(timer);
-      connection.off("ready", onReady);
-      connection.off("end", onEnd);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onReady = () => done();
-    const onEnd = () => done(new Error("the log reader was closed"));
-    const timer = setTimeout(
-      () => done(new Error(`Redis did not accept a connection within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    connection.once("ready", onReady);
-    connection.once("end", onEnd);
-  });
+async function untilReady(connection: Redis, timeoutMs: number, closed: AbortSignal): Promise<void> {
+  if (connection.status === "ready") return;
+  if (connection.status === "end" || closed.aborted) throw new Error("the log reader was closed");
+  try {
+    await once(connection, "ready", { signal: AbortSignal.any([closed, AbortSignal.timeout(timeoutMs)]) });
+  } catch (error) {
+    if (closed.aborted) throw new Error("the log reader was closed");
+    throw new Error(`Redis did not accept a connection within ${timeoutMs} ms`, { cause: error });
+  }
 }

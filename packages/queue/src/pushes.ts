@@ -1,7 +1,8 @@
 import type { Redis } from "ioredis";
+import { commandsOf } from "./commands";
 import type { Keys } from "./keys";
 import { type QueueLayerOptions, withDefaults } from "./options";
-import { assertConnected, redisStep, runScript } from "./redis";
+import { assertConnected, redisStep } from "./redis";
 
 /**
  * Whether a PR's current head is the one a comment's author saw:
@@ -17,17 +18,6 @@ export interface PushLogOptions extends QueueLayerOptions {
   /** Most recent pushes kept per PR. Default 50. */
   maxPushesPerPull?: number;
 }
-
-/**
- * Keeps the latest receive time of each sha (a re-push of an old sha counts as new), drops the
- * oldest past the bound and (re)sets the TTL, in one step.
- */
-const RECORD_LUA = `
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 1))
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-return 1
-`;
 
 /**
  * The pushes of each PR as the forge announced them (`pull_request` opened/synchronize/reopened),
@@ -52,11 +42,12 @@ export class PushLog {
   async record(forge: string, repo: string, pr: number, sha: string, receivedAtMs: number): Promise<void> {
     assertConnected(this.redis);
     await this.step(
-      runScript(
-        this.redis,
-        RECORD_LUA,
-        [this.keys.pushes(forge, repoKey(repo), pr)],
-        [String(receivedAtMs), sha.toLowerCase(), String(this.maxPerPull), String(this.ttlSec)],
+      commandsOf(this.redis).recordPush(
+        this.keys.pushes(forge, repoKey(repo), pr),
+        String(receivedAtMs),
+        sha.toLowerCase(),
+        String(this.maxPerPull),
+        String(this.ttlSec),
       ),
     );
   }

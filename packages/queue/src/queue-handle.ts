@@ -1,4 +1,6 @@
+import { errorMessage } from "@taster/core";
 import { Queue, type QueueOptions } from "bullmq";
+import { queueLog } from "./log";
 
 /**
  * A BullMQ queue on one of Taster's fail-fast connections, made on first use and remade when it
@@ -23,7 +25,9 @@ export class QueueHandle<T = unknown> {
     if (!this.queue) {
       this.queue = new Queue<T>(this.name, { ...this.options, skipWaitingForReady: true });
       // Errors surface on the calls that hit them; keep the emitter from crashing the process.
-      this.queue.on("error", () => {});
+      this.queue.on("error", (error) =>
+        queueLog.debug({ queue: this.name, reason: errorMessage(error) }, "queue"),
+      );
     }
     return this.queue;
   }
@@ -35,7 +39,11 @@ export class QueueHandle<T = unknown> {
   async ready(): Promise<Queue<T>> {
     try {
       return await this.settled(this.now);
-    } catch {
+    } catch (error) {
+      queueLog.debug(
+        { queue: this.name, reason: errorMessage(error) },
+        "queue set-up failed; making it afresh",
+      );
       return this.settled(this.now);
     }
   }
@@ -47,7 +55,9 @@ export class QueueHandle<T = unknown> {
     } catch (error) {
       if (this.queue === queue) this.queue = undefined;
       // A queue on a shared connection closes without touching that connection.
-      void queue.close().catch(() => undefined);
+      void queue
+        .close()
+        .catch((e) => queueLog.debug({ queue: this.name, reason: errorMessage(e) }, "closing"));
       throw error;
     }
   }
@@ -55,6 +65,8 @@ export class QueueHandle<T = unknown> {
   async close(): Promise<void> {
     const queue = this.queue;
     this.queue = undefined;
-    await queue?.close().catch(() => undefined);
+    await queue
+      ?.close()
+      .catch((e) => queueLog.debug({ queue: this.name, reason: errorMessage(e) }, "closing"));
   }
 }

@@ -1,15 +1,17 @@
-import { infraError } from "@taster/core";
+import { errorMessage, infraError } from "@taster/core";
 import type { JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { claimRun, transitionRun } from "./claim";
+import { commandsOf } from "./commands";
 import type { Keys } from "./keys";
+import { queueLog } from "./log";
 import { RunLog } from "./logs";
 import { type QueueLayerOptions, withDefaults } from "./options";
 import { QueueHandle } from "./queue-handle";
-import { assertConnected, assertRedisReady, redisStep, runScript } from "./redis";
+import { assertConnected, assertRedisReady, redisStep } from "./redis";
 import { ReportOutbox } from "./reports";
 import { RunStore } from "./runs";
-import { queueNameFor, type RunJob, RunJobSchema, type RunRequest } from "./schema";
+import { queueNameFor, RUN_ATTEMPTS, type RunJob, RunJobSchema, type RunRequest } from "./schema";
 
 export type RunQueuesOptions = QueueLayerOptions;
 
@@ -22,22 +24,12 @@ export interface EnqueueResult {
 }
 
 const JOB_OPTIONS: JobsOptions = {
-  attempts: 1,
+  attempts: RUN_ATTEMPTS,
+  // Delays come from the worker's `backoffStrategy` (settings), which owns the infra retry policy.
+  backoff: { type: "infra" },
   removeOnComplete: { age: 7 * 24 * 3600 },
   removeOnFail: { age: 30 * 24 * 3600 },
 };
-
-/**
- * BullMQ pushes new jobs on the left of `<queue>:wait` and workers take them from the right
- * (RPOPLPUSH into `<queue>:active`), so a job's position is its distance from the right end.
- * Done in Redis because fetching every waiting job per acknowledgement is quadratic under load.
- */
-const POSITION_LUA = `
-local index = redis.call('LPOS', KEYS[1], ARGV[1])
-if index then return redis.call('LLEN', KEYS[1]) - index end
-if redis.call('LPOS', KEYS[2], ARGV[1]) then return 0 end
-return -1
-`;
 
 const ClaimedJobSchema = RunJobSchema.omit({ runId: true });
 
@@ -123,7 +115,7 @@ export class RunQueues {
     if (!run) return undefined;
     const base = `${this.bullPrefix}:${queueNameFor(run.job.host)}`;
     const position = Number(
-      await this.step(runScript(this.redis, POSITION_LUA, [`${base}:wait`, `${base}:active`], [runId])),
+      await this.step(commandsOf(this.redis).queuePosition(`${base}:wait`, `${base}:active`, runId)),
     );
     return position < 0 ? undefined : position;
   }
@@ -176,9 +168,15 @@ export class RunQueues {
       // Fails harmlessly if a worker took it meanwhile; the worker checks supersededBy before deploying.
       await this.queueFor(old.job.host)
         .remove(runId)
-        .catch(() => 0);
+        .catch((error) =>
+          queueLog.debug({ runId, reason: errorMessage(error) }, "superseded job not removed"),
+        );
     }
-    await this.redis.publish(this.keys.supersededChannel(), JSON.stringify({ runId, by })).catch(() => 0);
+    // Tells a worker running it to cancel it now. Lost (Redis blip): the worker still sees
+    // supersededBy at its next tier, or when its subscription reconnects.
+    await this.redis
+      .publish(this.keys.supersededChannel(), JSON.stringify({ runId, by }))
+      .catch((error) => queueLog.debug({ runId, reason: errorMessage(error) }, "supersede not announced"));
   }
 
   private step<T>(work: Promise<T>): Promise<T> {

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { infraError } from "@taster/core";
 import { Redis } from "ioredis";
 
@@ -23,42 +23,21 @@ export async function assertRedisReady(redis: Redis, timeoutMs = 2_000): Promise
 }
 
 export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(infraError(`${what} within ${ms} ms`)), ms);
+  const timer = new AbortController();
+  // Promise.race handles the losing timer's AbortError (aborted in finally): nothing is left unhandled.
+  const timeout = sleep(ms, undefined, { signal: timer.signal }).then(() => {
+    throw infraError(`${what} within ${ms} ms`);
   });
   try {
     return await Promise.race([work, timeout]);
   } finally {
-    clearTimeout(timer);
+    timer.abort();
   }
 }
 
 /** Throws at once, without a round trip, when the connection is not up (used on hot paths). */
 export function assertConnected(redis: Redis): void {
   if (redis.status !== "ready") throw infraError(`Redis is not reachable (connection ${redis.status})`);
-}
-
-const scriptShas = new Map<string, string>();
-
-/** Runs a Lua script by its SHA (EVALSHA), loading it with EVAL only when Redis does not know it yet. */
-export async function runScript(
-  redis: Redis,
-  script: string,
-  keys: string[],
-  args: string[],
-): Promise<unknown> {
-  let sha = scriptShas.get(script);
-  if (!sha) {
-    sha = createHash("sha1").update(script).digest("hex");
-    scriptShas.set(script, sha);
-  }
-  try {
-    return await redis.evalsha(sha, keys.length, ...keys, ...args);
-  } catch (error) {
-    if (!String(error).includes("NOSCRIPT")) throw error;
-    return redis.eval(script, keys.length, ...keys, ...args);
-  }
 }
 
 /**

@@ -11,12 +11,16 @@
  * and not yet posted, under a per-PR Redis lock so two processes never create two comments.
  */
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "@taster/core";
 import { type Job, type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { type BackoffPolicy, backoffDelay } from "./backoff";
+import { commandsOf } from "./commands";
 import type { Keys } from "./keys";
+import { queueLog } from "./log";
 import { QueueHandle } from "./queue-handle";
+import { retry } from "./retry";
 
 export const REPORT_QUEUE = "taster-report";
 
@@ -59,47 +63,8 @@ export const DEFAULT_REPORT_BACKOFF: BackoffPolicy = { baseMs: 2_000, maxMs: 5 *
 
 const TTL_SEC = 30 * 24 * 3600;
 
-/**
- * KEYS: run report hash, PR comment hash, run record. ARGV: phase rank, body, has-comment flag,
- * statuses JSON, forge, repo, pr, sha, runId, ttl. Returns the run report's new seq, or 0 when the
- * publish came too late (the run is past that phase) and changed nothing.
- */
-const PUBLISH_LUA = `
-local phase = tonumber(ARGV[1])
-if phase < tonumber(redis.call('HGET', KEYS[1], 'phase') or '-1') then return 0 end
-local statuses = cjson.decode(redis.call('HGET', KEYS[1], 'statuses') or '{}')
-for _, s in ipairs(cjson.decode(ARGV[4])) do statuses[s.context] = s end
-redis.call('HSET', KEYS[1], 'phase', phase, 'forge', ARGV[5], 'repo', ARGV[6], 'pr', ARGV[7],
-  'sha', ARGV[8], 'pull', KEYS[2], 'statuses', cjson.encode(statuses))
-if ARGV[3] == '1' then
-  local created = tonumber(redis.call('HGET', KEYS[3], 'createdAt') or '0')
-  local current = redis.call('HMGET', KEYS[2], 'created', 'phase')
-  local cc, cp = tonumber(current[1] or '-1'), tonumber(current[2] or '-1')
-  if created > cc or (created == cc and phase >= cp) then
-    redis.call('HSET', KEYS[2], 'created', created, 'phase', phase, 'body', ARGV[2], 'runId', ARGV[9],
-      'repo', ARGV[6], 'pr', ARGV[7])
-    redis.call('EXPIRE', KEYS[2], ARGV[10])
-  end
-end
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('EXPIRE', KEYS[1], ARGV[10])
-return seq
-`;
-
 const LOCK_TTL_MS = 10_000;
 const LOCK_WAIT_MS = 45_000;
-
-/** Extends the lock only if it is still ours. */
-const RENEW_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-`;
-
-/** Deletes the lock only if it is still ours (it may have expired and been taken meanwhile). */
-const UNLOCK_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
 
 export interface DeliveryOptions {
   backoff?: BackoffPolicy;
@@ -143,9 +108,7 @@ export class ReportOutbox {
     opts: { comment?: boolean } = {},
   ): Promise<void> {
     const seq = Number(
-      await this.redis.eval(
-        PUBLISH_LUA,
-        3,
+      await commandsOf(this.redis).publishReport(
         this.runKey(target.runId),
         this.pullKey(target),
         this.keys.run(target.runId),
@@ -185,7 +148,10 @@ export class ReportOutbox {
     if (options.backoff) this.backoff = options.backoff;
     const backoff = this.backoff;
     this.workerConnection = this.redis.duplicate({ maxRetriesPerRequest: null });
-    this.workerConnection.on("error", () => {});
+    // Failures surface on the jobs that hit them (and through onError); the event only needs a listener.
+    this.workerConnection.on("error", (error) =>
+      queueLog.debug({ reason: errorMessage(error) }, "report worker connection"),
+    );
     this.worker = new Worker<DeliveryJob>(REPORT_QUEUE, (job) => this.post(job, forgeFor), {
       connection: this.workerConnection,
       prefix: this.bullPrefix,
@@ -194,7 +160,7 @@ export class ReportOutbox {
       concurrency: 4,
       settings: { backoffStrategy: (attemptsMade) => backoffDelay(backoff, attemptsMade) },
     });
-    this.worker.on("error", () => {});
+    this.worker.on("error", (error) => queueLog.debug({ reason: errorMessage(error) }, "report worker"));
     this.worker.on("failed", (job, error) => {
       if (job) options.onError?.(job.data.runId, error, job.attemptsMade);
     });
@@ -223,13 +189,15 @@ export class ReportOutbox {
     while (Date.now() < until) {
       const d = await this.delivered(runId);
       if (!d.pending && (d.final || opts.verdict === false)) return true;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     return false;
   }
 
   async close(): Promise<void> {
-    await this.worker?.close().catch(() => {});
+    await this.worker
+      ?.close()
+      .catch((error) => queueLog.debug({ reason: errorMessage(error) }, "closing the report worker"));
     await this.bullQueue.close();
     this.workerConnection?.disconnect();
   }
@@ -248,12 +216,7 @@ export class ReportOutbox {
         await this.postStatuses(runKey, forge);
       });
       // Only what was read is acknowledged; a publish that raced in keeps its own job pending.
-      await this.redis.eval(
-        "if tonumber(redis.call('HGET', KEYS[1], 'postedSeq') or '0') < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'postedSeq', ARGV[1]) end",
-        1,
-        runKey,
-        String(seq),
-      );
+      await commandsOf(this.redis).ackReport(runKey, String(seq));
     } catch (error) {
       throw new Error(`posting the report of ${job.data.runId} failed: ${errorMessage(error)}`);
     }
@@ -296,20 +259,36 @@ export class ReportOutbox {
   private async underLock(pullKey: string, work: () => Promise<void>): Promise<void> {
     const lockKey = `${pullKey}:lock`;
     const token = randomBytes(8).toString("hex");
-    const until = Date.now() + LOCK_WAIT_MS;
-    while ((await this.redis.set(lockKey, token, "PX", LOCK_TTL_MS, "NX")) !== "OK") {
-      if (Date.now() > until) throw new Error("another process kept posting to this pull request");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const commands = commandsOf(this.redis);
+    await retry(
+      async () => {
+        if ((await this.redis.set(lockKey, token, "PX", LOCK_TTL_MS, "NX")) !== "OK") throw new LockBusy();
+      },
+      { minMs: 50, maxMs: 50, maxTotalMs: LOCK_WAIT_MS, retryIf: (error) => error instanceof LockBusy },
+    ).catch((error) => {
+      throw error instanceof LockBusy
+        ? new Error("another process kept posting to this pull request")
+        : error;
+    });
     const renew = setInterval(() => {
-      this.redis.eval(RENEW_LUA, 1, lockKey, token, String(LOCK_TTL_MS)).catch(() => {});
+      commands
+        .extendLock(lockKey, token, String(LOCK_TTL_MS))
+        .catch((error) => queueLog.debug({ lockKey, reason: errorMessage(error) }, "lock not renewed"));
     }, LOCK_TTL_MS / 3);
     renew.unref();
     try {
       await work();
     } finally {
       clearInterval(renew);
-      await this.redis.eval(UNLOCK_LUA, 1, lockKey, token).catch(() => {});
+      // Not released (Redis down): it expires within LOCK_TTL_MS by itself.
+      await commands
+        .releaseLock(lockKey, token)
+        .catch((error) => queueLog.debug({ lockKey, reason: errorMessage(error) }, "lock not released"));
     }
   }
+}
+
+/** The PR's lock is held by another poster: wait and try again. */
+class LockBusy extends Error {
+  override name = "LockBusy";
 }

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
+import { commandsOf } from "./commands";
 import type { Keys } from "./keys";
-import { runScript } from "./redis";
 import type { RunJob } from "./schema";
 
 export type RunState = "claimed" | "queued" | "running" | "done" | "failed" | "superseded" | "cancelled";
@@ -20,15 +20,6 @@ export interface RunRecord {
   result?: unknown;
 }
 
-const START_LUA = `
-local state = redis.call('HGET', KEYS[1], 'state')
-if state == 'queued' or state == 'claimed' then
-  redis.call('HSET', KEYS[1], 'state', 'running', 'startedAt', ARGV[1])
-  return 1
-end
-return 0
-`;
-
 /** What the dashboard and the worker read and write about runs: state, timing, results. */
 export class RunStore {
   constructor(
@@ -42,7 +33,7 @@ export class RunStore {
 
   /** The worker calls this when it starts; false = the run was superseded or cancelled meanwhile. */
   async markRunning(runId: string): Promise<boolean> {
-    return (await runScript(this.redis, START_LUA, [this.keys.run(runId)], [String(Date.now())])) === 1;
+    return (await commandsOf(this.redis).startRun(this.keys.run(runId), String(Date.now()))) === 1;
   }
 
   async saveResult(

@@ -25,4 +25,11 @@ export type RunJob = z.infer<typeof RunJobSchema>;
 /** What the bridge asks for; the run id is assigned when the request is accepted. */
 export type RunRequest = Omit<RunJob, "runId">;
 
+/**
+ * Tries a run gets in BullMQ (job `attempts`): an infrastructure error (Docker unreachable, a
+ * deploy that never converged) is retried with the worker's `infra` backoff; a recipe failure or a
+ * configuration error never is (the worker ends those at once). The worker may allow fewer.
+ */
+export const RUN_ATTEMPTS = 3;
+
 export const queueNameFor = (host: string): string => `taster-run-${host}`;

@@ -40,7 +40,8 @@ export function registerWorker(program: Command): void {
         ...(config.dataDir ? { dataDir: config.dataDir } : {}),
         recipeSource: recipeSourceFrom(config.recipeSource),
         secrets: config.secrets,
-        log: (line) => logger.info(line),
+        // The worker's own pino lines (name "worker", redacted), on stderr like this logger's.
+        log: (line) => process.stderr.write(`${line}\n`),
       });
       await worker.ready();
       logger.info(
