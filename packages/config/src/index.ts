@@ -1,0 +1,21 @@
+export { type Host, HOST_NAME, list, parseEnrolled, parseHosts, parseMap, type EnrolledRepo } from "./hosts";
+export {
+  type BridgeRole,
+  collectConfig,
+  configProblems,
+  type MinPermission,
+  readConfig,
+  type TasterConfig,
+} from "./read";
+export {
+  DEFAULT_DOCKER_HOST,
+  DEFAULT_RECIPE_SOURCE,
+  DEFAULT_REDIS_URL,
+  defaultHosts,
+  INTERNAL_VARIABLES,
+  type Section,
+  VARIABLES,
+  type Variable,
+  type VariableName,
+} from "./schema";
+export { CONFIG_DOC_COMMAND, CONFIG_DOC_PATH, configurationPage } from "./doc";
