@@ -3,7 +3,10 @@ import { fileURLToPath } from "node:url";
 import { INTERNAL_VARIABLES, type Section, VARIABLES, type Variable } from "./schema";
 
 /** Where the generated page lives in the repository. */
-export const CONFIG_DOC_PATH = join(dirname(fileURLToPath(import.meta.url)), "../../../docs/configuration.md");
+export const CONFIG_DOC_PATH = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "../../../docs/configuration.md",
+);
 
 /** The command that regenerates it, for error messages. */
 export const CONFIG_DOC_COMMAND = "./node_modules/.bin/tsx packages/config/scripts/write-config-doc.ts";

@@ -1,4 +1,5 @@
-export { type Host, HOST_NAME, list, parseEnrolled, parseHosts, parseMap, type EnrolledRepo } from "./hosts";
+export { CONFIG_DOC_COMMAND, CONFIG_DOC_PATH, configurationPage } from "./doc";
+export { type EnrolledRepo, HOST_NAME, type Host, list, parseEnrolled, parseHosts, parseMap } from "./hosts";
 export {
   type BridgeRole,
   collectConfig,
@@ -18,4 +19,3 @@ export {
   type Variable,
   type VariableName,
 } from "./schema";
-export { CONFIG_DOC_COMMAND, CONFIG_DOC_PATH, configurationPage } from "./doc";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { configError } from "@taster/core";
 import { z } from "zod";
 import { type EnrolledRepo, type Host, list, parseEnrolled, parseHosts, parseMap } from "./hosts";
-import { DEFAULT_DOCKER_HOST, defaultHosts, VARIABLES, type VariableName } from "./schema";
+import { defaultHosts, VARIABLES, type VariableName } from "./schema";
 
 export type BridgeRole = "all" | "http" | "intake";
 export type MinPermission = "read" | "triage" | "write" | "maintain" | "admin";
@@ -13,8 +13,6 @@ export type MinPermission = "read" | "triage" | "write" | "maintain" | "admin";
 export interface TasterConfig {
   redis: {
     url: string;
-    /** Whether TASTER_REDIS_URL was given (else `url` is the default). */
-    urlGiven: boolean;
     keyPrefix: string;
     bullPrefix: string;
   };
@@ -54,6 +52,8 @@ export interface TasterConfig {
   paths: { root: string; labDir: string; labRedisPort: number; logLevel: string };
   /** Every secret value configured, so what Taster writes can be redacted. */
   secrets: string[];
+  /** The variables the environment set (non-empty); the others have their defaults. */
+  given: ReadonlySet<VariableName>;
 }
 
 type Values = { [K in VariableName]: unknown };
@@ -129,7 +129,11 @@ export function collectConfig(env: NodeJS.ProcessEnv = process.env): {
   const num = (name: VariableName) => values[name] as number;
 
   const dockerHost = str("DOCKER_HOST");
-  const hosts = attempt("TASTER_HOSTS", () => parseHosts(opt("TASTER_HOSTS") ?? defaultHosts(dockerHost)), []);
+  const hosts = attempt(
+    "TASTER_HOSTS",
+    () => parseHosts(opt("TASTER_HOSTS") ?? defaultHosts(dockerHost)),
+    [],
+  );
   if (hosts.length === 0 && raw.TASTER_HOSTS && !problems.some((p) => p.startsWith("TASTER_HOSTS")))
     problems.push(problem("TASTER_HOSTS", raw.TASTER_HOSTS, "at least one host is needed"));
   const recipeHosts = attempt(
@@ -169,7 +173,6 @@ export function collectConfig(env: NodeJS.ProcessEnv = process.env): {
   const config: TasterConfig = {
     redis: {
       url: str("TASTER_REDIS_URL"),
-      urlGiven: raw.TASTER_REDIS_URL !== undefined,
       keyPrefix: str("TASTER_REDIS_PREFIX"),
       bullPrefix: str("TASTER_BULL_PREFIX"),
     },
@@ -177,7 +180,11 @@ export function collectConfig(env: NodeJS.ProcessEnv = process.env): {
     hosts: {
       hosts,
       recipeHosts,
-      probeImages: attempt("TASTER_PROBE_IMAGES", () => parseMap(opt("TASTER_PROBE_IMAGES"), "host=image"), {}),
+      probeImages: attempt(
+        "TASTER_PROBE_IMAGES",
+        () => parseMap(opt("TASTER_PROBE_IMAGES"), "host=image"),
+        {},
+      ),
       dockerHost,
     },
     bridge: {
@@ -220,6 +227,7 @@ export function collectConfig(env: NodeJS.ProcessEnv = process.env): {
       logLevel: str("TASTER_LOG_LEVEL"),
     },
     secrets: secretValues(raw),
+    given: new Set(Object.keys(raw) as VariableName[]),
   };
   return { config, problems };
 }

@@ -192,9 +192,11 @@ export const VARIABLES = {
   ),
   TASTER_TRUST_MIN_PERMISSION: v(
     "intake",
-    z.enum(["read", "triage", "write", "maintain", "admin"], {
-      error: "must be read, triage, write, maintain or admin",
-    }).default("write"),
+    z
+      .enum(["read", "triage", "write", "maintain", "admin"], {
+        error: "must be read, triage, write, maintain or admin",
+      })
+      .default("write"),
     "The repository permission that lets a commenter trigger runs.",
     "maintain",
   ),
@@ -270,13 +272,9 @@ export const VARIABLES = {
   ),
 
   // paths: this machine's Taster (the CLI and the lab)
-  TASTER_ROOT: v(
-    "paths",
-    z.string().optional(),
-    "The Taster checkout (set by ./taster).",
-    "/srv/taster",
-    { defaultText: "the current directory" },
-  ),
+  TASTER_ROOT: v("paths", z.string().optional(), "The Taster checkout (set by ./taster).", "/srv/taster", {
+    defaultText: "the current directory",
+  }),
   TASTER_LAB_DIR: v(
     "paths",
     z.string().optional(),
@@ -284,17 +282,14 @@ export const VARIABLES = {
     "/var/lib/taster-lab",
     { defaultText: "`$XDG_STATE_HOME/taster-lab` (`~/.local/state/taster-lab`)" },
   ),
-  TASTER_LAB_REDIS_PORT: v(
-    "paths",
-    int(1, 65_535).default(6390),
-    "Port of the lab's Redis.",
-    "6390",
-  ),
+  TASTER_LAB_REDIS_PORT: v("paths", int(1, 65_535).default(6390), "Port of the lab's Redis.", "6390"),
   TASTER_LOG_LEVEL: v(
     "paths",
-    z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
-      error: "must be trace, debug, info, warn, error, fatal or silent",
-    }).default("info"),
+    z
+      .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
+        error: "must be trace, debug, info, warn, error, fatal or silent",
+      })
+      .default("info"),
     "Log level of the bridge's and the worker's structured logs.",
     "debug",
   ),
@@ -308,5 +303,6 @@ export const INTERNAL_VARIABLES: Record<string, string> = {
   TASTER_BROKER_SOCKET: "the socket of the run's broker, for overlay tests",
   TASTER_BROKER_TOKEN: "the overlay tests' token for that broker",
   TASTER_REDIS_PASSWORD: "read by the image's entrypoint (infra/deploy), which adds it to TASTER_REDIS_URL",
-  TASTER_X_FILE: "any TASTER_X given as a file (a swarm secret): the image's entrypoint reads it into TASTER_X",
+  TASTER_X_FILE:
+    "any TASTER_X given as a file (a swarm secret): the image's entrypoint reads it into TASTER_X",
 };
