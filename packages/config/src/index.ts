@@ -6,7 +6,9 @@ export {
   configProblems,
   type MinPermission,
   readConfig,
+  readVariable,
   type TasterConfig,
+  tasterRoot,
 } from "./read";
 export {
   DEFAULT_DOCKER_HOST,

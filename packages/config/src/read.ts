@@ -261,3 +261,20 @@ export const configProblems = (problems: string[], what = "configuration") =>
     `invalid ${what}:\n  ${problems.join("\n  ")}`,
     "every TASTER_* variable is described in docs/configuration.md",
   );
+
+/**
+ * One variable, checked by its schema (a config error naming it when bad): for what must be known
+ * before a command runs (e.g. TASTER_ROOT for option defaults), where the whole configuration is
+ * not needed yet.
+ */
+export function readVariable<N extends VariableName>(name: N, env: NodeJS.ProcessEnv = process.env): unknown {
+  const raw = env[name]?.trim() ? env[name] : undefined;
+  const parsed = VARIABLES[name].schema.safeParse(raw);
+  if (!parsed.success)
+    throw configProblems([problem(name, raw, parsed.error.issues[0]?.message ?? "bad value")]);
+  return parsed.data;
+}
+
+/** The Taster checkout (TASTER_ROOT, set by ./taster; else the current directory). */
+export const tasterRoot = (env: NodeJS.ProcessEnv = process.env): string =>
+  (readVariable("TASTER_ROOT", env) as string | undefined) ?? process.cwd();

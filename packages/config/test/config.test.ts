@@ -8,6 +8,7 @@ import {
   DEFAULT_REDIS_URL,
   parseHosts,
   readConfig,
+  readVariable,
   VARIABLES,
 } from "../src/index";
 
@@ -77,6 +78,14 @@ describe("readConfig", () => {
     });
     expect(config.secrets).toEqual(expect.arrayContaining(["redis-pw", "ghp_x", "new-secret", "old-secret"]));
     expect(config.forge.github.webhookSecrets).toEqual(["new-secret", "old-secret"]);
+  });
+
+  it("reads one variable by the same schema when a command needs it before the rest", () => {
+    expect(readVariable("TASTER_ROOT", { TASTER_ROOT: "/srv/taster" })).toBe("/srv/taster");
+    expect(readVariable("TASTER_PORT", {})).toBe(8080);
+    expect(() => readVariable("TASTER_PORT", { TASTER_PORT: "eighty" })).toThrow(
+      'TASTER_PORT="eighty": must be a whole number; e.g. TASTER_PORT=8080',
+    );
   });
 
   it("routes recipes only to listed hosts", () => {
