@@ -73,7 +73,7 @@ export function configurationPage(): string {
     "",
     configurationTable(),
     "",
-    "Set by Taster itself (never by you):",
+    "Set by Taster itself, or read only by its own tests:",
     "",
     ...internal,
     "",

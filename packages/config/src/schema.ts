@@ -283,6 +283,18 @@ export const VARIABLES = {
     { defaultText: "`$XDG_STATE_HOME/taster-lab` (`~/.local/state/taster-lab`)" },
   ),
   TASTER_LAB_REDIS_PORT: v("paths", int(1, 65_535).default(6390), "Port of the lab's Redis.", "6390"),
+  TASTER_LAB_SSH_PORT: v(
+    "paths",
+    int(1, 65_535).default(2222),
+    "Port of the lab's sshd (read by infra/lab/lab.sh).",
+    "2222",
+  ),
+  TASTER_LAB_DEBIAN_MIRROR: v(
+    "paths",
+    z.string().min(1).default("http://deb.debian.org/debian"),
+    "Debian mirror the lab's images are built from (read by infra/lab/images/build-debian.sh).",
+    "http://ftp.de.debian.org/debian",
+  ),
   TASTER_LOG_LEVEL: v(
     "paths",
     z
@@ -297,12 +309,14 @@ export const VARIABLES = {
 
 export type VariableName = keyof typeof VARIABLES;
 
-/** Set by Taster itself, never by an operator: listed so every TASTER_* name is explained. */
+/** Set by Taster itself or only by its own tests, never by an operator: listed so every TASTER_* name is explained. */
 export const INTERNAL_VARIABLES: Record<string, string> = {
   TASTER_CONTEXT: "the run's context (stack, domain, services) handed to overlay tests",
   TASTER_BROKER_SOCKET: "the socket of the run's broker, for overlay tests",
   TASTER_BROKER_TOKEN: "the overlay tests' token for that broker",
   TASTER_REDIS_PASSWORD: "read by the image's entrypoint (infra/deploy), which adds it to TASTER_REDIS_URL",
+  TASTER_CHROMIUM: "the browser of the dashboard's browser test (default /usr/bin/chromium)",
+  TASTER_TEST_OUTAGE_MS: "how long the worker test's forge outage lasts (default 8000)",
   TASTER_X_FILE:
     "any TASTER_X given as a file (a swarm secret): the image's entrypoint reads it into TASTER_X",
 };
