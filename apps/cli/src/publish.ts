@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
+import { readConfig } from "@taster/config";
 import { errorMessage, type Stage } from "@taster/core";
 import type { Results } from "@taster/harness";
 import { ensureLab } from "@taster/lab";
@@ -20,11 +21,12 @@ export interface PublishTarget {
 
 /** The bridge's own variables when set (so a local dashboard and `--publish` agree), else the lab. */
 export async function publishTarget(env: NodeJS.ProcessEnv = process.env): Promise<PublishTarget> {
-  const redisUrl = env.TASTER_REDIS_URL || (await ensureLab()).redisUrl;
+  const config = readConfig(env);
   return {
-    redisUrl,
-    prefix: env.TASTER_REDIS_PREFIX || "taster",
-    publicUrl: (env.TASTER_PUBLIC_URL || `http://127.0.0.1:${env.TASTER_PORT || 8080}`).replace(/\/+$/, ""),
+    // A local run is published to the lab unless told otherwise (not to the bridge's default Redis).
+    redisUrl: config.given.has("TASTER_REDIS_URL") ? config.redis.url : (await ensureLab()).redisUrl,
+    prefix: config.redis.keyPrefix,
+    publicUrl: config.bridge.publicUrl,
   };
 }
 

@@ -1,5 +1,13 @@
+import {
+  configProblems,
+  DEFAULT_RECIPE_SOURCE,
+  HOST_NAME,
+  parseHosts as parseConfigHosts,
+  readConfig,
+} from "@taster/config";
 import { usageError } from "@taster/core";
-import { z } from "zod";
+
+export { DEFAULT_RECIPE_SOURCE };
 
 /** One test host as the bridge routes to it: `name=url@capacity` in TASTER_HOSTS. */
 export interface HostEntry {
@@ -8,52 +16,14 @@ export interface HostEntry {
   capacity: number;
 }
 
-const HOST_NAME = /^[a-z0-9][a-z0-9-]*$/;
-
 /** Parses TASTER_HOSTS, e.g. `lab=unix:///var/run/docker.sock@2,big=ssh://root@10.0.0.5@4`. */
 export function parseHosts(spec: string | undefined): HostEntry[] {
-  if (!spec?.trim()) return [];
-  return spec
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const eq = entry.indexOf("=");
-      if (eq <= 0) throw usageError(`TASTER_HOSTS entry "${entry}" must be name=url[@capacity]`);
-      const name = entry.slice(0, eq);
-      let url = entry.slice(eq + 1);
-      let capacity = 1;
-      const at = url.match(/@(\d+)$/);
-      if (at?.[1]) {
-        capacity = Number(at[1]);
-        url = url.slice(0, -at[0].length);
-      }
-      if (!HOST_NAME.test(name)) throw usageError(`TASTER_HOSTS host name "${name}" must be [a-z0-9-]`);
-      if (capacity < 1) throw usageError(`TASTER_HOSTS capacity of "${name}" must be at least 1`);
-      return { name, url, capacity };
-    });
+  try {
+    return parseConfigHosts(spec);
+  } catch (error) {
+    throw usageError(`TASTER_HOSTS ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
-
-const EnvSchema = z.object({
-  TASTER_REDIS_URL: z
-    .string({ error: "required (the Redis the bridge queues into, e.g. redis://127.0.0.1:6379)" })
-    .regex(/^rediss?:\/\//, "must be a redis:// URL"),
-  TASTER_GITHUB_TOKEN: z
-    .string({ error: "required so the worker can report to the pull request" })
-    .min(1, "required so the worker can report to the pull request"),
-  TASTER_GITHUB_API_URL: z.string().url().optional(),
-  TASTER_BOT_LOGIN: z.string().optional(),
-  TASTER_PUBLIC_URL: z.string().url().optional(),
-  TASTER_HOSTS: z.string().optional(),
-  TASTER_REDIS_PREFIX: z.string().optional(),
-  TASTER_BULL_PREFIX: z.string().optional(),
-  TASTER_DATA_DIR: z.string().optional(),
-  TASTER_GITHUB_WEBHOOK_SECRET: z.string().optional(),
-  TASTER_RECIPE_SOURCE: z.string().optional(),
-});
-
-/** Where a job's recipe is fetched from: `{repo}` (owner/name) and `{recipe}` are filled in. */
-export const DEFAULT_RECIPE_SOURCE = "https://github.com/{repo}.git";
 
 export function recipeSourceFrom(template: string): (job: { repo: string; recipe: string }) => string {
   if (!template.includes("{repo}") && !template.includes("{recipe}")) {
@@ -66,32 +36,23 @@ export interface WorkerConfig {
   host: HostEntry;
   redisUrl: string;
   githubToken: string;
-  githubApiUrl?: string;
+  githubApiUrl: string;
   botLogin?: string;
-  publicUrl?: string;
-  keyPrefix?: string;
-  bullPrefix?: string;
+  /** Where the bridge's dashboard answers (TASTER_PUBLIC_URL, the same default as the bridge's). */
+  publicUrl: string;
+  keyPrefix: string;
+  bullPrefix: string;
   dataDir?: string;
   /** TASTER_RECIPE_SOURCE, e.g. `https://github.com/{repo}.git` (default) or `/srv/recipes/{recipe}.git`. */
   recipeSource: string;
+  /** host name → probe image (TASTER_PROBE_IMAGES). */
+  probeImages: Record<string, string>;
   /** Every secret the environment holds, so the worker can redact them from what it writes. */
   secrets: string[];
 }
 
-/**
- * The worker's configuration from the same TASTER_* variables as the bridge. `--host` is a name or
- * URL from TASTER_HOSTS (the bridge routes by name); a URL not listed there needs `--name`.
- */
-export function workerConfigFromEnv(
-  env: NodeJS.ProcessEnv,
-  flags: { host: string; name?: string; capacity?: number },
-): WorkerConfig {
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    throw usageError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
-  }
-  const e = parsed.data;
-  const hosts = parseHosts(e.TASTER_HOSTS);
+/** The worker's host: `--host` is a name or URL from TASTER_HOSTS; a URL not listed needs `--name`. */
+function pickHost(hosts: HostEntry[], flags: { host: string; name?: string; capacity?: number }): HostEntry {
   const listed = hosts.find((h) => h.name === flags.host || h.url === flags.host);
   let host: HostEntry;
   if (listed) host = { ...listed, ...(flags.name ? { name: flags.name } : {}) };
@@ -108,17 +69,40 @@ export function workerConfigFromEnv(
       throw usageError("--capacity must be a positive integer");
     host.capacity = flags.capacity;
   }
+  return host;
+}
+
+/**
+ * The worker's sections of the one configuration (@taster/config), the same variables and
+ * defaults as the bridge's; the worker also needs a GitHub token to report.
+ */
+export function workerConfigFromEnv(
+  env: NodeJS.ProcessEnv,
+  flags: { host: string; name?: string; capacity?: number },
+): WorkerConfig {
+  const c = readConfig(env, "worker configuration");
+  const token = c.forge.github.token;
+  if (!token) {
+    throw configProblems(
+      [
+        "TASTER_GITHUB_TOKEN is required so the worker can report to the pull request; e.g. TASTER_GITHUB_TOKEN=ghp_…",
+      ],
+      "worker configuration",
+    );
+  }
   return {
-    host,
-    redisUrl: e.TASTER_REDIS_URL,
-    githubToken: e.TASTER_GITHUB_TOKEN,
-    ...(e.TASTER_GITHUB_API_URL ? { githubApiUrl: e.TASTER_GITHUB_API_URL } : {}),
-    ...(e.TASTER_BOT_LOGIN ? { botLogin: e.TASTER_BOT_LOGIN } : {}),
-    ...(e.TASTER_PUBLIC_URL ? { publicUrl: e.TASTER_PUBLIC_URL } : {}),
-    ...(e.TASTER_REDIS_PREFIX ? { keyPrefix: e.TASTER_REDIS_PREFIX } : {}),
-    ...(e.TASTER_BULL_PREFIX ? { bullPrefix: e.TASTER_BULL_PREFIX } : {}),
-    ...(e.TASTER_DATA_DIR ? { dataDir: e.TASTER_DATA_DIR } : {}),
-    recipeSource: e.TASTER_RECIPE_SOURCE ?? DEFAULT_RECIPE_SOURCE,
-    secrets: [e.TASTER_GITHUB_TOKEN, ...(e.TASTER_GITHUB_WEBHOOK_SECRET ?? "").split(",")].filter(Boolean),
+    host: pickHost(c.hosts.hosts, flags),
+    redisUrl: c.redis.url,
+    githubToken: token,
+    githubApiUrl: c.forge.github.apiUrl,
+    // Unset, the worker takes the sticky comment whoever wrote it (the bot may have any login).
+    ...(c.given.has("TASTER_BOT_LOGIN") ? { botLogin: c.forge.botLogin } : {}),
+    publicUrl: c.bridge.publicUrl,
+    keyPrefix: c.redis.keyPrefix,
+    bullPrefix: c.redis.bullPrefix,
+    ...(c.worker.dataDir ? { dataDir: c.worker.dataDir } : {}),
+    recipeSource: c.worker.recipeSource,
+    probeImages: c.hosts.probeImages,
+    secrets: c.secrets,
   };
 }

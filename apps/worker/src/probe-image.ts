@@ -1,3 +1,4 @@
+import { parseMap } from "@taster/config";
 import { usageError } from "@taster/core";
 import { PUBLIC_PROBE_IMAGE } from "@taster/swarm";
 
@@ -6,24 +7,21 @@ import { PUBLIC_PROBE_IMAGE } from "@taster/swarm";
  * TASTER_HOSTS). A host not listed uses PUBLIC_PROBE_IMAGE, which it must be able to pull.
  */
 export function parseProbeImages(spec: string | undefined): Record<string, string> {
-  const images: Record<string, string> = {};
-  for (const entry of (spec ?? "").split(",").map((s) => s.trim())) {
-    if (!entry) continue;
-    const eq = entry.indexOf("=");
-    const name = entry.slice(0, eq).trim();
-    const image = entry.slice(eq + 1).trim();
-    if (eq <= 0 || !image || /\s/.test(image)) {
-      throw usageError(
-        `TASTER_PROBE_IMAGES entry "${entry}" must be host=image`,
-        "e.g. TASTER_PROBE_IMAGES=lab=taster-lab/probe:latest,big=busybox:1.36",
-      );
-    }
-    images[name] = image;
+  try {
+    return parseMap(spec, "host=image");
+  } catch (error) {
+    throw usageError(
+      `TASTER_PROBE_IMAGES ${error instanceof Error ? error.message : String(error)}`,
+      "e.g. TASTER_PROBE_IMAGES=lab=taster-lab/probe:latest,big=busybox:1.36",
+    );
   }
-  return images;
 }
 
 /** The probe image of one host: its TASTER_PROBE_IMAGES entry, else the public default. */
 export function probeImageFor(hostName: string, env: NodeJS.ProcessEnv = process.env): string {
   return parseProbeImages(env.TASTER_PROBE_IMAGES)[hostName] ?? PUBLIC_PROBE_IMAGE;
 }
+
+/** The same, from the configuration's hosts section (already checked by readConfig). */
+export const probeImageOf = (hostName: string, probeImages: Record<string, string>): string =>
+  probeImages[hostName] ?? PUBLIC_PROBE_IMAGE;

@@ -22,15 +22,19 @@ describe("worker configuration from the environment", () => {
     expect(workerConfigFromEnv(env, { host: "tcp://10.0.0.9:2376", name: "edge" }).host.name).toBe("edge");
   });
 
-  it("names missing variables without printing secret values", () => {
-    expect(() =>
-      workerConfigFromEnv({ TASTER_GITHUB_TOKEN: "ghp_secret_value" }, { host: "x", name: "x" }),
-    ).toThrow(/TASTER_REDIS_URL/);
+  it("names bad and missing variables without printing secret values", () => {
+    // TASTER_REDIS_URL has the bridge's default (redis://127.0.0.1:6379); a wrong one is named.
+    const bad = { TASTER_GITHUB_TOKEN: "ghp_secret_value", TASTER_REDIS_URL: "http://:pw-secret@redis:6379" };
+    expect(() => workerConfigFromEnv(bad, { host: "x", name: "x" })).toThrow(/TASTER_REDIS_URL/);
     try {
-      workerConfigFromEnv({ TASTER_GITHUB_TOKEN: "ghp_secret_value" }, { host: "x", name: "x" });
+      workerConfigFromEnv(bad, { host: "x", name: "x" });
     } catch (error) {
       expect(String(error)).not.toContain("ghp_secret_value");
+      expect(String(error)).not.toContain("pw-secret");
     }
+    expect(() => workerConfigFromEnv({}, { host: "x", name: "x" })).toThrow(
+      /TASTER_GITHUB_TOKEN is required/,
+    );
     expect(() => workerConfigFromEnv({ ...env }, { host: "x", name: "x", capacity: 0 })).toThrow(
       /--capacity/,
     );

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tasterRoot } from "@taster/config";
 import { usageError } from "@taster/core";
 import { REPO_PATTERN, repoLocalTreeHash, treeProblem } from "@taster/harness";
 import { fetchRecipe, makeWorkspace } from "@taster/recipe";
@@ -14,7 +15,7 @@ import {
 } from "../allowlist/triggerers";
 import type { Problem } from "../allowlist/yaml-check";
 
-const ROOT = process.env.TASTER_ROOT ?? process.cwd();
+const ROOT = tasterRoot();
 const DEFAULT_FILE = join(ROOT, "allowlist", "repo-local.yml");
 const TRIGGERERS_FILE = join(ROOT, "allowlist", "triggerers.yml");
 

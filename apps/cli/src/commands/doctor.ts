@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
+import { readConfig, type TasterConfig } from "@taster/config";
 import { errorMessage, usageError } from "@taster/core";
 import { connectRedis } from "@taster/queue";
 import { DEFAULT_PROBE_IMAGE } from "@taster/swarm";
-import { parseHosts, probeImageFor } from "@taster/worker";
+import { probeImageOf } from "@taster/worker";
 import type { Command } from "commander";
 import { type Finding, failed, formatFinding } from "../doctor/finding";
 import { checkForges } from "../doctor/forges";
@@ -17,15 +17,12 @@ interface Target {
   lab: boolean;
 }
 
-/** The machine's one lab (see infra/lab/lab.sh: outside any checkout, shared by every clone). */
-const LAB_DIR =
-  process.env.TASTER_LAB_DIR ??
-  join(process.env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"), "taster-lab");
-const LAB_JSON = join(LAB_DIR, "lab.json");
 const LAB_FIX = "run `./taster lab up`";
 
-function labTarget(): Target {
-  const info = existsSync(LAB_JSON) ? JSON.parse(readFileSync(LAB_JSON, "utf8")) : {};
+/** The machine's one lab (see infra/lab/lab.sh: outside any checkout, shared by every clone). */
+function labTarget(paths: TasterConfig["paths"]): Target {
+  const labJson = join(paths.labDir, "lab.json");
+  const info = existsSync(labJson) ? JSON.parse(readFileSync(labJson, "utf8")) : {};
   return {
     lab: true,
     hosts: [
@@ -36,16 +33,13 @@ function labTarget(): Target {
         labFix: LAB_FIX,
       },
     ],
-    redisUrl: info.redisUrl ?? `redis://127.0.0.1:${process.env.TASTER_LAB_REDIS_PORT ?? 6390}`,
+    redisUrl: info.redisUrl ?? `redis://127.0.0.1:${paths.labRedisPort}`,
   };
 }
 
-/** Every host in TASTER_HOSTS (or DOCKER_HOST as `local` when unset), or only the one `--host` names. */
-function serviceTarget(env: NodeJS.ProcessEnv, only: string | undefined): Target {
-  const listed = parseHosts(env.TASTER_HOSTS);
-  const all = listed.length
-    ? listed.map((h) => ({ name: h.name, url: h.url }))
-    : [{ name: "local", url: env.DOCKER_HOST ?? "unix:///var/run/docker.sock" }];
+/** Every host in TASTER_HOSTS (unset: its default, `lab` on DOCKER_HOST), or only the one `--host` names. */
+function serviceTarget(config: TasterConfig, only: string | undefined): Target {
+  const all = config.hosts.hosts.map((h) => ({ name: h.name, url: h.url }));
   let hosts = all;
   if (only) {
     hosts = all.filter((h) => h.name === only || h.url === only);
@@ -59,8 +53,8 @@ function serviceTarget(env: NodeJS.ProcessEnv, only: string | undefined): Target
   }
   return {
     lab: false,
-    hosts: hosts.map((h) => ({ ...h, probeImage: probeImageFor(h.name, env) })),
-    redisUrl: env.TASTER_REDIS_URL ?? "redis://127.0.0.1:6379",
+    hosts: hosts.map((h) => ({ ...h, probeImage: probeImageOf(h.name, config.hosts.probeImages) })),
+    redisUrl: config.redis.url,
   };
 }
 
@@ -96,12 +90,14 @@ export async function diagnose(
   opts: { lab?: boolean; host?: string; webhooks?: boolean },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Finding[]> {
-  const t = opts.lab ? labTarget() : serviceTarget(env, opts.host);
+  const config = readConfig(env);
+  const t = opts.lab ? labTarget(config.paths) : serviceTarget(config, opts.host);
   const findings: Finding[] = [];
   // Hosts one after another: each VIP check starts a service, and they share nothing.
   for (const host of t.hosts) findings.push(...(await checkHost(host)));
   findings.push(await checkRedis(t));
-  findings.push(...(t.lab ? LAB_FORGE : await checkForges(env, opts.webhooks !== false)));
+  const forges = () => checkForges(config.forge, config.intake.trust.orgMembers, opts.webhooks !== false);
+  findings.push(...(t.lab ? LAB_FORGE : await forges()));
   return findings;
 }
 

@@ -1,10 +1,11 @@
+import { readConfig, type TasterConfig } from "@taster/config";
 import { errorMessage, stackNameFor } from "@taster/core";
 import { connectRedis, Keys, RunStore } from "@taster/queue";
 import { connectHost, type Host, janitor, STACK_LABEL } from "@taster/swarm";
 import type { Command } from "commander";
 
 interface JanitorFlags {
-  host: string;
+  host?: string;
   remove?: boolean;
   minAge: string;
   keep: string[];
@@ -14,11 +15,15 @@ interface JanitorFlags {
 /** Stacks of runs the run store says are running: never touched. */
 async function runningStacks(redisUrl: string, prefix: string): Promise<Set<string>> {
   const redis = connectRedis(redisUrl);
-  redis.on("error", () => {}); // reported below as one clear line
+  let lastError = "no answer within 3 s";
+  redis.on("error", (error: Error) => {
+    lastError = error.message; // reported below as one clear line
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       redis.once("ready", resolve);
-      setTimeout(() => reject(new Error(`Redis at ${redisUrl} did not answer`)), 3_000).unref();
+      const shown = redisUrl.replace(/\/\/[^@/]*@/, "//***@");
+      setTimeout(() => reject(new Error(`Redis at ${shown} did not answer (${lastError})`)), 3_000).unref();
     });
     const runs = await new RunStore(redis, new Keys(prefix)).listRuns(1_000);
     return new Set(
@@ -52,23 +57,19 @@ interface Skip {
 }
 
 /**
- * The live runs per Redis, or a loud warning saying what the janitor cannot know without them and
- * what it does instead (only --min-age and --keep protect a run).
+ * The live runs per Redis (TASTER_REDIS_URL, else the same default Redis as the bridge's), or a
+ * loud warning saying what the janitor cannot know without them and what it does instead (only
+ * --min-age and --keep protect a run).
  */
-async function liveRuns(minAge: string): Promise<Set<string>> {
-  const redisUrl = process.env.TASTER_REDIS_URL;
+async function liveRuns(config: TasterConfig, minAge: string): Promise<Set<string>> {
   const fallback = `only stacks younger than --min-age (${minAge} min) and those given to --keep are left alone, so a live run older than that would be removed under its worker`;
-  if (!redisUrl) {
-    process.stderr.write(
-      `janitor: WARNING: TASTER_REDIS_URL is not set, so the janitor cannot know which runs are live: ${fallback}. Set TASTER_REDIS_URL (and TASTER_REDIS_PREFIX) to the bridge's Redis.\n`,
-    );
-    return new Set();
-  }
   try {
-    return await runningStacks(redisUrl, process.env.TASTER_REDIS_PREFIX ?? "taster");
+    return await runningStacks(config.redis.url, config.redis.keyPrefix);
   } catch (error) {
     process.stderr.write(
-      `janitor: WARNING: cannot read the running runs from Redis (${errorMessage(error)}): ${fallback}.\n`,
+      config.given.has("TASTER_REDIS_URL")
+        ? `janitor: WARNING: cannot read the running runs from Redis (${errorMessage(error)}): ${fallback}.\n`
+        : `janitor: WARNING: TASTER_REDIS_URL is not set, so the janitor cannot know which runs are live: ${fallback} (the default Redis: ${errorMessage(error)}). Set TASTER_REDIS_URL (and TASTER_REDIS_PREFIX) to the bridge's Redis.\n`,
     );
     return new Set();
   }
@@ -80,15 +81,16 @@ export function registerJanitor(program: Command): void {
     .description(
       "find Taster stacks that belong to no live run (dry run unless --remove); says which it skipped and why",
     )
-    .option("--host <url>", "the swarm host", process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock")
+    .option("--host <url>", "the swarm host (default: DOCKER_HOST, else unix:///var/run/docker.sock)")
     .option("--remove", "remove them (default: only list)")
     .option("--min-age <minutes>", "leave stacks younger than this alone (0: none)", "10")
     .option("--keep <stack...>", "stacks to leave alone", [])
     .option("--prefix <text>", "only stacks whose name starts with this")
     .action(async (flags: JanitorFlags) => {
-      const running = await liveRuns(flags.minAge);
+      const config = readConfig();
+      const running = await liveRuns(config, flags.minAge);
       const minAgeMs = Number(flags.minAge) * 60_000;
-      const host = await connectHost(flags.host);
+      const host = await connectHost(flags.host ?? config.hosts.dockerHost);
       try {
         const skipped: Skip[] = [];
         for (const [stack, age] of await stackAges(host)) {

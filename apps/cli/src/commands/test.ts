@@ -1,10 +1,11 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { tasterRoot } from "@taster/config";
 import { LAB_SCRIPT } from "@taster/lab";
 import type { Command } from "commander";
 
-const ROOT = process.env.TASTER_ROOT ?? process.cwd();
+const ROOT = tasterRoot();
 
 function step(label: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): void {
   process.stderr.write(`\n== ${label}\n`);

@@ -3,7 +3,7 @@ import { checkVips, connectHost, hasImage, probeImageFix, pullImage } from "@tas
 import {
   createWorker,
   githubReporter,
-  probeImageFor,
+  probeImageOf,
   recipeSourceFrom,
   workerConfigFromEnv,
 } from "@taster/worker";
@@ -20,7 +20,7 @@ export function registerWorker(program: Command): void {
     .action(async (flags: { host: string; name?: string; capacity?: number }) => {
       const config = workerConfigFromEnv(process.env, flags);
       const logger = createLogger("worker");
-      const probeImage = probeImageFor(config.host.name);
+      const probeImage = probeImageOf(config.host.name, config.probeImages);
       await ensureProbeImage(config.host.name, config.host.url, probeImage, logger);
       await measureVips(config.host.url, probeImage, logger);
       const worker = createWorker({
@@ -31,12 +31,12 @@ export function registerWorker(program: Command): void {
         redisUrl: config.redisUrl,
         forge: githubReporter({
           token: config.githubToken,
-          ...(config.githubApiUrl ? { baseUrl: config.githubApiUrl } : {}),
+          baseUrl: config.githubApiUrl,
           ...(config.botLogin ? { botLogin: config.botLogin } : {}),
         }),
-        ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
-        ...(config.keyPrefix ? { keyPrefix: config.keyPrefix } : {}),
-        ...(config.bullPrefix ? { bullPrefix: config.bullPrefix } : {}),
+        publicUrl: config.publicUrl,
+        keyPrefix: config.keyPrefix,
+        bullPrefix: config.bullPrefix,
         ...(config.dataDir ? { dataDir: config.dataDir } : {}),
         recipeSource: recipeSourceFrom(config.recipeSource),
         secrets: config.secrets,

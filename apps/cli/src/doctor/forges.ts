@@ -1,3 +1,4 @@
+import type { TasterConfig } from "@taster/config";
 import { errorMessage } from "@taster/core";
 import type { Finding } from "./finding";
 
@@ -45,20 +46,23 @@ const loginOf = (body: string): string => {
   }
 };
 
-function webhookSecret(forge: "github" | "gitea", value: string | undefined): Finding {
+type Forges = TasterConfig["forge"];
+
+function webhookSecret(forge: "github" | "gitea", secrets: string[]): Finding {
   const name = `TASTER_${forge.toUpperCase()}_WEBHOOK_SECRET`;
   return {
     check: `${forge} webhook`,
-    ok: Boolean(value?.trim()),
-    detail: value?.trim() ? `${name} is set` : `${name} is not set: the bridge refuses this forge's webhooks`,
+    ok: secrets.length > 0,
+    detail:
+      secrets.length > 0 ? `${name} is set` : `${name} is not set: the bridge refuses this forge's webhooks`,
     fix: `set ${name} to the secret of the forge's webhook (the same value on both sides)`,
   };
 }
 
-async function checkGithub(env: NodeJS.ProcessEnv): Promise<Finding> {
-  const api = (env.TASTER_GITHUB_API_URL ?? "https://api.github.com").replace(/\/+$/, "");
+async function checkGithub(github: Forges["github"], trustOrgMembers: boolean): Promise<Finding> {
+  const api = github.apiUrl;
   const check = "github";
-  if (!env.TASTER_GITHUB_TOKEN) {
+  if (!github.token) {
     return {
       check,
       ok: false,
@@ -66,7 +70,7 @@ async function checkGithub(env: NodeJS.ProcessEnv): Promise<Finding> {
       fix: "create a token for the bot account (classic: scopes repo and read:org) and set TASTER_GITHUB_TOKEN",
     };
   }
-  const answer = await get(`${api}/user`, `Bearer ${env.TASTER_GITHUB_TOKEN}`);
+  const answer = await get(`${api}/user`, `Bearer ${github.token}`);
   if ("unreachable" in answer) {
     return {
       check,
@@ -103,9 +107,7 @@ async function checkGithub(env: NodeJS.ProcessEnv): Promise<Finding> {
   const have = scopes.split(",").map((s) => s.trim());
   const missing = [
     ...(have.includes("repo") || have.includes("public_repo") ? [] : ["repo"]),
-    ...(env.TASTER_TRUST_ORG_MEMBERS !== "false" && !have.some((s) => /^(read|write|admin):org$/.test(s))
-      ? ["read:org"]
-      : []),
+    ...(trustOrgMembers && !have.some((s) => /^(read|write|admin):org$/.test(s)) ? ["read:org"] : []),
   ];
   return {
     check,
@@ -115,10 +117,10 @@ async function checkGithub(env: NodeJS.ProcessEnv): Promise<Finding> {
   };
 }
 
-async function checkGitea(env: NodeJS.ProcessEnv): Promise<Finding> {
+async function checkGitea(gitea: Forges["gitea"]): Promise<Finding> {
   const check = "gitea";
-  const base = env.TASTER_GITEA_URL?.replace(/\/+$/, "");
-  if (!base || !env.TASTER_GITEA_TOKEN) {
+  const base = gitea.url;
+  if (!base || !gitea.token) {
     return {
       check,
       ok: false,
@@ -126,7 +128,7 @@ async function checkGitea(env: NodeJS.ProcessEnv): Promise<Finding> {
       fix: `set TASTER_GITEA_URL (e.g. https://git.coopcloud.tech) and TASTER_GITEA_TOKEN (scopes ${GITEA_SCOPES})`,
     };
   }
-  const answer = await get(`${base}/api/v1/user`, `token ${env.TASTER_GITEA_TOKEN}`);
+  const answer = await get(`${base}/api/v1/user`, `token ${gitea.token}`);
   if ("unreachable" in answer) {
     return {
       check,
@@ -167,10 +169,14 @@ async function checkGitea(env: NodeJS.ProcessEnv): Promise<Finding> {
 }
 
 /** Every configured forge: reachable, token accepted, the scopes the bot needs; its webhook secret. */
-export async function checkForges(env: NodeJS.ProcessEnv, webhooks = true): Promise<Finding[]> {
-  const github = Boolean(env.TASTER_GITHUB_TOKEN || (webhooks && env.TASTER_GITHUB_WEBHOOK_SECRET));
+export async function checkForges(
+  forges: Forges,
+  trustOrgMembers: boolean,
+  webhooks = true,
+): Promise<Finding[]> {
+  const github = Boolean(forges.github.token || (webhooks && forges.github.webhookSecrets.length));
   const gitea = Boolean(
-    env.TASTER_GITEA_URL || env.TASTER_GITEA_TOKEN || (webhooks && env.TASTER_GITEA_WEBHOOK_SECRET),
+    forges.gitea.url || forges.gitea.token || (webhooks && forges.gitea.webhookSecrets.length),
   );
   if (!github && !gitea) {
     return [
@@ -183,9 +189,9 @@ export async function checkForges(env: NodeJS.ProcessEnv, webhooks = true): Prom
     ];
   }
   const findings: Finding[] = [];
-  if (github) findings.push(await checkGithub(env));
-  if (github && webhooks) findings.push(webhookSecret("github", env.TASTER_GITHUB_WEBHOOK_SECRET));
-  if (gitea) findings.push(await checkGitea(env));
-  if (gitea && webhooks) findings.push(webhookSecret("gitea", env.TASTER_GITEA_WEBHOOK_SECRET));
+  if (github) findings.push(await checkGithub(forges.github, trustOrgMembers));
+  if (github && webhooks) findings.push(webhookSecret("github", forges.github.webhookSecrets));
+  if (gitea) findings.push(await checkGitea(forges.gitea));
+  if (gitea && webhooks) findings.push(webhookSecret("gitea", forges.gitea.webhookSecrets));
   return findings;
 }
