@@ -92,10 +92,21 @@ export async function prepare(session: Session): Promise<PreparedRun> {
   });
   await session.openLogFile();
   throwIfCancelled(session);
-  const probeImage = settings.probeImage ?? opts.probeImage ?? null;
-  const base = { ...session, workspaceDir, recipesTestsDir, sha: fetched.sha, checkoutDir: fetched.dir };
-  const named = { ...base, ...names, settings, headVersion, chaos, ...upgrade, ...found, probeImage };
-  return { ...named, ...(await startHost(named)) };
+  const unhosted: Unhosted = {
+    ...session,
+    ...names,
+    ...upgrade,
+    ...found,
+    workspaceDir,
+    recipesTestsDir,
+    sha: fetched.sha,
+    checkoutDir: fetched.dir,
+    settings,
+    headVersion,
+    chaos,
+    probeImage: settings.probeImage ?? opts.probeImage ?? null,
+  };
+  return { ...unhosted, ...(await startHost(unhosted)) };
 }
 
 /** The stack and domain: the same identity (repo, PR, sha) always gives the same names. */
