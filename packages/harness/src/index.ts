@@ -7,7 +7,7 @@ export * from "./discovery";
 export * from "./not-run";
 export * from "./pinned-copy";
 export * from "./results";
-export * from "./run";
+export * from "./run/index";
 export * from "./runlog";
 export * from "./sandbox";
 export * from "./table";

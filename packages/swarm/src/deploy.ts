@@ -20,11 +20,27 @@ export interface AbraDeployLabels {
   chaosVersion: string;
 }
 
-const deploys = new Map<string, number>();
+/**
+ * The deployments one run made, per stack. Each run keeps its own (passed to deployStack), so a
+ * retest that reuses a stack name, or another run in the same process, never shows in its count.
+ */
+export class DeployLedger {
+  private readonly counts = new Map<string, number>();
 
-/** How many times this process has deployed `stack` (the run asserts it is 1, or 2 with an upgrade). */
-export function deployCount(stack: string): number {
-  return deploys.get(stack) ?? 0;
+  /** How many times this run has deployed `stack` (the run asserts it is 1, or 2 with an upgrade). */
+  count(stack: string): number {
+    return this.counts.get(stack) ?? 0;
+  }
+
+  record(stack: string): void {
+    this.counts.set(stack, this.count(stack) + 1);
+  }
+}
+
+export interface DeployOptions {
+  endpointMode?: EndpointMode;
+  /** Where a deploy that the engine accepted is counted (the caller's run); none: not counted. */
+  ledger?: DeployLedger;
 }
 
 /**
@@ -35,8 +51,8 @@ export async function deployStack(
   host: Host,
   plan: Plan,
   abra: AbraDeployLabels,
-  opts: { endpointMode?: EndpointMode } = {},
-): Promise<{ deployCount: number }> {
+  opts: DeployOptions = {},
+): Promise<void> {
   const scratch = await mkdtemp(join(tmpdir(), `taster-deploy-${plan.stack}-`));
   try {
     const overlay = join(scratch, "compose.taster.yml");
@@ -60,9 +76,7 @@ export async function deployStack(
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  const count = deployCount(plan.stack) + 1;
-  deploys.set(plan.stack, count);
-  return { deployCount: count };
+  opts.ledger?.record(plan.stack);
 }
 
 /**

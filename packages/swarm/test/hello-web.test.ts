@@ -4,7 +4,7 @@ import { ensureLab, type LabInfo } from "@taster/lab";
 import {
   backupStack,
   connectHost,
-  deployCount,
+  DeployLedger,
   deployStack,
   execInService,
   findResidue,
@@ -37,15 +37,15 @@ afterAll(async () => {
 
 describe("hello-web on the lab swarm", () => {
   let plan: Plan;
+  const ledger = new DeployLedger();
 
   it("deploys the 1.0.0 release once and converges on a healthy task", async () => {
     const dir = await checkout(lab, "hello-web", "1.0.0+1.0");
     plan = await planRecipe(host, { dir, stack, domain: `${stack}.test` });
     expect(plan.appService).toBe("app");
     expect(plan.backupCapable).toBe(true);
-    expect(await deployStack(host, plan, { chaos: false, chaosVersion: await headSha(dir) })).toEqual({
-      deployCount: 1,
-    });
+    await deployStack(host, plan, { chaos: false, chaosVersion: await headSha(dir) }, { ledger });
+    expect(ledger.count(stack)).toBe(1);
     const { durationMs } = await waitForConvergence(host, plan, { timeoutSeconds: 90 });
     expect(durationMs).toBeGreaterThan(0);
     const labels = await readAppLabels(host, plan);
@@ -96,7 +96,7 @@ describe("hello-web on the lab swarm", () => {
     const dir = await checkout(lab, "hello-web", "refs/pull/1/head");
     const head = await planRecipe(host, { dir, stack, domain: `${stack}.test` });
     const sha = await headSha(dir);
-    await deployStack(host, head, { chaos: true, chaosVersion: sha });
+    await deployStack(host, head, { chaos: true, chaosVersion: sha }, { ledger });
     // Swarm is now replacing the 1.0 container with a 1.1 one (stop-first): the exec lands on
     // whichever container is really running, and must never come back empty.
     const states: (string | undefined)[] = [];
@@ -113,7 +113,7 @@ describe("hello-web on the lab swarm", () => {
       expect(["1.0\n", "1.1\n"]).toContain(result.stdout);
     }
     await waitForConvergence(host, head, { timeoutSeconds: 90 });
-    expect(deployCount(stack)).toBe(2);
+    expect(ledger.count(stack)).toBe(2);
     const labels = await readAppLabels(host, head);
     expect(labels[`coop-cloud.${stack}.chaos-version`]).toBe(sha);
     expect(labels[`coop-cloud.${stack}.chaos`]).toBe("true");

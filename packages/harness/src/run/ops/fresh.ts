@@ -1,7 +1,7 @@
 import { errorMessage, freshStackOf, type Redactor, TasterError } from "@taster/core";
 import type { Settings } from "@taster/recipe";
 import {
-  deployCount,
+  type DeployLedger,
   deployStack,
   type EndpointMode,
   ensureSecrets,
@@ -11,9 +11,11 @@ import {
   planRecipe,
   teardownStack,
 } from "@taster/swarm";
-import { converge } from "../converge";
-import { emptyTimings, naTier, type TestRow, type TierResult } from "../results";
-import { resolveServing } from "../serving";
+import { converge } from "../../converge";
+import { emptyTimings, naTier, type TestRow, type TierResult } from "../../results";
+import { resolveServing } from "../../serving";
+import type { PreparedRun } from "../prepare";
+import { signalOf, throwIfCancelled } from "../session";
 
 export interface FreshInput {
   host: Host;
@@ -29,6 +31,8 @@ export interface FreshInput {
   chaosVersion: string;
   endpointMode: EndpointMode;
   redactor: Redactor;
+  /** The run's ledger: the fresh stack's deploys are counted there under its own name. */
+  ledger: DeployLedger;
   signal?: AbortSignal;
   log: (message: string) => void;
 }
@@ -56,7 +60,6 @@ export async function freshInstall(input: FreshInput): Promise<FreshOutcome> {
     return { result, deploys: 0, residue: [] };
   }
   const stack = freshStackOf(input.stack);
-  const before = deployCount(stack);
   const started = Date.now();
   const rows: TestRow[] = [];
   let residue: string[] = [];
@@ -82,7 +85,7 @@ export async function freshInstall(input: FreshInput): Promise<FreshOutcome> {
     tests: rows,
     timings: { ...emptyTimings(), opMs: Date.now() - started, totalMs: Date.now() - started },
   };
-  return { result, deploys: deployCount(stack) - before, residue };
+  return { result, deploys: input.ledger.count(stack), residue };
 }
 
 async function deploy(input: FreshInput, stack: string): Promise<Plan> {
@@ -90,7 +93,7 @@ async function deploy(input: FreshInput, stack: string): Promise<Plan> {
   const plan = await planRecipe(input.host, { dir: input.dir, stack, domain, env: input.settings.env });
   await ensureSecrets(input.host, plan, input.redactor);
   const labels = { version: input.headVersion, chaos: true, chaosVersion: input.chaosVersion };
-  await deployStack(input.host, plan, labels, { endpointMode: input.endpointMode });
+  await deployStack(input.host, plan, labels, { endpointMode: input.endpointMode, ledger: input.ledger });
   await converge(input.host, plan, {
     ...(input.settings.deployTimeout ? { timeoutSeconds: input.settings.deployTimeout } : {}),
     ...(input.signal ? { signal: input.signal } : {}),
@@ -138,4 +141,32 @@ async function row<T>(rows: TestRow[], name: string, run: () => Promise<T>): Pro
     });
     return undefined;
   }
+}
+
+/** The opt-in fresh stage of a prepared run: its own stack, counted in the run's ledger apart. */
+export async function freshStage(run: PreparedRun): Promise<void> {
+  if (!freshWanted(run.stages, run.settings)) return;
+  throwIfCancelled(run);
+  const fresh = await freshInstall({
+    host: run.host,
+    dir: run.checkoutDir,
+    stack: run.stack,
+    domain: run.domain,
+    base: run.base?.tag ?? null,
+    settings: run.settings,
+    headVersion: run.headVersion,
+    chaosVersion: run.chaos,
+    endpointMode: run.endpointMode,
+    redactor: run.redactor,
+    ledger: run.ledger,
+    ...signalOf(run),
+    log: (message) => run.log.event("fresh", message),
+  });
+  run.record.fresh = fresh;
+  const { result } = fresh;
+  run.log.event(
+    "tier",
+    `${result.status.toUpperCase()}${result.reason ? ` — ${result.reason}` : ""}`,
+    "fresh",
+  );
 }

@@ -1,0 +1,53 @@
+import { join } from "node:path";
+import type { Stage } from "@taster/core";
+import type { ConnectOptions } from "@taster/swarm";
+import type { RunEvent } from "../runlog";
+import { toolPaths } from "../sandbox";
+
+/** Key under which the harness leaves the backup marker for the generic restore assertion. */
+export const MARKER_KEY = "taster.backupMarker";
+/** Key under which the restore op leaves what it put back and checked (files, paths). */
+export const RESTORE_CHECK_KEY = "taster.restoreCheck";
+
+export const DEFAULT_ALLOWLIST = join(toolPaths.repoRoot, "allowlist", "repo-local.yml");
+
+export interface RunOptions {
+  /** A recipe repository: local path, bare repo or git URL. */
+  source: string;
+  /** A ref to fetch (default: the remote's HEAD; `--pr N` means refs/pull/N/head). */
+  ref?: string;
+  pr?: number;
+  /** The exact commit to test (default: what the ref points at). */
+  sha?: string;
+  /** Tiers to run (install is always run), plus opt-in stages (`fresh`). Default: every tier. */
+  stages?: Stage[];
+  /** Docker host URL (default: $DOCKER_HOST, else the local socket). */
+  hostUrl?: string;
+  hostOptions?: ConnectOptions;
+  /** The host's probe image (TASTER_PROBE_IMAGES); a recipe's `probeImage` setting wins. Default: the lab's. */
+  probeImage?: string;
+  /** Where results.json and run.log go. */
+  outDir?: string;
+  allowlistPath?: string;
+  recipesTestsDir?: string;
+  /** Parent of the per-run workspace (default: <tmp>/taster-runs). */
+  workRoot?: string;
+  /**
+   * Mixed into the stack name so concurrent runs of the same (repo, PR, sha) never share a stack
+   * (tests on a shared engine, a retest while a stale run still tears down). Default: none, so
+   * the name stays deterministic for the janitor and the queue's coalescing.
+   */
+  nameSalt?: string;
+  /**
+   * The recipe's identity for naming the stack, e.g. `coop-cloud/hello-web` from a forge job
+   * (default: `source`). The same identity everywhere (worker, janitor) gives the same stack name,
+   * wherever the recipe happens to be fetched from.
+   */
+  repo?: string;
+  /** Overrides the recipe's tierTimeout setting (seconds). */
+  tierTimeoutSeconds?: number;
+  signal?: AbortSignal;
+  onEvent?: (event: RunEvent) => void;
+  /** The caller's own secret values (a worker's forge token, webhook secrets…): masked like the run's. */
+  secrets?: string[];
+}
