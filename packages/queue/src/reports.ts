@@ -11,6 +11,7 @@
  * and not yet posted, under a per-PR Redis lock so two processes never create two comments.
  */
 import { randomBytes } from "node:crypto";
+import type { CommitStatus } from "@taster/contracts";
 import { errorMessage } from "@taster/core";
 import { type Job, type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
@@ -20,13 +21,8 @@ import { QueueHandle } from "./queue-handle";
 
 export const REPORT_QUEUE = "taster-report";
 
-export interface ReportStatus {
-  /** `taster` (summary) or `taster/<tier>`: one status line per context on the commit. */
-  context: string;
-  state: "pending" | "success" | "failure" | "error";
-  description: string;
-  targetUrl?: string;
-}
+/** One commit status line (the one definition is in @taster/contracts). */
+export type ReportStatus = CommitStatus;
 
 /** What a run wants the PR to show. */
 export interface RunReport {
