@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type Results, type TierResult, validateResults } from "@taster/contracts";
 import { TIERS, type Tier } from "@taster/core";
-import { type Results, type TierResult, validateResults } from "@taster/harness";
 import { ensureLab } from "@taster/lab";
 import { connectRedis, type Redis, RunQueues } from "@taster/queue";
 import express from "express";

@@ -1,3 +1,5 @@
+import type { CommitStatus } from "@taster/contracts";
+
 /** What Taster needs from a forge (GitHub, Gitea/Forgejo), whatever its API looks like. */
 
 export type ForgeKind = "github" | "gitea";
@@ -21,15 +23,7 @@ export interface ForgeComment {
 
 export type Reaction = "eyes" | "+1" | "-1" | "rocket" | "confused" | "hooray";
 
-export type CommitState = "pending" | "success" | "failure" | "error";
-
-export interface CommitStatus {
-  state: CommitState;
-  /** e.g. "taster" or "taster/upgrade": one status line per context on the PR. */
-  context: string;
-  description: string;
-  targetUrl?: string;
-}
+export type { CommitState, CommitStatus } from "@taster/contracts";
 
 export interface TrustDecision {
   trusted: boolean;

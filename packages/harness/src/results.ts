@@ -1,155 +1,25 @@
+import type { NaKind, TestRow, TierResult } from "@taster/contracts";
 import { TIERS, type Tier, type TierStatus } from "@taster/core";
-import { z } from "zod";
 
-/** Bump when a field changes meaning; readers (worker, bridge) refuse versions they do not know. */
-export const RESULTS_SCHEMA_VERSION = 1;
-
-export const testRowSchema = z.object({
-  file: z.string(),
-  name: z.string(),
-  status: z.enum(["pass", "fail", "skip"]),
-  durationMs: z.number().nonnegative(),
-  failure: z.string().optional(),
-});
-export type TestRow = z.infer<typeof testRowSchema>;
-
-/**
- * Why a tier was not run, when it was not. Only `declared` (taster.yml `na`) and `not-applicable`
- * (no upgrade base, not backup-capable) are neutral for the level ladder; `not-requested`
- * (--stages) and `untested` (nothing to run, e.g. no custom tests) are neutral for the verdict
- * but stop the ladder, so a run never shows a higher level than it proved.
- */
-export const naKindSchema = z.enum(["declared", "not-applicable", "not-requested", "untested"]);
-export type NaKind = z.infer<typeof naKindSchema>;
-
-export const tierResultSchema = z.object({
-  status: z.enum(["pass", "fail", "skip", "na"]),
-  naKind: naKindSchema.optional(),
-  reason: z.string().optional(),
-  /**
-   * What the tier's op deployed, when it deployed: `1.1.0+1.1` (a release), `head abc1234` (the
-   * PR head) or `→ head abc1234` (the upgrade onto the head). "install PASS" alone may be the base.
-   */
-  deployed: z.string().optional(),
-  tests: z.array(testRowSchema),
-  timings: z.object({
-    hookMs: z.number().nonnegative(),
-    opMs: z.number().nonnegative(),
-    assertMs: z.number().nonnegative(),
-    totalMs: z.number().nonnegative(),
-  }),
-});
-export type TierResult = z.infer<typeof tierResultSchema>;
-
-/** The lint row (before install): a tier-like row plus what it found (see src/lint/). */
-export const lintResultSchema = tierResultSchema.extend({
-  findings: z.array(
-    z.object({
-      check: z.string(),
-      severity: z.enum(["error", "warning"]),
-      message: z.string(),
-      source: z.string(),
-    }),
-  ),
-});
-export type LintResult = z.infer<typeof lintResultSchema>;
-
-export const manifestEntrySchema = z.object({
-  kind: z.enum(["assertion", "custom", "hook"]),
-  tier: z.string(),
-  source: z.enum(["generic", "overlay", "repo-local"]),
-  path: z.string(),
-  allowed: z.boolean(),
-  why: z.string(),
-});
-export type ManifestEntry = z.infer<typeof manifestEntrySchema>;
-
-export const manifestSchema = z.object({
-  recipe: z.string(),
-  settingsFile: z.string().nullable(),
-  upgradeBase: z.object({ base: z.string().nullable(), reason: z.string() }),
-  backupCapable: z.boolean(),
-  /** The serving target of the zero-config floor and where each value came from (known once planned). */
-  serving: z.string().optional(),
-  repoLocal: z.object({
-    allowed: z.boolean(),
-    why: z.string(),
-    treeHash: z.string().nullable(),
-    /** Not approved: the command an admin runs, after review, to approve this content. */
-    approve: z.string().optional(),
-  }),
-  files: z.array(manifestEntrySchema),
-  /** The app env as an operator has it (`abra app new`), what release notes added, how secrets were made. */
-  appEnv: z
-    .object({
-      from: z.string(),
-      added: z.array(z.object({ key: z.string(), from: z.string() })),
-      secrets: z.array(z.object({ name: z.string(), source: z.string() })),
-    })
-    .optional(),
-});
-export type Manifest = z.infer<typeof manifestSchema>;
-
-const tiersShape = Object.fromEntries(TIERS.map((t) => [t, tierResultSchema])) as Record<
-  Tier,
-  typeof tierResultSchema
->;
-
-export const resultsSchema = z.object({
-  schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
-  recipe: z.string(),
-  repo: z.string(),
-  pr: z.number().int().nonnegative(),
-  sha: z.string(),
-  stack: z.string(),
-  domain: z.string(),
-  host: z.string(),
-  level: z.number().int().min(0).max(4),
-  outcome: z.enum(["pass", "fail", "error"]),
-  error: z.string().optional(),
-  /**
-   * With outcome `error`: whose error it is. `config`: Taster's own settings for the recipe
-   * (taster.yml) are wrong, nothing about the recipe was judged and a retry cannot help;
-   * `infra` (or absent): the test infrastructure.
-   */
-  errorKind: z.enum(["config", "infra", "usage"]).optional(),
-  versions: z.object({
-    base: z.string().nullable(),
-    head: z.string(),
-    baseReason: z.string(),
-  }),
-  tiers: z.object(tiersShape),
-  /** Checks abra would refuse or warn about, before install; absent in results of older runs. */
-  lint: lintResultSchema.optional(),
-  /** The head installed from scratch on a stack of its own (opt-in); absent when not requested. */
-  fresh: tierResultSchema.optional(),
-  timings: z.object({
-    startedAt: z.string(),
-    finishedAt: z.string(),
-    totalMs: z.number().nonnegative(),
-    deployMs: z.number().nonnegative(),
-    teardownMs: z.number().nonnegative(),
-  }),
-  manifest: manifestSchema.nullable(),
-  backup: z
-    .object({
-      size: z.number().int().nonnegative(),
-      sha256: z.string(),
-      entries: z.array(z.object({ service: z.string(), paths: z.array(z.string()) })),
-    })
-    .nullable(),
-  residue: z.array(z.string()),
-  flags: z.object({
-    /** Fresh deployments of the stack: must be 1 (the upgrade redeploys in place, counted apart). */
-    deployCount: z.number().int().nonnegative(),
-    upgradeRedeploys: z.number().int().nonnegative(),
-    /** Deployments of the fresh tier's own stack (1 when it ran), apart from deployCount. */
-    freshDeploys: z.number().int().nonnegative().optional(),
-    cleanTeardown: z.boolean(),
-    noSecretLeak: z.boolean(),
-  }),
-});
-export type Results = z.infer<typeof resultsSchema>;
+/** results.json's schema and types live in @taster/contracts (readers need them without the engine). */
+export {
+  type LintResult,
+  lintResultSchema,
+  type Manifest,
+  type ManifestEntry,
+  manifestEntrySchema,
+  manifestSchema,
+  type NaKind,
+  naKindSchema,
+  RESULTS_SCHEMA_VERSION,
+  type Results,
+  resultsSchema,
+  type TestRow,
+  type TierResult,
+  testRowSchema,
+  tierResultSchema,
+  validateResults,
+} from "@taster/contracts";
 
 /** The rung each tier belongs to: L1 install, L2 upgrade, L3 backup+restore, L4 custom. */
 const RUNGS: { level: number; tiers: Tier[] }[] = [
@@ -214,9 +84,4 @@ export function naTier(naKind: NaKind, reason: string): TierResult {
 
 export function skippedTier(reason: string): TierResult {
   return { status: "skip", reason, tests: [], timings: emptyTimings() };
-}
-
-/** Validates before writing, so a results.json on disk always parses for its readers. */
-export function validateResults(results: unknown): Results {
-  return resultsSchema.parse(results);
 }

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { CommitStatus } from "@taster/contracts";
 import { errorMessage } from "@taster/core";
 import { type Job, type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
@@ -24,13 +25,8 @@ import { retry } from "./retry";
 
 export const REPORT_QUEUE = "taster-report";
 
-export interface ReportStatus {
-  /** `taster` (summary) or `taster/<tier>`: one status line per context on the commit. */
-  context: string;
-  state: "pending" | "success" | "failure" | "error";
-  description: string;
-  targetUrl?: string;
-}
+/** One commit status line (the one definition is in @taster/contracts). */
+export type ReportStatus = CommitStatus;
 
 /** What a run wants the PR to show. */
 export interface RunReport {

@@ -1,29 +1,4 @@
-import { STAGES } from "@taster/core";
-import { z } from "zod";
-
-/** Hosts name queues and BullMQ job ids may not contain ':' — keep both to [a-z0-9-]. */
-const SLUG = /^[a-z0-9][a-z0-9-]*$/;
-
-/** One `!testme` run as queued for a host's worker. */
-export const RunJobSchema = z.object({
-  runId: z.string().regex(SLUG, "runId must be [a-z0-9-]"),
-  forge: z.enum(["github", "gitea"]),
-  repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "repo must be owner/name"),
-  pr: z.number().int().positive(),
-  sha: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "sha must be a full commit id, never a branch"),
-  recipe: z.string().min(1),
-  stages: z.array(z.enum(STAGES)).min(1),
-  host: z.string().regex(SLUG, "host must be [a-z0-9-]"),
-  commentId: z.number().int().nonnegative(),
-  deliveryId: z.string().min(1),
-  requestedBy: z.string().min(1),
-  requestedAt: z.string().datetime(),
-});
-
-export type RunJob = z.infer<typeof RunJobSchema>;
-
-/** What the bridge asks for; the run id is assigned when the request is accepted. */
-export type RunRequest = Omit<RunJob, "runId">;
+export { type RunJob, RunJobSchema, type RunRequest } from "@taster/contracts";
 
 /**
  * Tries a run gets in BullMQ (job `attempts`): an infrastructure error (Docker unreachable, a

@@ -1,13 +1,12 @@
-import { TIERS } from "@taster/core";
-import type { Manifest, Results, TierResult } from "@taster/harness";
+import type { Manifest, Results } from "@taster/contracts";
 import type { LogEntry, RunRecord } from "@taster/queue";
+import { failuresOf, formatDuration, OUTCOME_WORD, tierTableHtml } from "@taster/report";
 import { html, type SafeHtml } from "./html";
 import { page } from "./layout";
 import { LIVE_LOG_SCRIPT } from "./live-log";
 import type { DashboardOptions } from "./options";
 import {
   FINISHED,
-  formatDuration,
   levelChip,
   resultsOf,
   runDuration,
@@ -17,11 +16,6 @@ import {
   stateChip,
   when,
 } from "./view";
-
-// Plain symbols, not emoji: they render in every font, including on machines without an emoji font.
-const ICON: Record<TierResult["status"], string> = { pass: "✓", fail: "✗", skip: "⊘", na: "–" };
-const WORD: Record<TierResult["status"], string> = { pass: "pass", fail: "FAIL", skip: "not run", na: "n/a" };
-const OUTCOME: Record<Results["outcome"], string> = { pass: "passed", fail: "failed", error: "errored" };
 
 /** Why a run has no results yet (or never will). */
 const NO_VERDICT: Partial<Record<RunRecord["state"], string>> = {
@@ -35,34 +29,6 @@ const NO_VERDICT: Partial<Record<RunRecord["state"], string>> = {
 /** Lines rendered into the page itself; the rest is one click away in log.txt. */
 const PAGE_LOG_LINES = 5_000;
 const FAILURE_EXCERPT_LINES = 12;
-
-function tierRow(tier: string, result: TierResult): SafeHtml {
-  const tests = result.tests.filter((r) => r.file !== "(taster)");
-  const passed = tests.filter((r) => r.status === "pass").length;
-  return html`<tr data-tier="${tier}" class="${result.status}">
-<td>${tier}</td>
-<td>${ICON[result.status]} ${WORD[result.status]}</td>
-<td>${tests.length ? `${passed}/${tests.length}` : "–"}</td>
-<td>${result.timings.totalMs ? formatDuration(result.timings.totalMs) : "–"}</td>
-<td>${result.reason ?? ""}</td>
-</tr>`;
-}
-
-function tierTable(results: Results): SafeHtml {
-  return html`<table class="tiers">
-<thead><tr><th>tier</th><th>result</th><th>tests</th><th>duration</th><th>note</th></tr></thead>
-<tbody>${rowsOf(results).map(([tier, row]) => tierRow(tier, row))}</tbody></table>`;
-}
-
-/** Run order: lint (before anything is deployed), the tiers, then the fresh install. */
-function rowsOf(results: Results): [string, TierResult][] {
-  const tiers = TIERS.map((tier): [string, TierResult] => [tier, results.tiers[tier]]);
-  return [
-    ...(results.lint ? [["lint", results.lint] as [string, TierResult]] : []),
-    ...tiers,
-    ...(results.fresh ? [["fresh", results.fresh] as [string, TierResult]] : []),
-  ];
-}
 
 function lintFindings(results: Results): SafeHtml {
   const findings = results.lint?.findings ?? [];
@@ -83,16 +49,12 @@ function excerpt(text: string): string {
 }
 
 function failures(results: Results): SafeHtml {
-  const items = rowsOf(results).flatMap(([tier, row]) =>
-    row.tests.filter((r) => r.status !== "pass").map((r) => ({ tier, ...r })),
-  );
+  const items = failuresOf(results);
   if (items.length === 0) return html``;
   return html`<h2>Failures (${items.length})</h2>
 ${items.map(
-  (
-    f,
-  ) => html`<h3 class="failure"><span class="fail">${f.tier}</span> · <code>${f.file === "(taster)" ? f.name : `${f.file} › ${f.name}`}</code></h3>
-<pre>${excerpt(f.failure ?? (f.status === "skip" ? "skipped (an unintended skip fails the run)" : ""))}</pre>`,
+  (f) => html`<h3 class="failure"><span class="fail">${f.tier}</span> · <code>${f.name}</code></h3>
+<pre>${excerpt(f.text)}</pre>`,
 )}`;
 }
 
@@ -124,11 +86,11 @@ ${
 
 function verdict(run: RunRecord, results: Results): SafeHtml {
   const f = results.flags;
-  return html`<h2>Verdict: ${OUTCOME[results.outcome]}, level ${levelChip(results.level)}</h2>
+  return html`<h2>Verdict: ${OUTCOME_WORD[results.outcome]}, level ${levelChip(results.level)}</h2>
 ${results.error ? html`<p class="fail"><strong>Error:</strong> ${results.error}</p>` : ""}
 <p>base <code>${results.versions.base ?? "none"}</code> → head <code>${results.versions.head || "?"}</code>
 <span class="muted">(${results.versions.baseReason})</span></p>
-${tierTable(results)}
+${tierTableHtml(results)}
 <p class="muted">deploys ${f.deployCount} (+${f.upgradeRedeploys} upgrade${f.freshDeploys === undefined ? "" : `, ${f.freshDeploys} fresh`}) · teardown
 ${f.cleanTeardown ? "clean" : html`<span class="fail">residue: ${results.residue.join(", ")}</span>`}
 · total ${formatDuration(results.timings.totalMs)}${run.state === "cancelled" ? " · cancelled before the end" : ""}</p>

@@ -1,6 +1,7 @@
+import { type Results, resultsSchema } from "@taster/contracts";
 import { redactDeep, TIERS, type Tier } from "@taster/core";
-import { type Results, resultsSchema } from "@taster/harness";
 import type { RunRecord, RunState } from "@taster/queue";
+import { formatDuration } from "@taster/report";
 import { html, type SafeHtml } from "./html";
 import type { DashboardOptions } from "./options";
 
@@ -35,13 +36,6 @@ export function resultsOf(run: RunRecord): Results | undefined {
 }
 
 export const shortSha = (sha: string): string => sha.slice(0, 10);
-
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${(ms / 1000).toFixed(1)}s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m ${s % 60}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
-}
 
 /** "5 min ago" with the exact UTC time on hover. */
 export function when(epochMs: number, now = Date.now()): SafeHtml {

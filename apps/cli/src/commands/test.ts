@@ -23,7 +23,7 @@ export function registerTest(program: Command): void {
     .argument("[jestArgs...]", "extra arguments for jest (e.g. a path filter)")
     .action((jestArgs: string[]) => {
       step("lab up", LAB_SCRIPT, ["up"]);
-      step("lint", "pnpm", ["exec", "biome", "check", "."]);
+      step("lint", "pnpm", ["lint"]);
       step("allowlist check", join(ROOT, "taster"), ["allowlist", "check"]);
       step("typecheck", "pnpm", ["exec", "tsc", "-p", "tsconfig.json", "--noEmit"]);
       const report = join(ROOT, "test-artifacts", "jest.json");

@@ -3,11 +3,10 @@ import { join } from "node:path";
 import { errorMessage, Redactor, type Stage, TasterError, TIERS, type Tier } from "@taster/core";
 import { recipeNameFrom, type Workspace } from "@taster/recipe";
 import { DeployLedger, type Host } from "@taster/swarm";
+import type { LiveRun } from "../backend";
 import type { LintResult, Manifest, TierResult } from "../results";
 import { RunLog } from "../runlog";
 import type { SandboxSlot } from "../sandbox";
-import type { Live } from "./live";
-import type { FreshOutcome } from "./ops/fresh";
 import type { RunOptions } from "./options";
 
 /**
@@ -28,13 +27,31 @@ export interface RunRecord {
   upgradeRedeploys: number;
 }
 
+/** What the fresh stage (ops/fresh.ts) found, kept apart from the main deployment's tiers. */
+export interface FreshOutcome {
+  result: TierResult;
+  /** Deployments of the fresh stack (1 when it ran): counted apart from the main deployCount. */
+  deploys: number;
+  residue: string[];
+}
+
+/**
+ * The live deployment (live.ts) as teardown and the results see it. Declared here, not imported,
+ * so the session does not depend on the modules that depend on it.
+ */
+export interface HeldLive {
+  readonly app: LiveRun;
+  tier: Tier;
+  stop(): Promise<void>;
+}
+
 /** What the run holds and teardown gives back: each is null until acquired (a run may stop anywhere). */
 export interface Held {
   workspace: Workspace | null;
   host: Host | null;
   slot: SandboxSlot | null;
   /** The deployment the tiers share, with its broker (live.ts); up from the install op on. */
-  live: Live | null;
+  live: HeldLive | null;
 }
 
 /** What every step of one run shares from its first line on. */

@@ -13,11 +13,12 @@ import { runTier } from "./tier";
  */
 export async function runTiers(run: PreparedRun): Promise<void> {
   const { record, log } = run;
+  const deployment: Deployment = { live: null };
   let stopped: string | undefined;
   for (const tier of TIERS) {
     throwIfCancelled(run);
-    if (run.held.live) run.held.live.tier = tier;
-    const result = stopped ? skippedTier(stopped) : await tierResult(run, tier);
+    if (deployment.live) deployment.live.tier = tier;
+    const result = stopped ? skippedTier(stopped) : await tierResult(run, tier, deployment);
     record.tiers[tier] = result;
     if (result.status === "fail") await blameEngineIfGone(run, tier);
     log.event("tier", `${result.status.toUpperCase()}${result.reason ? ` — ${result.reason}` : ""}`, tier);
@@ -25,14 +26,20 @@ export async function runTiers(run: PreparedRun): Promise<void> {
   }
 }
 
-async function tierResult(run: PreparedRun, tier: Tier): Promise<TierResult> {
+/** The deployment the tiers share: none until the install op brings it up. */
+interface Deployment {
+  live: Live | null;
+}
+
+async function tierResult(run: PreparedRun, tier: Tier, deployment: Deployment): Promise<TierResult> {
   const declared = tier === "install" ? undefined : run.settings.na[tier];
   if (!run.stages.includes(tier)) return naTier("not-requested", "not in --stages");
   if (declared) return naTier("declared", declared);
-  const op = await prepareOrFail(() => OPS[tier](run, run.held.live));
+  const op = await prepareOrFail(() => OPS[tier](run, deployment.live));
   if ("status" in op) return op;
   // The install op's app goes live here, before its hook and assertions (they use the broker).
-  const live = isInstall(op) ? await Live.start(run, op.app) : run.held.live;
+  if (isInstall(op)) deployment.live = await Live.start(run, op.app);
+  const { live } = deployment;
   if (!live) throw new Error(`the ${tier} op has no deployment to act on`);
   return runTier(run, live, tier, op);
 }

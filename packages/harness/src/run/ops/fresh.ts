@@ -15,7 +15,7 @@ import { converge } from "../../converge";
 import { emptyTimings, naTier, type TestRow, type TierResult } from "../../results";
 import { resolveServing } from "../../serving";
 import type { PreparedRun } from "../prepare";
-import { signalOf, throwIfCancelled } from "../session";
+import { type FreshOutcome, signalOf, throwIfCancelled } from "../session";
 
 export interface FreshInput {
   host: Host;
@@ -35,13 +35,6 @@ export interface FreshInput {
   ledger: DeployLedger;
   signal?: AbortSignal;
   log: (message: string) => void;
-}
-
-export interface FreshOutcome {
-  result: TierResult;
-  /** Deployments of the fresh stack (1 when it ran): counted apart from the main deployCount. */
-  deploys: number;
-  residue: string[];
 }
 
 /** Whether this run asked for the fresh tier (`!testme fresh`, `--stages …,fresh`, `freshInstall: true`). */

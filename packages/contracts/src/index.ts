@@ -1,0 +1,3 @@
+export * from "./job";
+export * from "./results";
+export * from "./status";
