@@ -1,4 +1,4 @@
-import { errorMessage, type Logger, type Stage } from "@taster/core";
+import { errorMessage, type Logger, type Stage, tolerated } from "@taster/core";
 import type { Forge, ForgeKind } from "@taster/forge";
 import type { IntakeItem, PushLog, RunJob, RunQueues } from "@taster/queue";
 import { type BridgeConfig, hostFor, recipeOf } from "./config";
@@ -177,7 +177,9 @@ export class CommentHandler {
       try {
         await forge.postComment(item.repo, item.pr, text);
       } catch (error) {
-        await this.queues.forget(key).catch(() => {});
+        await this.queues
+          .forget(key)
+          .catch(tolerated(`forgetting reply key ${key}`, (line) => this.log.debug(line)));
         throw error;
       }
     });
@@ -194,7 +196,10 @@ export class CommentHandler {
     job: RunJob,
     superseded?: string,
   ): Promise<void> {
-    const position = await this.queues.position(runId).catch(() => undefined);
+    // Without Redis the comment says "queued" without a position.
+    const position = await this.queues
+      .position(runId)
+      .catch(tolerated("reading the queue position", (line) => this.log.debug(line)));
     const body = queuedMessage({
       publicUrl: this.config.publicUrl,
       runId,

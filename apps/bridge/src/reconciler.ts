@@ -34,7 +34,13 @@ export class Reconciler {
 
   start(intervalSec: number): void {
     if (intervalSec <= 0 || this.repos.length === 0) return;
-    this.timer = setInterval(() => void this.reconcile().catch(() => {}), intervalSec * 1000);
+    this.timer = setInterval(
+      () =>
+        void this.reconcile().catch((error) =>
+          this.log.warn({ reason: errorMessage(error) }, "reconcile pass failed"),
+        ),
+      intervalSec * 1000,
+    );
     this.timer.unref();
   }
 

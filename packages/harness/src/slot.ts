@@ -12,7 +12,9 @@ import { chmod, chown, lstat, mkdir, readdir, readFile, rm } from "node:fs/promi
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, sep } from "node:path";
-import { infraError, usageError } from "@taster/core";
+import { createLogger, infraError, tolerated, usageError } from "@taster/core";
+
+const harnessLog = createLogger("harness");
 
 export const DEFAULT_SANDBOX_UID_BASE = 61000;
 export const DEFAULT_SANDBOX_SLOTS = 16;
@@ -107,8 +109,12 @@ async function setUpSlot(
       await killProcessesOf(uid);
       await rm(dir, { recursive: true, force: true });
       // If the run's directory outlives the run, the slot's next holder must not get into it.
-      await chown(runDir, process.getuid?.() ?? 0, process.getgid?.() ?? 0).catch(() => undefined);
-      await chmod(runDir, 0o700).catch(() => undefined);
+      // (Usually it is gone already: then there is nothing to close off.)
+      const say = (line: string) => harnessLog.debug(line);
+      await chown(runDir, process.getuid?.() ?? 0, process.getgid?.() ?? 0).catch(
+        tolerated("chown of the run dir", say),
+      );
+      await chmod(runDir, 0o700).catch(tolerated("chmod of the run dir", say));
       await new Promise<void>((done) => lease.close(() => done()));
     },
   };

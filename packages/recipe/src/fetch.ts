@@ -1,6 +1,9 @@
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { infraError, usageError } from "@taster/core";
+import { createLogger, infraError, tolerated, usageError } from "@taster/core";
+
+const recipeLog = createLogger("recipe");
+
 import type { SimpleGit } from "simple-git";
 import { checkRepoUrl, displayUrl, FULL_SHA, gitFailure, gitIn } from "./git";
 
@@ -116,7 +119,10 @@ async function locateSha(git: SimpleGit, url: string, wanted: string, ref: strin
   if (known) return known;
   // A sha the ref no longer reaches (force-push) may still be on the remote: ask for it by id.
   if (FULL_SHA.test(wanted.toLowerCase())) {
-    await git.raw(["fetch", "--quiet", "--no-tags", url, wanted.toLowerCase()]).catch(() => undefined);
+    await git
+      .raw(["fetch", "--quiet", "--no-tags", url, wanted.toLowerCase()])
+      // Not there either: the caller's "not found" error below names the sha and the ref.
+      .catch(tolerated(`fetching ${wanted} by id`, (line) => recipeLog.debug(line)));
     const fetched = await resolveCommit(git, wanted);
     if (fetched) return fetched;
   }

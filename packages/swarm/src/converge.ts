@@ -1,6 +1,7 @@
-import { infraError, TasterError } from "@taster/core";
+import { infraError, TasterError, tolerated } from "@taster/core";
 import type Dockerode from "dockerode";
 import type { Host } from "./host";
+import { debugLine } from "./log";
 import type { Plan } from "./plan";
 import { lastTaskOutput, probeOutputTail, withOutput } from "./task-output";
 import { listServiceTasks, type SwarmTask, taskTime } from "./tasks";
@@ -308,7 +309,7 @@ async function endedUnhealthy(host: Host, task: SwarmTask, ended: EndedTasks): P
     ? await host.docker
         .getContainer(id)
         .inspect()
-        .catch(() => undefined)
+        .catch(tolerated("inspecting an ended task's container (its health details)", debugLine))
     : undefined;
   const verdict = container && failedItsHealthcheck(container) ? healthDetails(container) : null;
   ended.set(task.ID, verdict);
@@ -363,7 +364,7 @@ async function failFast(
       ? await host.docker
           .getContainer(id)
           .inspect()
-          .catch(() => undefined)
+          .catch(tolerated("inspecting the unhealthy task's container", debugLine))
       : undefined;
     throw new ConvergenceError(
       fullName,

@@ -1,8 +1,9 @@
-import { infraError, usageError } from "@taster/core";
+import { infraError, tolerated, usageError } from "@taster/core";
 import type Dockerode from "dockerode";
 import { CappedBuffer, DEFAULT_OUTPUT_MAX_BYTES } from "./capped";
 import type { Host } from "./host";
 import { STACK_LABEL } from "./labels";
+import { debugLine } from "./log";
 import type { Plan } from "./plan";
 
 export const DEFAULT_PROBE_IMAGE = "taster-lab/probe:latest";
@@ -85,7 +86,7 @@ async function probeOnce(host: Host, plan: Plan, url: string, opts: ProbeOptions
     );
     return parseWgetOutput(url, stdout, stderr);
   } finally {
-    await container.remove({ force: true }).catch(() => {});
+    await container.remove({ force: true }).catch(tolerated("removing the probe container", debugLine));
   }
 }
 

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { infraError } from "@taster/core";
+import { infraError, tolerated } from "@taster/core";
 import type { Host } from "./host";
+import { debugLine } from "./log";
 import { DEFAULT_PROBE_IMAGE } from "./probe";
 
 /**
@@ -101,7 +102,7 @@ export async function checkVips(
       await host.docker
         .getService(serviceId)
         .remove()
-        .catch(() => undefined);
+        .catch(tolerated("removing the VIP check service", debugLine));
     await removeNetwork(host, network.id);
   }
 }
@@ -143,7 +144,7 @@ async function askByName(
     const output = logs.toString("latin1").replace(/[^\x20-\x7e\n]/g, "");
     return { vip: /vip=yes/.test(output), dnsrr: /dnsrr=yes/.test(output), output: output.trim() };
   } finally {
-    await container.remove({ force: true }).catch(() => undefined);
+    await container.remove({ force: true }).catch(tolerated("removing the VIP check container", debugLine));
   }
 }
 

@@ -134,6 +134,7 @@ export async function renderRunPage(options: DashboardOptions, runId: string): P
   if (!run) return undefined;
   const [lines, position] = await Promise.all([
     options.logs.readLog(runId, undefined, PAGE_LOG_LINES + 1).then((entries) => scrub(options, entries)),
+    // The position is a nicety: when Redis cannot say it, the page shows the run without it.
     FINISHED.has(run.state) ? undefined : options.queues.position(runId).catch(() => undefined),
   ]);
   const results = resultsOf(run);

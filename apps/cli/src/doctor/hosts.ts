@@ -1,4 +1,7 @@
-import { errorMessage } from "@taster/core";
+import { createLogger, errorMessage, tolerated } from "@taster/core";
+
+const doctorLog = createLogger("doctor");
+
 import { checkVips, connectHost, type Host, hasImage, PROXY_NETWORK, probeImageFix } from "@taster/swarm";
 import type { Finding } from "./finding";
 
@@ -102,6 +105,6 @@ export async function checkHost(t: HostTarget): Promise<Finding[]> {
       skipped(`${t.name} *`, "swarm, probe image, proxy and VIPs not checked: engine unreachable"),
     ];
   } finally {
-    await host?.close().catch(() => {});
+    await host?.close().catch(tolerated("closing the host connection", (line) => doctorLog.debug(line)));
   }
 }

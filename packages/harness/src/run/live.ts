@@ -1,4 +1,4 @@
-import type { Tier } from "@taster/core";
+import { type Tier, tolerated } from "@taster/core";
 import type { AppEnvFile } from "@taster/recipe";
 import { deployStack, ensureSecrets, type Plan, type SecretSource } from "@taster/swarm";
 import type { RunContext } from "@taster/testkit";
@@ -57,7 +57,7 @@ export class Live {
   }
 
   async stop(): Promise<void> {
-    await this.broker_?.close().catch(() => undefined);
+    await this.broker_?.close().catch(tolerated("closing the broker", (line) => this.run.log.detail(line)));
     this.broker_ = null;
   }
 

@@ -1,4 +1,4 @@
-import { errorMessage } from "@taster/core";
+import { errorMessage, tolerated } from "@taster/core";
 import { engineProblem, type Host, teardownStack, untilEngineBack } from "@taster/swarm";
 import type { Session } from "./session";
 
@@ -15,9 +15,10 @@ export async function teardown(session: Session): Promise<string[]> {
   const stack = session.record.names.stack;
   let residue: string[] = [];
   if (held.host && stack) residue = await removeStack(session, held.host, stack);
-  await held.host?.close().catch(() => undefined);
-  await held.workspace?.cleanup().catch(() => undefined);
-  await held.slot?.release().catch(() => undefined);
+  const say = (line: string) => session.log.detail(`teardown: ${line}`);
+  await held.host?.close().catch(tolerated("closing the host connection", say));
+  await held.workspace?.cleanup().catch(tolerated("removing the workspace", say));
+  await held.slot?.release().catch(tolerated("releasing the sandbox slot", say));
   return residue;
 }
 
