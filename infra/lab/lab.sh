@@ -219,7 +219,8 @@ up() {
 # this checkout's definition, every recipe published from this checkout's files.
 already_up() {
   export DOCKER_HOST=$ENGINE
-  [[ -f $STATE/lab.json ]] && pid_alive "$STATE/ssh/sshd.pid" && redis_up && docker_ok || return 1
+  # lab.json holds the Redis password: a world-readable one is fixed by the full `up` (write_info).
+  [[ -f $STATE/lab.json && $(stat -c %a "$STATE/lab.json") == 600 ]] && pid_alive "$STATE/ssh/sshd.pid" && redis_up && docker_ok || return 1
   [[ $(docker info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null) == true ]] || return 1
   docker network inspect proxy >/dev/null 2>&1 && docker image inspect "${IMAGES[@]}" >/dev/null 2>&1 || return 1
   local dir tag hash r
