@@ -8,8 +8,8 @@
 // - `import.meta.url` / `.dirname` / `.filename` keep meaning the *source* file, so the paths the
 //   code derives from them (the harness's jest resolver and config, recipes-tests, docs/settings.md,
 //   infra/lab/lab.sh) still point into the checkout: recipe tests still run from there, under jest.
-import { readFile, stat } from "node:fs/promises";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { readFile } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
 
@@ -68,9 +68,15 @@ const sourceMeta = {
 };
 
 const started = performance.now();
-await build({
-  entryPoints: [ENTRY],
-  outfile: OUT_FILE,
+const result = await build({
+  // One entry, split: each command's module (loaded on demand by main.ts) is a chunk of its own,
+  // so `taster bridge` never loads what only the worker needs. Chunks sit next to the entry:
+  // the npm import paths above are relative to OUT_DIR.
+  entryPoints: { [basename(OUT_FILE, ".mjs")]: ENTRY },
+  outdir: OUT_DIR,
+  outExtension: { ".js": ".mjs" },
+  splitting: true,
+  chunkNames: "chunk-[hash]",
   bundle: true,
   platform: "node",
   format: "esm",
@@ -90,7 +96,11 @@ await build({
   plugins: [externalNpm, sourceMeta],
   logLevel: "warning",
   legalComments: "none",
+  metafile: true,
 });
-const { size } = await stat(OUT_FILE);
+const outputs = Object.entries(result.metafile.outputs).filter(([file]) => file.endsWith(".mjs"));
+const size = outputs.reduce((sum, [, output]) => sum + output.bytes, 0);
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
-process.stdout.write(`build: ${relative(ROOT, OUT_FILE)} ${(size / 1024).toFixed(0)} KiB in ${seconds} s\n`);
+process.stdout.write(
+  `build: ${relative(ROOT, OUT_FILE)} and ${outputs.length - 1} chunks, ${(size / 1024).toFixed(0)} KiB in ${seconds} s\n`,
+);

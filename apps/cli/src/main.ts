@@ -1,15 +1,4 @@
 import { Command } from "commander";
-import { registerAllowlist } from "./commands/allowlist";
-import { registerBridge } from "./commands/bridge";
-import { registerChaos } from "./commands/chaos";
-import { registerDemo } from "./commands/demo";
-import { registerDoctor } from "./commands/doctor";
-import { registerJanitor } from "./commands/janitor";
-import { registerLab } from "./commands/lab";
-import { registerPlan } from "./commands/plan";
-import { registerRun } from "./commands/run";
-import { registerTest } from "./commands/test";
-import { registerWorker } from "./commands/worker";
 import { exitCodeFor, printError, printUsage } from "./output";
 
 const program = new Command("taster")
@@ -23,17 +12,26 @@ program.hook("preAction", (_program, action) => {
   running = action;
 });
 
-registerDemo(program);
-registerLab(program);
-registerPlan(program);
-registerRun(program);
-registerBridge(program);
-registerWorker(program);
-registerDoctor(program);
-registerAllowlist(program);
-registerJanitor(program);
-registerTest(program);
-registerChaos(program);
+/**
+ * Each command's module, loaded only when that command runs (all of them for the help or a
+ * mistyped name): the bridge's webhook process then never loads the harness, the engine clients
+ * or jest, and in the build each command is a chunk of its own.
+ */
+const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
+  demo: async () => (await import("./commands/demo")).registerDemo,
+  lab: async () => (await import("./commands/lab")).registerLab,
+  plan: async () => (await import("./commands/plan")).registerPlan,
+  run: async () => (await import("./commands/run")).registerRun,
+  bridge: async () => (await import("./commands/bridge")).registerBridge,
+  worker: async () => (await import("./commands/worker")).registerWorker,
+  doctor: async () => (await import("./commands/doctor")).registerDoctor,
+  allowlist: async () => (await import("./commands/allowlist")).registerAllowlist,
+  janitor: async () => (await import("./commands/janitor")).registerJanitor,
+  test: async () => (await import("./commands/test")).registerTest,
+  chaos: async () => (await import("./commands/chaos")).registerChaos,
+};
+const named = COMMANDS[process.argv[2] ?? ""];
+for (const load of named ? [named] : Object.values(COMMANDS)) (await load())(program);
 
 try {
   await program.parseAsync(process.argv);
