@@ -5,4 +5,5 @@ export * from "./log";
 export * from "./markdown";
 export * from "./redact";
 export * from "./redact-deep";
+export * from "./retry";
 export * from "./tiers";

@@ -1,3 +1,4 @@
+export { type RetryOptions, retry } from "@taster/core";
 export type { Redis } from "ioredis";
 export { type BackoffPolicy, backoffDelay } from "./backoff";
 export type { ClaimOutcome } from "./claim";
@@ -19,6 +20,5 @@ export {
   type ReportTarget,
   type RunReport,
 } from "./reports";
-export { type RetryOptions, retry } from "./retry";
 export { type LocalRunJob, type RunRecord, type RunState, RunStore } from "./runs";
 export { queueNameFor, RUN_ATTEMPTS, type RunJob, RunJobSchema, type RunRequest } from "./schema";

@@ -13,7 +13,7 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CommitStatus } from "@taster/contracts";
-import { errorMessage } from "@taster/core";
+import { errorMessage, retry } from "@taster/core";
 import { type Job, type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { type BackoffPolicy, backoffDelay } from "./backoff";
@@ -21,7 +21,6 @@ import { commandsOf } from "./commands";
 import type { Keys } from "./keys";
 import { queueLog } from "./log";
 import { QueueHandle } from "./queue-handle";
-import { retry } from "./retry";
 
 export const REPORT_QUEUE = "taster-report";
 

@@ -1,4 +1,4 @@
-import { infraError, tolerated, usageError } from "@taster/core";
+import { infraError, retry, tolerated, usageError } from "@taster/core";
 import type Dockerode from "dockerode";
 import { CappedBuffer, DEFAULT_OUTPUT_MAX_BYTES } from "./capped";
 import type { Host } from "./host";
@@ -46,16 +46,14 @@ export async function httpProbe(host: Host, plan: Plan, opts: ProbeOptions = {})
   // `tasks.<service>` resolves to the task IPs, which is what traefik's swarm provider dials
   // (the service VIP needs IPVS, which not every host has).
   const url = `http://tasks.${service.fullName}:${port}${opts.path ?? "/"}`;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await probeOnce(host, plan, url, opts);
-    } catch (error) {
-      // Right after an update swarm's DNS can lag the new task by a moment ("bad address"):
-      // traefik would simply dial again, so a name that does not resolve yet is asked again.
-      if (attempt >= NAME_ATTEMPTS || !/bad address/.test(String(error))) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-    }
-  }
+  // Right after an update swarm's DNS can lag the new task by a moment ("bad address"): traefik
+  // would simply dial again, so a name that does not resolve yet is asked again.
+  return retry(() => probeOnce(host, plan, url, opts), {
+    attempts: NAME_ATTEMPTS,
+    minMs: 1_000,
+    maxMs: 1_000,
+    retryIf: (error) => /bad address/.test(String(error)),
+  });
 }
 
 /** Tries of a probe whose name does not resolve yet (one second apart). */

@@ -4,7 +4,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Duplex } from "node:stream";
-import { infraError } from "@taster/core";
+import { infraError, retry } from "@taster/core";
 import { Client, type ClientChannel } from "ssh2";
 import { knownHostsName, readKnownHosts, verifyHostKey } from "./known-hosts";
 
@@ -141,18 +141,17 @@ async function openDialStdio(client: Client): Promise<ClientChannel> {
   }
 }
 
-async function execWithRetry(client: Client): Promise<ClientChannel> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await new Promise<ClientChannel>((resolve, reject) => {
-        client.exec(DIAL_STDIO, (error, opened) => (error ? reject(error) : resolve(opened)));
-      });
-    } catch (error) {
-      const refused = /Channel open failure/i.test((error as Error).message);
-      if (!refused || attempt >= OPEN_RETRIES) throw error;
-      await new Promise((resolve) => setTimeout(resolve, OPEN_RETRY_PAUSE_MS));
-    }
-  }
+function execWithRetry(client: Client): Promise<ClientChannel> {
+  const open = () =>
+    new Promise<ClientChannel>((resolve, reject) => {
+      client.exec(DIAL_STDIO, (error, opened) => (error ? reject(error) : resolve(opened)));
+    });
+  return retry(open, {
+    attempts: OPEN_RETRIES + 1,
+    minMs: OPEN_RETRY_PAUSE_MS,
+    maxMs: OPEN_RETRY_PAUSE_MS,
+    retryIf: (error) => /Channel open failure/i.test(error.message),
+  });
 }
 
 /**

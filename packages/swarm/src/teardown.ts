@@ -1,4 +1,4 @@
-import { infraError, runStackOf } from "@taster/core";
+import { infraError, retry, runStackOf } from "@taster/core";
 import { openEvents } from "./converge";
 import type { Host } from "./host";
 import { NAMESPACE_LABEL, STACK_LABEL } from "./labels";
@@ -207,16 +207,13 @@ async function ignoreMissing(operation: Promise<unknown>): Promise<void> {
 }
 
 /** Networks and volumes can stay "in use" for a moment after their last container went away. */
-async function retryBusy(operation: () => Promise<void>): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await operation();
-    } catch (error) {
-      if ((error as { statusCode?: number }).statusCode !== 409 || attempt >= 40) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-}
+const retryBusy = (operation: () => Promise<void>): Promise<void> =>
+  retry(operation, {
+    attempts: 41,
+    minMs: 250,
+    maxMs: 250,
+    retryIf: (error) => (error as { statusCode?: number }).statusCode === 409,
+  });
 
 export interface JanitorOptions {
   live: Set<string>;
