@@ -1,5 +1,6 @@
 import { infraError, TasterError, tolerated } from "@taster/core";
 import type Dockerode from "dockerode";
+import { type EngineEvent, openEvents, relevant } from "./engine-events";
 import type { Host } from "./host";
 import { debugLine } from "./log";
 import type { Plan } from "./plan";
@@ -168,53 +169,6 @@ function splitWaiting(progress: string, fallback: string): [string, string] {
   return colon > 0
     ? [first.slice(0, colon), first.slice(colon + 2)]
     : [fallback, progress || "no state seen yet"];
-}
-
-interface EngineEvent {
-  Type?: string;
-  Action?: string;
-  timeNano?: number;
-  Actor?: { ID?: string; Attributes?: Record<string, string> };
-}
-
-function relevant(event: EngineEvent, services: Set<string>): boolean {
-  const attributes = event.Actor?.Attributes ?? {};
-  if (event.Type === "container") return services.has(attributes["com.docker.swarm.service.name"] ?? "");
-  if (event.Type === "service") return services.has(attributes.name ?? "");
-  return false;
-}
-
-/** A line-delimited JSON event stream with `event` emissions and a `close()`. */
-interface EventFeed {
-  on(name: "event", listener: (event: EngineEvent) => void): void;
-  on(name: "error", listener: (error: Error) => void): void;
-  close(): void;
-}
-
-export async function openEvents(docker: Dockerode, sinceMs: number): Promise<EventFeed> {
-  const stream = (await docker.getEvents({
-    since: Math.floor(sinceMs / 1000),
-    filters: { type: ["container", "service"] },
-  })) as NodeJS.ReadableStream & { destroy?: () => void };
-  const listeners: ((event: EngineEvent) => void)[] = [];
-  let buffered = "";
-  stream.on("data", (chunk: Buffer) => {
-    buffered += chunk.toString("utf8");
-    let newline = buffered.indexOf("\n");
-    while (newline >= 0) {
-      const line = buffered.slice(0, newline).trim();
-      buffered = buffered.slice(newline + 1);
-      if (line) for (const listener of listeners) listener(JSON.parse(line) as EngineEvent);
-      newline = buffered.indexOf("\n");
-    }
-  });
-  return {
-    on(name: "event" | "error", listener: ((event: EngineEvent) => void) | ((error: Error) => void)) {
-      if (name === "event") listeners.push(listener as (event: EngineEvent) => void);
-      else stream.on("error", listener as (error: Error) => void);
-    },
-    close: () => stream.destroy?.(),
-  };
 }
 
 async function serviceVerdict(

@@ -3,6 +3,7 @@ export * from "./backup";
 export * from "./backup-proof";
 export * from "./converge";
 export * from "./deploy";
+export * from "./engine-events";
 export * from "./exec";
 export * from "./health";
 export * from "./host";

@@ -1,5 +1,5 @@
 import { infraError, retry, runStackOf } from "@taster/core";
-import { openEvents } from "./converge";
+import { openEvents } from "./engine-events";
 import type { Host } from "./host";
 import { NAMESPACE_LABEL, STACK_LABEL } from "./labels";
 
