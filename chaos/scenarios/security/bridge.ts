@@ -7,108 +7,24 @@
  * and the webhook latencies measured here are the bridge's.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { Agent, request } from "node:http";
-import { setPriority } from "node:os";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { createHash } from "node:crypto";
+import { request } from "node:http";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { githubCommentPayload, sendGithubWebhook } from "@taster/forge-sim";
 import { connectRedis } from "@taster/queue";
 import { spawnWorker, stopWorker } from "../../child";
 import { verdictOf } from "../../invariants";
 import type { World } from "../../world";
 import { COMMAND, type Scenario, tally } from "../scenario";
+import { unsignedFlood } from "./flood";
+import { backSeat, ms, p99, paced, sleep, WEBHOOK_RATE } from "./load";
 
 const SSE_CLIENTS = 2_000;
 /** Webhook answers (and /healthz) must stay within this, p99, while the viewers follow the run. */
 const P99_BUDGET_MS = 20;
-const WEBHOOK_RATE = 50;
 
 // ---------------------------------------------------------------------------------------------
 // Measuring
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function p99(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil(sorted.length * 0.99) - 1)] ?? Number.NaN;
-}
-
-const ms = (value: number) => `${value.toFixed(1)} ms`;
-
-/**
- * The load generators (viewers, flood) run at nice 19, as bench/webhooks runs its forge: in
- * production their CPU is other people's machines', not the bridge's host's.
- */
-function backSeat(child: ChildProcess): void {
-  if (!child.pid) return;
-  try {
-    setPriority(child.pid, 19);
-  } catch {
-    // not allowed here: the figures are only more pessimistic
-  }
-}
-
-/**
- * Sends signed redeliveries of one `!testme` (answered `duplicate` after the intake's Redis check:
- * the whole answering path, without starting anything) at a steady rate until `done()`, and
- * probes /healthz at a fifth of it; returns each answer's time at the client.
- */
-async function paced(
-  world: World,
-  comment: { id: number; pr: number },
-  done: () => boolean,
-): Promise<{ webhook: number[]; healthz: number[]; statuses: number[]; loopDelayP99: number }> {
-  // The bridge shares this process's event loop: how late it ran says how busy the bridge was.
-  const loop = monitorEventLoopDelay({ resolution: 5 });
-  loop.enable();
-  const { bridge, bridgeUrl } = world.stack;
-  const secret = bridge.config.github?.webhookSecrets[0] ?? "";
-  const payload = githubCommentPayload({
-    repo: world.stack.repo,
-    pr: comment.pr,
-    body: COMMAND,
-    user: "alice",
-    commentId: comment.id,
-  });
-  const webhook: number[] = [];
-  const healthz: number[] = [];
-  const statuses: number[] = [];
-  const inFlight = new Set<Promise<void>>();
-  const fire = (work: () => Promise<number>, into: number[]) => {
-    const started = performance.now();
-    const p = work().then(
-      (status) => {
-        into.push(performance.now() - started);
-        statuses.push(status);
-      },
-      () => {
-        statuses.push(0);
-      },
-    );
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
-  };
-  for (let tick = 0; !done(); tick++) {
-    const delivery = `sse-load-${world.tag}-${tick}`;
-    fire(
-      async () => (await sendGithubWebhook(bridgeUrl, secret, "issue_comment", payload, delivery)).status,
-      webhook,
-    );
-    if (tick % 5 === 0) {
-      fire(async () => {
-        const res = await fetch(`${bridgeUrl}/healthz`);
-        await res.text();
-        return res.status;
-      }, healthz);
-    }
-    await sleep(1000 / WEBHOOK_RATE);
-  }
-  await Promise.all(inFlight);
-  loop.disable();
-  return { webhook, healthz, statuses, loopDelayP99: loop.percentile(99) / 1e6 };
-}
 
 /** The share of the bridge's own handling-time histogram within 20 ms, between two /metrics reads. */
 async function serverHistogram(bridgeUrl: string): Promise<{ within: number; count: number }> {
@@ -404,141 +320,6 @@ const sse2000: Scenario = {
     } finally {
       viewers.child.kill();
     }
-  },
-};
-
-/** One unsigned delivery with a made-up event name, as anyone on the internet can send. */
-function unsignedDelivery(url: string, agent?: Agent): Promise<number> {
-  return new Promise((resolve) => {
-    const body = JSON.stringify({ zen: randomBytes(16).toString("hex") });
-    const req = request(`${url}/webhooks/github`, {
-      method: "POST",
-      ...(agent ? { agent } : {}),
-      headers: {
-        "content-type": "application/json",
-        "content-length": Buffer.byteLength(body),
-        "x-github-event": `evil-${randomBytes(6).toString("hex")}`,
-        "x-github-delivery": randomBytes(8).toString("hex"),
-        "x-hub-signature-256": `sha256=${randomBytes(32).toString("hex")}`,
-      },
-    });
-    req.once("error", () => resolve(0));
-    req.once("response", (res) => {
-      res.resume();
-      res.once("end", () => resolve(res.statusCode ?? 0));
-    });
-    req.end(body);
-  });
-}
-
-/** The flood's process: `count` unsigned deliveries, `concurrency` at a time; prints the statuses. */
-async function floodProcess(): Promise<void> {
-  let input = "";
-  for await (const chunk of process.stdin) input += chunk;
-  const { url, count, concurrency } = JSON.parse(input) as {
-    url: string;
-    count: number;
-    concurrency: number;
-  };
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const statuses: number[] = [];
-  let sent = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (sent < count) {
-        sent += 1;
-        statuses.push(await unsignedDelivery(url, agent));
-      }
-    }),
-  );
-  process.stdout.write(`${JSON.stringify({ statuses })}\n`);
-  process.exit(0);
-}
-
-if (process.argv[2] === "--flood" && import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  await floodProcess();
-}
-
-/** Runs the flood in a process of its own (so the bridge's event loop is the bridge's); resolves with the statuses. */
-function flood(url: string, count: number, concurrency: number): Promise<number[]> {
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--flood"], {
-    stdio: ["pipe", "pipe", "inherit"],
-    env: { ...process.env, NODE_OPTIONS: "" },
-  });
-  backSeat(child);
-  child.stdin?.end(JSON.stringify({ url, count, concurrency }));
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (chunk) => {
-      out += chunk;
-    });
-    child.once("exit", (code) => {
-      try {
-        resolve((JSON.parse(out) as { statuses: number[] }).statuses);
-      } catch {
-        reject(new Error(`the flood's process exited (${code}) without a result`));
-      }
-    });
-  });
-}
-
-/** A metric line without its value: the series it belongs to. */
-const seriesOf = (line: string) => line.replace(/ [^ ]+$/, "");
-
-const FLOOD = 3_000;
-/**
- * A closed-loop flood keeps the bridge busy by design, so "healthy" here is: every probe answered,
- * far within a forge's delivery timeout (GitHub: 10 s). The 20 ms budget is for paced load (above).
- */
-const FLOOD_HEALTHZ_P99_MS = 250;
-
-const unsignedFlood: Scenario = {
-  id: "unsigned-flood",
-  did: `${FLOOD} unsigned deliveries with random X-GitHub-Event names, 16 at a time from another process, while /healthz is probed`,
-  expected: `every one 401; /metrics the same size (no series from a request); /healthz 200 (p99 ≤ ${FLOOD_HEALTHZ_P99_MS} ms) meanwhile; /readyz 200 after`,
-  expect: { verdicts: 0 },
-  async run(world) {
-    const problems: string[] = [];
-    const { bridgeUrl } = world.stack;
-    const metricLines = async () => (await (await fetch(`${bridgeUrl}/metrics`)).text()).split("\n");
-    // A first flood creates the refusal's series once ("other", "bad-signature") and lets Node's
-    // GC-kind histograms appear (a fixed set of process metrics, added on each kind's first GC).
-    const warmUp = await flood(bridgeUrl, 500, 16);
-    const before = await metricLines();
-    const healthz: number[] = [];
-    const probeStatuses: number[] = [];
-    let flooding = true;
-    const probe = (async () => {
-      while (flooding) {
-        const started = performance.now();
-        const res = await fetch(`${bridgeUrl}/healthz`);
-        await res.text();
-        healthz.push(performance.now() - started);
-        probeStatuses.push(res.status);
-        await sleep(20);
-      }
-    })();
-    const started = performance.now();
-    const statuses = await flood(bridgeUrl, FLOOD, 16);
-    const seconds = (performance.now() - started) / 1000;
-    flooding = false;
-    await probe;
-    const after = await metricLines();
-    const ready = await fetch(`${bridgeUrl}/readyz`);
-    const old = new Set(before.map(seriesOf));
-    const added = after.map(seriesOf).filter((series) => !old.has(series));
-    const fromRequests = added.filter((series) => !series.startsWith("nodejs_gc_duration_seconds"));
-    if ([...warmUp, ...statuses].some((s) => s !== 401)) problems.push(`answers ${tally(statuses)}`);
-    if (fromRequests.length) problems.push(`${fromRequests.length} new series, e.g. ${fromRequests[0]}`);
-    if (after.some((l) => l.includes("evil-"))) problems.push("an event name from a request became a label");
-    const healthzP99 = p99(healthz);
-    if (probeStatuses.some((s) => s !== 200)) problems.push(`/healthz answered ${tally(probeStatuses)}`);
-    if (healthzP99 > FLOOD_HEALTHZ_P99_MS) problems.push(`/healthz p99 ${ms(healthzP99)} during the flood`);
-    if (ready.status !== 200) problems.push(`/readyz answered ${ready.status}`);
-    return {
-      observed: `${statuses.length} answers ${tally(statuses)} in ${seconds.toFixed(1)} s; /metrics ${before.length} → ${after.length} lines (${added.length} new series${added.length ? `: ${added.length - fromRequests.length} Node GC-kind` : ""}); /healthz ${tally(probeStatuses)}, p99 ${ms(healthzP99)}; /readyz ${ready.status}`,
-      problems,
-    };
   },
 };
 
