@@ -1,7 +1,7 @@
 /** Redis, the Docker engine and the SSH link going away. */
 
-import { runRecipe } from "@taster/harness";
-import { ensureLab } from "@taster/lab";
+import { join } from "node:path";
+import { labStateDir } from "@taster/lab";
 import { restartLabEngine } from "../engine";
 import { verdictOf } from "../invariants";
 import { freePortSync, freshRedisFor, redisOf } from "../redis";
@@ -157,13 +157,11 @@ function refusingHostWorld(port: number): WorldOptions {
     worker: {
       hostUrl: `ssh://root@127.0.0.1:${port}`,
       infraRetry: QUICK_RETRY,
-      // The lab's SSH key and known_hosts, as a worker for an SSH host is configured with.
-      runStep: async (opts) => {
-        const { ssh } = await ensureLab();
-        return runRecipe({
-          ...opts,
-          hostOptions: { knownHostsPath: ssh.knownHostsPath, privateKeyPath: ssh.privateKeyPath },
-        });
+      // The lab's SSH key and known_hosts, as a worker for an SSH host is configured with: for
+      // its runs and for removing what a failed attempt left before the next one.
+      hostOptions: {
+        knownHostsPath: join(labStateDir(), "ssh", "known_hosts"),
+        privateKeyPath: join(labStateDir(), "ssh", "id_ed25519"),
       },
     },
   };

@@ -2,7 +2,7 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, errorMessage, freshStackOf } from "@taster/core";
-import { connectHost, teardownStack } from "@taster/swarm";
+import { type ConnectOptions, connectHost, teardownStack } from "@taster/swarm";
 
 const log = createLogger("worker");
 
@@ -23,8 +23,13 @@ export async function removeOrphanWorkspace(keyPrefix: string, runId: string): P
  * A run whose worker died left its stack behind: remove it (and verify nothing carries its label)
  * before the run is deployed again, so the retaken run starts clean and deploys exactly once.
  */
-export async function removeOrphanStack(hostUrl: string | undefined, stack: string): Promise<string[]> {
-  const host = await connectHost(hostUrl ?? process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock");
+export async function removeOrphanStack(
+  hostUrl: string | undefined,
+  stack: string,
+  hostOptions: ConnectOptions = {},
+): Promise<string[]> {
+  const url = hostUrl ?? process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock";
+  const host = await connectHost(url, hostOptions);
   try {
     // The run's fresh stack too, if it died while that one was up.
     const residue = (await teardownStack(host, stack)).residue;

@@ -16,6 +16,7 @@ import {
   type RunStore,
   retry,
 } from "@taster/queue";
+import type { ConnectOptions } from "@taster/swarm";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import { type Logger, reason } from "./log";
 import { removeOrphanStack, removeOrphanWorkspace, workRootFor } from "./orphans";
@@ -54,6 +55,7 @@ export interface ProcessDeps {
   runStep: RunStep;
   infraRetry: BackoffPolicy;
   hostUrl?: string;
+  hostOptions?: ConnectOptions;
   probeImage?: string;
   dataDir: string;
   recipeSource: (job: RunJob) => string;
@@ -91,7 +93,7 @@ export function createJobProcessor(deps: ProcessDeps): JobProcessor {
           : `retaking the run; removing orphan stack ${stack} first`;
       log.info({ runId: job.runId, stack, attempt }, why);
       await logLine(job.runId, `worker: ${why}`);
-      await removeOrphanStack(deps.hostUrl, stack);
+      await removeOrphanStack(deps.hostUrl, stack, deps.hostOptions);
       await removeOrphanWorkspace(deps.keys.prefix, job.runId);
       if (!superseded) return "run";
       // Superseded while it waited for its retry (or while its worker was dead): end it as cancelled.
@@ -133,6 +135,7 @@ export function createJobProcessor(deps: ProcessDeps): JobProcessor {
         sha: job.sha,
         stages: job.stages,
         ...(deps.hostUrl ? { hostUrl: deps.hostUrl } : {}),
+        ...(deps.hostOptions ? { hostOptions: deps.hostOptions } : {}),
         ...(deps.probeImage ? { probeImage: deps.probeImage } : {}),
         outDir: join(deps.dataDir, job.runId),
         workRoot: workRootFor(deps.keys.prefix, job.runId),
@@ -233,7 +236,7 @@ export function createJobProcessor(deps: ProcessDeps): JobProcessor {
     await removeOrphanWorkspace(deps.keys.prefix, job.runId).catch((e) =>
       log.debug({ runId: job.runId, ...reason(e) }, "workspace not removed"),
     );
-    const residue = await removeOrphanStack(deps.hostUrl, stackOf(job)).catch((e) => [
+    const residue = await removeOrphanStack(deps.hostUrl, stackOf(job), deps.hostOptions).catch((e) => [
       `teardown failed: ${errorMessage(e)}`,
     ]);
     const results = errorResults(job, deps.recipeSource(job), what);

@@ -13,6 +13,7 @@ import {
   RunLog,
   RunStore,
 } from "@taster/queue";
+import type { ConnectOptions } from "@taster/swarm";
 import { Redis } from "ioredis";
 import { startConsumer } from "./consumer";
 import { type Logger, reason, workerLogger } from "./log";
@@ -27,6 +28,8 @@ export interface WorkerOptions {
   host: string;
   /** Docker host URL the runs deploy to (default $DOCKER_HOST, else the local socket). */
   hostUrl?: string;
+  /** How to reach it over SSH/TLS (known_hosts, key, certificates): for the runs and for removing what a run left. */
+  hostOptions?: ConnectOptions;
   /** The host's probe image (TASTER_PROBE_IMAGES); unset: the harness default (the lab's). */
   probeImage?: string;
   /** Runs at once (BullMQ concurrency). Default 1. */
@@ -108,6 +111,7 @@ export function createWorker(options: WorkerOptions): TasterWorker {
     runStep: options.runStep ?? (async (opts) => (await import("@taster/harness")).runRecipe(opts)),
     infraRetry,
     ...(options.hostUrl ? { hostUrl: options.hostUrl } : {}),
+    ...(options.hostOptions ? { hostOptions: options.hostOptions } : {}),
     ...(options.probeImage ? { probeImage: options.probeImage } : {}),
     dataDir: options.dataDir ?? join(process.cwd(), ".taster", "runs"),
     recipeSource: (job) => options.recipeSource?.(job) ?? job.recipe,

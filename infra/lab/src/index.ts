@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -32,6 +33,14 @@ export function ensureLab(): Promise<LabInfo> {
   })();
   return ready;
 }
+
+/**
+ * Where the lab keeps its state, as lab.sh decides it ($TASTER_LAB_DIR, else the XDG state dir):
+ * for callers that must name a lab file before they can await `ensureLab()`.
+ */
+export const labStateDir = (): string =>
+  process.env.TASTER_LAB_DIR ??
+  join(process.env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"), "taster-lab");
 
 /** The bare git repo of a bundled sample recipe, as published by the lab. */
 export const recipeRepo = (lab: LabInfo, name: string) => join(lab.recipesDir, `${name}.git`);
