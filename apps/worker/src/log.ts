@@ -1,3 +1,4 @@
+import { readVariable } from "@taster/config";
 import { errorMessage, type Redactor } from "@taster/core";
 import { type Logger, pino } from "pino";
 
@@ -20,7 +21,7 @@ export function workerLogger(redactor: Redactor, sink?: (line: string) => void):
   return pino(
     {
       name: "worker",
-      level: process.env.TASTER_LOG_LEVEL ?? "info",
+      level: readVariable("TASTER_LOG_LEVEL") as string,
       hooks: {
         logMethod(args, method) {
           method.apply(this, args.map(clean) as Parameters<typeof method>);

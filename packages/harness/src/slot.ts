@@ -12,12 +12,10 @@ import { chmod, chown, lstat, mkdir, readdir, readFile, rm } from "node:fs/promi
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, sep } from "node:path";
-import { createLogger, infraError, tolerated, usageError } from "@taster/core";
+import { readVariable } from "@taster/config";
+import { createLogger, infraError, tolerated } from "@taster/core";
 
 const harnessLog = createLogger("harness");
-
-export const DEFAULT_SANDBOX_UID_BASE = 61000;
-export const DEFAULT_SANDBOX_SLOTS = 16;
 
 export interface SandboxSlot {
   index: number;
@@ -32,18 +30,15 @@ export interface SandboxSlot {
   release(): Promise<void>;
 }
 
-/** TASTER_SANDBOX_UID_BASE and TASTER_SANDBOX_SLOTS, checked; slots must be ≥ the worker's capacity. */
+/**
+ * TASTER_SANDBOX_UID_BASE and TASTER_SANDBOX_SLOTS as the one configuration (@taster/config) checks
+ * them; slots must be ≥ the worker's capacity.
+ */
 export function slotConfig(env: NodeJS.ProcessEnv = process.env): { base: number; slots: number } {
-  const read = (key: string, fallback: number, min: number, max: number): number => {
-    const raw = env[key];
-    if (raw === undefined || raw === "") return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max)
-      throw usageError(`${key} must be an integer from ${min} to ${max} (got "${raw}")`);
-    return value;
+  return {
+    base: readVariable("TASTER_SANDBOX_UID_BASE", env) as number,
+    slots: readVariable("TASTER_SANDBOX_SLOTS", env) as number,
   };
-  const base = read("TASTER_SANDBOX_UID_BASE", DEFAULT_SANDBOX_UID_BASE, 1000, 2_147_000_000);
-  return { base, slots: read("TASTER_SANDBOX_SLOTS", DEFAULT_SANDBOX_SLOTS, 1, 1000) };
 }
 
 /** Where the slots' private directories live: root-owned, others may only traverse it. */
