@@ -14,7 +14,7 @@
  *   ./node_modules/.bin/tsx bench/trigger.ts [triggers=120]    (CI runs it with 5: a smoke test)
  */
 import { randomBytes } from "node:crypto";
-import type { Results } from "@taster/harness";
+import { type Results, resultsWithoutDeploy } from "@taster/contracts";
 import { ensureLab } from "@taster/lab";
 import { queuePickupBaseline } from "@taster/worker/bench-baseline";
 import { type LocalStack, startLocalStack } from "@taster/worker/local-stack";
@@ -38,31 +38,19 @@ function summary(samples: number[]) {
 }
 
 function passing(sha: string): Results {
-  const tier = {
-    status: "pass" as const,
-    tests: [],
-    timings: { hookMs: 0, opMs: 0, assertMs: 0, totalMs: 0 },
-  };
-  const now = new Date().toISOString();
-  return {
-    schemaVersion: 1,
-    recipe: "hello-web",
-    repo: "bench",
-    pr: 1,
-    sha,
-    stack: "",
-    domain: "",
-    host: "",
-    level: 4,
-    outcome: "pass",
-    versions: { base: null, head: "bench", baseReason: "bench" },
-    tiers: { install: tier, upgrade: tier, backup: tier, restore: tier, custom: tier },
-    timings: { startedAt: now, finishedAt: now, totalMs: 0, deployMs: 0, teardownMs: 0 },
-    manifest: null,
-    backup: null,
-    residue: [],
-    flags: { deployCount: 0, upgradeRedeploys: 0, cleanTeardown: true, noSecretLeak: true },
-  };
+  const timings = { hookMs: 0, opMs: 0, assertMs: 0, totalMs: 0 };
+  return resultsWithoutDeploy(
+    {
+      recipe: "hello-web",
+      repo: "bench",
+      pr: 1,
+      sha,
+      level: 4,
+      outcome: "pass",
+      versions: { base: null, head: "bench", baseReason: "bench" },
+    },
+    { status: "pass", tests: [], timings },
+  );
 }
 
 async function untilFinal(stack: LocalStack, runId: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { resultsWithoutDeploy } from "@taster/contracts";
 import { stackNameFor } from "@taster/core";
 import type { Results } from "@taster/harness";
 import type { RunJob } from "@taster/queue";
@@ -16,27 +17,18 @@ export function stackOf(job: Pick<RunJob, "repo" | "pr" | "sha">): string {
 
 /** A run that did not get to run (it threw, it was abandoned) still ends with a verdict a maintainer can read. */
 export function errorResults(job: RunJob, source: string, message: string): Results {
-  const empty = { hookMs: 0, opMs: 0, assertMs: 0, totalMs: 0 };
-  const skipped = { status: "skip" as const, reason: `not run: ${message}`, tests: [], timings: empty };
-  const now = new Date().toISOString();
-  return {
-    schemaVersion: 1,
-    recipe: job.repo.split("/")[1] ?? job.repo,
-    repo: source,
-    pr: job.pr,
-    sha: job.sha,
-    stack: "",
-    domain: "",
-    host: "",
-    level: 0,
-    outcome: "error",
-    error: message,
-    versions: { base: null, head: "", baseReason: "" },
-    tiers: { install: skipped, upgrade: skipped, backup: skipped, restore: skipped, custom: skipped },
-    timings: { startedAt: now, finishedAt: now, totalMs: 0, deployMs: 0, teardownMs: 0 },
-    manifest: null,
-    backup: null,
-    residue: [],
-    flags: { deployCount: 0, upgradeRedeploys: 0, cleanTeardown: true, noSecretLeak: true },
-  };
+  const timings = { hookMs: 0, opMs: 0, assertMs: 0, totalMs: 0 };
+  return resultsWithoutDeploy(
+    {
+      recipe: job.repo.split("/")[1] ?? job.repo,
+      repo: source,
+      pr: job.pr,
+      sha: job.sha,
+      level: 0,
+      outcome: "error",
+      error: message,
+      versions: { base: null, head: "", baseReason: "" },
+    },
+    { status: "skip", reason: `not run: ${message}`, tests: [], timings },
+  );
 }

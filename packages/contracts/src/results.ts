@@ -159,3 +159,29 @@ export type Results = z.infer<typeof resultsSchema>;
 export function validateResults(results: unknown): Results {
   return resultsSchema.parse(results);
 }
+
+/**
+ * The results of a run that deployed nothing: every tier the same `tier` row, no stack, no
+ * timings. For a run that could not run (it still ends with a verdict a maintainer can read) and
+ * for stand-in runs (benches).
+ */
+export function resultsWithoutDeploy(
+  run: Pick<Results, "recipe" | "repo" | "pr" | "sha" | "level" | "outcome" | "versions"> &
+    Partial<Pick<Results, "error">>,
+  tier: TierResult,
+): Results {
+  const now = new Date().toISOString();
+  return {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    ...run,
+    stack: "",
+    domain: "",
+    host: "",
+    tiers: Object.fromEntries(TIERS.map((t) => [t, tier])) as Results["tiers"],
+    timings: { startedAt: now, finishedAt: now, totalMs: 0, deployMs: 0, teardownMs: 0 },
+    manifest: null,
+    backup: null,
+    residue: [],
+    flags: { deployCount: 0, upgradeRedeploys: 0, cleanTeardown: true, noSecretLeak: true },
+  };
+}
