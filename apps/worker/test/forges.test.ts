@@ -7,6 +7,8 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
 import type { RecordedCall } from "@taster/forge-sim";
 import { type LocalStack, startLocalStack } from "../src/local-stack";
+import { recipeSources } from "../src/recipe-source";
+import { startEnv, waitFor } from "./env";
 
 const owner = `forges-${process.pid}-${Date.now().toString(36)}`;
 const stacks: LocalStack[] = [];
@@ -87,6 +89,59 @@ describe("each run reports to its own forge", () => {
     expect(paths).toContain(`gitea PATCH /repos/${repo}/issues/comments/${stickyId(stack, repo)}`);
     expect(paths).toContain(`gitea POST /repos/${repo}/statuses/${stack.headSha}`);
   }, 600_000);
+});
+
+describe("a run of a forge the worker has no credentials for", () => {
+  test("ends with a configuration error naming the variables, and nothing is posted to the other forge", async () => {
+    const env = await startEnv();
+    try {
+      const log: string[] = [];
+      // A GitHub-only worker, as `taster worker` builds it from a GitHub-only configuration.
+      const worker = env.worker({
+        recipeSource: recipeSources({ githubApiUrl: env.sim.url }),
+        log: (line) => log.push(line),
+      });
+      await worker.ready();
+      const giteaRepo = `${env.repo.split("/")[0]}-gitea/hello-web`;
+      env.sim.state.addPull(giteaRepo, { number: 1, headSha: env.prHead });
+      const { runId } = await env.queues.enqueue({
+        forge: "gitea",
+        repo: giteaRepo,
+        pr: 1,
+        sha: env.prHead,
+        recipe: "hello-web",
+        stages: ["install"],
+        host: env.host,
+        commentId: 1,
+        deliveryId: `gitea-${env.keyPrefix}`,
+        requestedBy: "alice",
+        requestedAt: new Date().toISOString(),
+      });
+      const run = await waitFor(
+        "the run to end",
+        async () => {
+          const r = await worker.runs.getRun(runId);
+          return r && ["done", "failed"].includes(r.state) ? r : undefined;
+        },
+        60_000,
+      );
+      expect(run.state).toBe("failed");
+      expect((run.result as { error?: string }).error).toBe(
+        "the run came from gitea, which this worker is not configured for: set TASTER_GITEA_URL and TASTER_GITEA_TOKEN on the worker",
+      );
+      await waitFor(
+        "the worker to log the undeliverable report",
+        () => log.some((l) => l.includes("which this worker has no credentials for")),
+        30_000,
+      );
+      expect(log.find((l) => l.includes("no credentials for"))).toContain(
+        '"fix":"set TASTER_GITEA_URL and TASTER_GITEA_TOKEN"',
+      );
+      expect(writes(env.sim.calls)).toEqual([]);
+    } finally {
+      await env.close();
+    }
+  }, 120_000);
 });
 
 const stickyId = (stack: LocalStack, repo: string) =>

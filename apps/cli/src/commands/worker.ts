@@ -17,6 +17,7 @@ export function registerWorker(program: Command): void {
       const probeImage = probeImageOf(config.host.name, config.probeImages);
       await ensureProbeImage(config.host.name, config.host.url, probeImage, logger);
       await measureVips(config.host.url, probeImage, logger);
+      const forges = reportersFor(config);
       const worker = createWorker({
         host: config.host.name,
         hostUrl: config.host.url,
@@ -24,7 +25,7 @@ export function registerWorker(program: Command): void {
         capacity: config.host.capacity,
         redisUrl: config.redisUrl,
         // Each run reports to the forge its command came from, and only there.
-        forges: reportersFor(config),
+        forges,
         publicUrl: config.publicUrl,
         keyPrefix: config.keyPrefix,
         bullPrefix: config.bullPrefix,
@@ -41,7 +42,7 @@ export function registerWorker(program: Command): void {
       });
       await worker.ready();
       logger.info(
-        `taking jobs for ${config.host.name} (${config.host.url}), capacity ${config.host.capacity}; reporting to ${Object.keys(reportersFor(config)).join(" and ")}`,
+        `taking jobs for ${config.host.name} (${config.host.url}), capacity ${config.host.capacity}; reporting to ${Object.keys(forges).join(" and ")}`,
       );
       await new Promise<void>((resolve) => {
         let stopping = false;
