@@ -13,7 +13,7 @@ const worker = createWorker({
   host: c.host,
   hostUrl: c.hostUrl,
   redisUrl: c.redisUrl,
-  forge: githubReporter({ token: c.token, baseUrl: c.forgeUrl, botLogin: c.botLogin }),
+  forges: { github: githubReporter({ token: c.token, baseUrl: c.forgeUrl, botLogin: c.botLogin }) },
   publicUrl: c.publicUrl,
   keyPrefix: c.keyPrefix,
   bullPrefix: c.bullPrefix,

@@ -10,7 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { recipeOf } from "@taster/bridge";
 import { stackNameFor } from "@taster/core";
-import { githubCommentPayload, sendGithubWebhook } from "@taster/forge-sim";
+import {
+  giteaCommentPayload,
+  githubCommentPayload,
+  sendGiteaWebhook,
+  sendGithubWebhook,
+} from "@taster/forge-sim";
 import { ensureLab, recipeRepo } from "@taster/lab";
 import type { WorkerOptions } from "@taster/worker";
 import { type LocalStack, startLocalStack } from "@taster/worker/local-stack";
@@ -67,12 +72,15 @@ export interface WorldOptions {
   worker?: Partial<WorkerOptions>;
   /** A second repository of the recipe, routed to a second host queue (capacity 1, same engine). */
   secondHost?: boolean;
+  /** A second repository of the recipe on Gitea (same host and worker; both forges configured). */
+  giteaRepo?: boolean;
 }
 
 export async function startWorld(scenario: string, options: WorldOptions = {}): Promise<World> {
   const owner = `chaos-${scenario}-${process.pid}-${++counter}-${randomBytes(2).toString("hex")}`;
   const repo = `${owner}/${options.recipe?.name ?? "hello-web"}`;
   const secondRepo = options.secondHost ? `${repo}-b` : undefined;
+  const giteaRepo = options.giteaRepo ? `${owner}-gitea/${options.recipe?.name ?? "hello-web"}` : undefined;
   const logLines: string[] = [];
   const ownRecipe = options.recipe ?? (options.variant ? { name: "hello-web", pr: 1 } : undefined);
   const mirror = ownRecipe ? await mirrorOf(ownRecipe.name) : undefined;
@@ -81,6 +89,7 @@ export async function startWorld(scenario: string, options: WorldOptions = {}): 
     log: (line) => logLines.push(line),
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
     ...(secondRepo ? { secondHostRecipes: [recipeOf(secondRepo)] } : {}),
+    ...(giteaRepo ? { otherForgeRepo: giteaRepo } : {}),
     worker: {
       ...(mirror ? { recipeSource: () => mirror.path } : {}),
       ...(options.externalWorkers ? { host: `parked-${owner}` } : {}),
@@ -114,23 +123,34 @@ export async function startWorld(scenario: string, options: WorldOptions = {}): 
     tag: owner,
     stackName: stackNameFor(key),
     logLines,
-    repos: [repo, ...(secondRepo ? [secondRepo] : [])],
+    repos: [repo, ...(secondRepo ? [secondRepo] : []), ...(giteaRepo ? [giteaRepo] : [])],
     addComment: (body, pr = 1, onRepo = repo) => stack.sim.state.addComment(onRepo, pr, "alice", body).id,
-    deliver: (commentId, body, deliveryId, pr = 1, onRepo = repo) =>
-      sendGithubWebhook(
-        stack.bridgeUrl,
-        webhookSecretOf(stack),
-        "issue_comment",
-        githubCommentPayload({
-          repo: onRepo,
-          pr,
-          body,
-          user: "alice",
-          commentId,
-          ...createdAtOf(stack, onRepo, commentId),
-        }),
-        deliveryId,
-      ),
+    deliver(commentId, body, deliveryId, pr = 1, onRepo = repo) {
+      const input = {
+        repo: onRepo,
+        pr,
+        body,
+        user: "alice",
+        commentId,
+        ...createdAtOf(stack, onRepo, commentId),
+      };
+      // Each repository's own forge sends the comment, signed its way.
+      return stack.repos.get(onRepo) === "gitea"
+        ? sendGiteaWebhook(
+            stack.bridgeUrl,
+            webhookSecretOf(stack),
+            "issue_comment",
+            giteaCommentPayload(input),
+            deliveryId,
+          )
+        : sendGithubWebhook(
+            stack.bridgeUrl,
+            webhookSecretOf(stack),
+            "issue_comment",
+            githubCommentPayload(input),
+            deliveryId,
+          );
+    },
     async setHead(pr, headSha, onRepo = repo) {
       const own = await ownMirror();
       execFileSync("git", ["--git-dir", own.path, "update-ref", `refs/pull/${pr}/head`, headSha]);
@@ -222,7 +242,8 @@ async function mirrorOf(name: string): Promise<{ dir: string; path: string }> {
 
 /** The stack's webhook secret: the one of its secrets the bridge was configured to verify with. */
 function webhookSecretOf(stack: LocalStack): string {
-  const secret = stack.bridge.config.github?.webhookSecrets?.[0];
-  if (!secret) throw new Error("the local stack has no GitHub webhook secret");
+  // The local stack signs both forges' webhooks with one secret.
+  const secret = (stack.bridge.config.github ?? stack.bridge.config.gitea)?.webhookSecrets?.[0];
+  if (!secret) throw new Error("the local stack has no webhook secret");
   return secret;
 }

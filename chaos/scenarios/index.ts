@@ -3,6 +3,7 @@ import { FORGE_SCENARIOS } from "./forge";
 import { INFRA_SCENARIOS } from "./infra";
 import { INPUT_SCENARIOS } from "./input";
 import { LOAD_SCENARIOS } from "./load";
+import { MIXED_FORGE_SCENARIOS } from "./mixed-forge";
 import { OVERLAY_SCENARIOS } from "./overlays";
 import { RECIPE_SCENARIOS } from "./recipe";
 import type { Scenario } from "./scenario";
@@ -19,5 +20,6 @@ export const SCENARIOS: Scenario[] = [
   ...WORKER_SCENARIOS,
   ...INFRA_SCENARIOS,
   ...LOAD_SCENARIOS,
+  ...MIXED_FORGE_SCENARIOS,
   ...SECURITY_SCENARIOS,
 ];

@@ -131,6 +131,7 @@ export class CommentHandler {
       deliveryId: item.deliveryId,
       requestedBy: item.author,
       requestedAt: item.receivedAt,
+      ...(item.cloneUrl ? { cloneUrl: item.cloneUrl } : {}),
     });
     this.count(result.outcome, result.job.host, result.superseded);
     // Always (re)published, even for a duplicate: a retry after a Redis blip must not lose the

@@ -54,6 +54,7 @@ export class Intake {
         command,
         receivedAt: new Date().toISOString(),
         commentCreatedAt: event.createdAt,
+        ...(event.cloneUrl ? { cloneUrl: event.cloneUrl } : {}),
       }),
     );
   }

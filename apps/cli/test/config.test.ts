@@ -63,6 +63,29 @@ describe("one configuration for every process", () => {
     expect(worker.publicUrl).toBe(bridge.publicUrl);
   });
 
+  it("a Gitea-only deployment: bridge, intake and worker take it with no GitHub variable", async () => {
+    const gitea = {
+      TASTER_GITEA_URL: "https://git.coopcloud.tech",
+      TASTER_GITEA_TOKEN: "gitea-token-value",
+      TASTER_GITEA_WEBHOOK_SECRET: "gitea-secret-value",
+      TASTER_ENROLLED_REPOS: "gitea:coop-cloud/notes",
+    };
+    const bridge = loadBridgeConfig(gitea);
+    expect([bridge.gitea?.url, bridge.github]).toEqual(["https://git.coopcloud.tech", undefined]);
+    expect(loadBridgeConfig({ ...gitea, TASTER_BRIDGE_ROLE: "intake" }).gitea?.token).toBe(
+      "gitea-token-value",
+    );
+    const worker = workerConfigFromEnv(gitea, { host: "lab" });
+    expect([worker.gitea?.url, worker.github]).toEqual(["https://git.coopcloud.tech", undefined]);
+
+    // Neither forge: `taster worker` refuses at once (exit 2), naming both ways to fix it.
+    const neither = await taster(["worker", "--host", "lab"], { TASTER_REDIS_URL: "redis://127.0.0.1:1" });
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain(
+      "no forge to report to: set TASTER_GITHUB_TOKEN (GitHub) and/or TASTER_GITEA_URL with TASTER_GITEA_TOKEN (Gitea/Forgejo)",
+    );
+  });
+
   it("the janitor reads the same default Redis and says so when nothing answers there", async () => {
     // The lab's Redis listens on 6390, nothing on the default 6379 here.
     const janitor = await taster(["janitor", "--prefix", `cfg${process.pid}`], {

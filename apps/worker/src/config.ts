@@ -25,26 +25,26 @@ export function parseHosts(spec: string | undefined): HostEntry[] {
   }
 }
 
-export function recipeSourceFrom(template: string): (job: { repo: string; recipe: string }) => string {
-  if (!template.includes("{repo}") && !template.includes("{recipe}")) {
-    throw usageError(`TASTER_RECIPE_SOURCE "${template}" must contain {repo} or {recipe}`);
-  }
-  return (job) => template.replaceAll("{repo}", job.repo).replaceAll("{recipe}", job.recipe);
-}
+export { recipeSourceFrom } from "./recipe-source";
 
 export interface WorkerConfig {
   host: HostEntry;
   redisUrl: string;
-  githubToken: string;
-  githubApiUrl: string;
+  /** GitHub, when TASTER_GITHUB_TOKEN is set: its runs report there. */
+  github?: { token: string; apiUrl: string };
+  /** Gitea/Forgejo, when TASTER_GITEA_URL and TASTER_GITEA_TOKEN are set: its runs report there. */
+  gitea?: { url: string; token: string };
   botLogin?: string;
   /** Where the bridge's dashboard answers (TASTER_PUBLIC_URL, the same default as the bridge's). */
   publicUrl: string;
   keyPrefix: string;
   bullPrefix: string;
   dataDir?: string;
-  /** TASTER_RECIPE_SOURCE, e.g. `https://github.com/{repo}.git` (default) or `/srv/recipes/{recipe}.git`. */
-  recipeSource: string;
+  /**
+   * TASTER_RECIPE_SOURCE when given (e.g. `/srv/recipes/{recipe}.git`), for every forge; unset,
+   * each run's recipe comes from its own forge (see recipe-source.ts).
+   */
+  recipeSource?: string;
   /** host name → probe image (TASTER_PROBE_IMAGES). */
   probeImages: Record<string, string>;
   /** Every secret the environment holds, so the worker can redact them from what it writes. */
@@ -74,34 +74,39 @@ function pickHost(hosts: HostEntry[], flags: { host: string; name?: string; capa
 
 /**
  * The worker's sections of the one configuration (@taster/config), the same variables and
- * defaults as the bridge's; the worker also needs a GitHub token to report.
+ * defaults as the bridge's. The worker reports to each forge it has credentials for, and needs at
+ * least one: GitHub (TASTER_GITHUB_TOKEN) and/or Gitea (TASTER_GITEA_URL + TASTER_GITEA_TOKEN).
  */
 export function workerConfigFromEnv(
   env: NodeJS.ProcessEnv,
   flags: { host: string; name?: string; capacity?: number },
 ): WorkerConfig {
   const c = readConfig(env, "worker configuration");
-  const token = c.forge.github.token;
-  if (!token) {
-    throw configProblems(
-      [
-        "TASTER_GITHUB_TOKEN is required so the worker can report to the pull request; e.g. TASTER_GITHUB_TOKEN=ghp_…",
-      ],
-      "worker configuration",
+  const { github, gitea } = c.forge;
+  const problems: string[] = [];
+  if (Boolean(gitea.url) !== Boolean(gitea.token)) {
+    problems.push(
+      `${gitea.url ? "TASTER_GITEA_TOKEN" : "TASTER_GITEA_URL"} is required with ${gitea.url ? "TASTER_GITEA_URL" : "TASTER_GITEA_TOKEN"} so the worker can report to Gitea; e.g. TASTER_GITEA_URL=https://git.coopcloud.tech`,
     );
   }
+  if (!github.token && !(gitea.url && gitea.token) && problems.length === 0) {
+    problems.push(
+      "no forge to report to: set TASTER_GITHUB_TOKEN (GitHub) and/or TASTER_GITEA_URL with TASTER_GITEA_TOKEN (Gitea/Forgejo); e.g. TASTER_GITEA_URL=https://git.coopcloud.tech",
+    );
+  }
+  if (problems.length > 0) throw configProblems(problems, "worker configuration");
   return {
     host: pickHost(c.hosts.hosts, flags),
     redisUrl: c.redis.url,
-    githubToken: token,
-    githubApiUrl: c.forge.github.apiUrl,
+    ...(github.token ? { github: { token: github.token, apiUrl: github.apiUrl } } : {}),
+    ...(gitea.url && gitea.token ? { gitea: { url: gitea.url, token: gitea.token } } : {}),
     // Unset, the worker takes the sticky comment whoever wrote it (the bot may have any login).
     ...(c.given.has("TASTER_BOT_LOGIN") ? { botLogin: c.forge.botLogin } : {}),
     publicUrl: c.bridge.publicUrl,
     keyPrefix: c.redis.keyPrefix,
     bullPrefix: c.redis.bullPrefix,
     ...(c.worker.dataDir ? { dataDir: c.worker.dataDir } : {}),
-    recipeSource: c.worker.recipeSource,
+    ...(c.given.has("TASTER_RECIPE_SOURCE") ? { recipeSource: c.worker.recipeSource } : {}),
     probeImages: c.hosts.probeImages,
     secrets: c.secrets,
   };

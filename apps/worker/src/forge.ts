@@ -1,4 +1,12 @@
-import { GithubForge, type GithubForgeOptions } from "@taster/forge";
+import {
+  type ForgeKind,
+  GiteaForge,
+  type GiteaForgeOptions,
+  GithubForge,
+  type GithubForgeOptions,
+} from "@taster/forge";
+import type { ReportPort } from "@taster/queue";
+import type { WorkerConfig } from "./config";
 
 export type ReporterOptions = Pick<
   GithubForgeOptions,
@@ -12,4 +20,24 @@ export type ReporterOptions = Pick<
  */
 export function githubReporter(options: ReporterOptions): GithubForge {
   return new GithubForge({ ...options, retries: 0 });
+}
+
+/** Gitea/Forgejo as the worker reports to it; retries off for the same reason. */
+export function giteaReporter(options: Pick<GiteaForgeOptions, "url" | "token" | "botLogin">): GiteaForge {
+  return new GiteaForge({ ...options, retries: 0 });
+}
+
+/** One reporter per forge the configuration has credentials for; a run reports to its own forge only. */
+export function reportersFor(
+  config: Pick<WorkerConfig, "github" | "gitea" | "botLogin">,
+): Partial<Record<ForgeKind, ReportPort>> {
+  const bot = config.botLogin ? { botLogin: config.botLogin } : {};
+  return {
+    ...(config.github
+      ? { github: githubReporter({ token: config.github.token, baseUrl: config.github.apiUrl, ...bot }) }
+      : {}),
+    ...(config.gitea
+      ? { gitea: giteaReporter({ url: config.gitea.url, token: config.gitea.token, ...bot }) }
+      : {}),
+  };
 }

@@ -14,11 +14,18 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Bridge, createBridge, loadBridgeConfig } from "@taster/bridge";
 import { childEnv, createLogger, errorMessage, type Logger, trustedBinary } from "@taster/core";
-import { STICKY_MARKER } from "@taster/forge";
-import { type ForgeSim, githubCommentPayload, sendGithubWebhook, startForgeSim } from "@taster/forge-sim";
+import { type ForgeKind, STICKY_MARKER } from "@taster/forge";
+import {
+  type ForgeSim,
+  giteaCommentPayload,
+  githubCommentPayload,
+  sendGiteaWebhook,
+  sendGithubWebhook,
+  startForgeSim,
+} from "@taster/forge-sim";
 import { ensureLab, type LabInfo, recipeRepo } from "@taster/lab";
 import { Redis } from "ioredis";
-import { githubReporter } from "./forge";
+import { giteaReporter, githubReporter } from "./forge";
 import { createWorker, type TasterWorker, type WorkerOptions } from "./worker";
 
 export const DEMO_REPO = "coop-cloud/hello-web";
@@ -28,6 +35,10 @@ export interface LocalStack {
   lab: LabInfo;
   /** The PR's repository on the simulated forge. */
   repo: string;
+  /** The forge of `repo` (github unless asked otherwise). */
+  forge: ForgeKind;
+  /** Every PR repository of this stack and its forge (`repo`, then `otherForgeRepo` if asked for). */
+  repos: Map<string, ForgeKind>;
   sim: ForgeSim;
   bridge: Bridge;
   bridgeUrl: string;
@@ -38,14 +49,18 @@ export interface LocalStack {
   secrets: string[];
   /** The Redis key patterns of this stack alone (close() removes them). */
   keyPatterns: string[];
-  /** A maintainer comments `body` on PR #1 and the forge delivers the signed webhook. */
-  comment(body: string, user?: string): Promise<{ status: number; runId?: string; outcome?: string }>;
+  /** A maintainer comments `body` on PR #1 of `repo` (default the main one) and its forge delivers the signed webhook. */
+  comment(
+    body: string,
+    user?: string,
+    repo?: string,
+  ): Promise<{ status: number; runId?: string; outcome?: string }>;
   /** Resolves with the run's final state once it is finished AND its report reached the forge. */
   waitForVerdict(runId: string, onLogLine?: (line: string) => void, timeoutMs?: number): Promise<string>;
   /** The PR's sticky comment as the forge holds it now. */
-  stickyComment(): string | undefined;
+  stickyComment(repo?: string): string | undefined;
   /** Latest commit status per context on the head sha. */
-  statuses(): { context: string; state: string; description?: string }[];
+  statuses(repo?: string): { context: string; state: string; description?: string }[];
   close(): Promise<void>;
 }
 
@@ -59,6 +74,13 @@ export interface LocalStackOptions {
   redisUrl?: string;
   /** Recipes routed to a second host (same engine, its own queue and capacity 1). */
   secondHostRecipes?: string[];
+  /**
+   * The forge of the PR's repository (default github). Only that forge's variables are given to
+   * the bridge and the worker: a Gitea stack runs with no GitHub variable at all.
+   */
+  forge?: ForgeKind;
+  /** A second PR repository on the other forge (PR #1 at the same head), both forges configured. */
+  otherForgeRepo?: string;
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -83,7 +105,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const headSha = git(["--git-dir", recipe, "rev-parse", "refs/pull/1/head"]);
 
   const sim = await startForgeSim({ token });
-  sim.state.setPermission(repo, DEMO_MAINTAINER, "write");
+  const forge = options.forge ?? "github";
+  const other: ForgeKind = forge === "github" ? "gitea" : "github";
+  const repos = new Map<string, ForgeKind>([[repo, forge]]);
+  if (options.otherForgeRepo) repos.set(options.otherForgeRepo, other);
+  const kinds = new Set(repos.values());
+  for (const r of repos.keys()) sim.state.setPermission(r, DEMO_MAINTAINER, "write");
 
   const port = await freePort();
   const config = loadBridgeConfig({
@@ -92,9 +119,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     TASTER_REDIS_URL: redisUrl,
     TASTER_PUBLIC_URL: `http://127.0.0.1:${port}`,
     TASTER_BOT_LOGIN: sim.state.botLogin,
-    TASTER_GITHUB_WEBHOOK_SECRET: webhookSecret,
-    TASTER_GITHUB_TOKEN: token,
-    TASTER_GITHUB_API_URL: sim.url,
+    ...forgeVariables(kinds, sim, token, webhookSecret),
     TASTER_HOSTS: [host, ...(options.secondHostRecipes?.length ? [`${host}-b`] : [])]
       .map((name) => `${name}=${lab.dockerHost}@1`)
       .join(","),
@@ -102,22 +127,28 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     TASTER_RECONCILE_INTERVAL_SEC: "0",
     TASTER_REDIS_PREFIX: keyPrefix,
     TASTER_BULL_PREFIX: bullPrefix,
-    // The PR's repo, and the second host's recipes as repos of the same owner.
+    // The PR repos (a Gitea one as gitea:owner/name), and the second host's recipes as repos of the same owner.
     TASTER_ENROLLED_REPOS: [
-      repo,
+      ...[...repos].map(([r, kind]) => (kind === "gitea" ? `gitea:${r}` : r)),
       ...(options.secondHostRecipes ?? []).map((r) => `${repo.split("/")[0]}/${r}`),
     ].join(","),
   });
   const bridge = await createBridge(config, { logger: silentLogger() });
   const bridgeUrl = await bridge.start();
   // The forge tells the bridge about every push, so a comment is judged against the head it saw.
-  sim.addWebhook({ forge: "github", url: bridgeUrl, secret: webhookSecret });
-  await sim.push(repo, { number: 1, headSha, title: "Stop within 5 s on redeploys" });
+  for (const kind of kinds) sim.addWebhook({ forge: kind, url: bridgeUrl, secret: webhookSecret });
+  for (const r of repos.keys())
+    await sim.push(r, { number: 1, headSha, title: "Stop within 5 s on redeploys" });
+  const bot = { token, botLogin: sim.state.botLogin };
   const worker = createWorker({
     host,
     hostUrl: lab.dockerHost,
     redisUrl,
-    forge: githubReporter({ token, baseUrl: sim.url, botLogin: sim.state.botLogin }),
+    // Each forge's own reporter, as `taster worker` builds them from its configuration.
+    forges: {
+      ...(kinds.has("github") ? { github: githubReporter({ ...bot, baseUrl: sim.url }) } : {}),
+      ...(kinds.has("gitea") ? { gitea: giteaReporter({ ...bot, url: sim.url }) } : {}),
+    },
     publicUrl: config.publicUrl,
     keyPrefix,
     bullPrefix,
@@ -130,9 +161,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   await worker.ready();
 
   let delivery = 0;
-  const latestStatuses = () => {
+  const latestStatuses = (on = repo) => {
     const byContext = new Map<string, { context: string; state: string; description?: string }>();
-    for (const s of sim.state.statuses.filter((x) => x.sha === headSha)) {
+    for (const s of sim.state.statuses.filter((x) => x.sha === headSha && x.repo === on)) {
       byContext.set(s.context, {
         context: s.context,
         state: s.state,
@@ -159,6 +190,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   return {
     lab,
     repo,
+    forge,
+    repos,
     sim,
     bridge,
     bridgeUrl,
@@ -166,16 +199,26 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     headSha,
     secrets: [token, webhookSecret],
     keyPatterns: [`${keyPrefix}:*`, `${bullPrefix}:*`],
-    async comment(body, user = DEMO_MAINTAINER) {
-      const c = sim.state.addComment(repo, 1, user, body);
-      const payload = githubCommentPayload({ repo, pr: 1, body, user, commentId: c.id });
-      const answer = await sendGithubWebhook(
-        bridgeUrl,
-        webhookSecret,
-        "issue_comment",
-        payload,
-        `local-${id}-${++delivery}`,
-      );
+    async comment(body, user = DEMO_MAINTAINER, on = repo) {
+      const c = sim.state.addComment(on, 1, user, body);
+      const input = { repo: on, pr: 1, body, user, commentId: c.id };
+      // The comment's own forge sends it, signed its way, to its own endpoint.
+      const answer =
+        repos.get(on) === "gitea"
+          ? await sendGiteaWebhook(
+              bridgeUrl,
+              webhookSecret,
+              "issue_comment",
+              giteaCommentPayload(input),
+              `local-${id}-${++delivery}`,
+            )
+          : await sendGithubWebhook(
+              bridgeUrl,
+              webhookSecret,
+              "issue_comment",
+              githubCommentPayload(input),
+              `local-${id}-${++delivery}`,
+            );
       const parsed = safeJson(answer.body) as { intakeId?: string; outcome?: string };
       const runId = parsed.intakeId ? await runOf(parsed.intakeId) : undefined;
       return {
@@ -209,7 +252,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         reader.close();
       }
     },
-    stickyComment: () => sim.state.commentsOn(repo, 1).find((c) => c.body.includes(STICKY_MARKER))?.body,
+    stickyComment: (on = repo) =>
+      sim.state.commentsOn(on, 1).find((c) => c.body.includes(STICKY_MARKER))?.body,
     statuses: latestStatuses,
     async close() {
       // Each part is closed even if another failed; a failure is told, never thrown over the rest.
@@ -221,6 +265,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await deleteKeys(redisUrl, [`${keyPrefix}:*`, `${bullPrefix}:*`]).catch(told("its Redis keys"));
       await rm(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** The variables of the forges the stack's repos live on, and of no other forge. */
+function forgeVariables(
+  kinds: Set<ForgeKind>,
+  sim: ForgeSim,
+  token: string,
+  secret: string,
+): Record<string, string> {
+  return {
+    ...(kinds.has("github")
+      ? { TASTER_GITHUB_WEBHOOK_SECRET: secret, TASTER_GITHUB_TOKEN: token, TASTER_GITHUB_API_URL: sim.url }
+      : {}),
+    ...(kinds.has("gitea")
+      ? { TASTER_GITEA_WEBHOOK_SECRET: secret, TASTER_GITEA_TOKEN: token, TASTER_GITEA_URL: sim.url }
+      : {}),
   };
 }
 

@@ -5,7 +5,7 @@
  * `UnrecoverableError`, and the run stops when the processor's abort `signal` fires.
  */
 import { join } from "node:path";
-import { errorMessage, type Redactor, type Tier } from "@taster/core";
+import { errorMessage, type Redactor, TasterError, type Tier } from "@taster/core";
 import type { Results, RunEvent, RunOptions } from "@taster/harness";
 import {
   type BackoffPolicy,
@@ -97,14 +97,31 @@ export function createJobProcessor(deps: ProcessDeps): JobProcessor {
       await removeOrphanWorkspace(deps.keys.prefix, job.runId);
       if (!superseded) return "run";
       // Superseded while it waited for its retry (or while its worker was dead): end it as cancelled.
-      await runs.saveResult(job.runId, errorResults(job, deps.recipeSource(job), "superseded"), "cancelled");
+      await runs.saveResult(job.runId, errorResults(job, sourceOf(job), "superseded"), "cancelled");
     }
     if (superseded) await publisher.cancelled(job, record.supersededBy);
     return "done"; // superseded, or finished already (e.g. a duplicate delivery of a completed job)
   }
 
+  /** The recipe's source for a results file; a name the source refuses is shown as the repo. */
+  const sourceOf = (job: RunJob): string => {
+    try {
+      return deps.recipeSource(job);
+    } catch {
+      return job.repo;
+    }
+  };
+
   function runOnce(job: RunJob, signal: AbortSignal): Promise<Results> {
-    const source = deps.recipeSource(job);
+    let source: string;
+    try {
+      source = deps.recipeSource(job);
+    } catch (error) {
+      // A hostile repo name or a forge this worker is not configured for: the same on every attempt.
+      const results = errorResults(job, job.repo, errorMessage(error));
+      results.errorKind = error instanceof TasterError && error.kind === "usage" ? "usage" : "config";
+      return Promise.resolve(results);
+    }
     let lastTier: string | undefined = "(start)";
     const onEvent = (event: RunEvent) => {
       const line = `[+${(event.elapsedMs / 1000).toFixed(1)}s] ${event.tier ? `${event.tier} › ` : ""}${event.step}: ${event.message}`;
@@ -239,7 +256,7 @@ export function createJobProcessor(deps: ProcessDeps): JobProcessor {
     const residue = await removeOrphanStack(deps.hostUrl, stackOf(job), deps.hostOptions).catch((e) => [
       `teardown failed: ${errorMessage(e)}`,
     ]);
-    const results = errorResults(job, deps.recipeSource(job), what);
+    const results = errorResults(job, sourceOf(job), what);
     results.residue = residue;
     results.flags.cleanTeardown = residue.length === 0;
     if (record?.supersededBy) {

@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import { Redactor, urlCredentials } from "@taster/core";
+import type { ForgeKind } from "@taster/forge";
 import {
   type BackoffPolicy,
   Keys,
@@ -35,8 +36,12 @@ export interface WorkerOptions {
   /** Runs at once (BullMQ concurrency). Default 1. */
   capacity?: number;
   redisUrl: string;
-  /** Where reports go: a GithubForge/GiteaForge (retries off: the outbox retries, durably). */
-  forge: ReportPort;
+  /**
+   * Where reports go, by the forge a run's command came from: a GithubForge and/or GiteaForge
+   * (retries off: the outbox retries, durably). A run of a forge not given here is never reported
+   * through another one: its delivery fails, logged, and waits for a process that has that forge.
+   */
+  forges: Partial<Record<ForgeKind, ReportPort>>;
   /** Base of the run page and log links in comments. */
   publicUrl?: string;
   /** Same prefixes as the bridge's RunQueues (`keyPrefix` default "taster", `bullPrefix` "bull"). */
@@ -148,8 +153,25 @@ export function createWorker(options: WorkerOptions): TasterWorker {
   };
 }
 
+/** What a run of `kind` needs configured before its reports can be delivered. */
+export const FORGE_VARIABLES: Record<string, string> = {
+  github: "TASTER_GITHUB_TOKEN",
+  gitea: "TASTER_GITEA_URL and TASTER_GITEA_TOKEN",
+};
+
 function startDelivery(outbox: ReportOutbox, options: WorkerOptions, log: Logger): void {
-  outbox.deliver(() => options.forge, {
+  const forgeFor = (kind: string): ReportPort | undefined => {
+    const forge = Object.hasOwn(options.forges, kind) ? options.forges[kind as ForgeKind] : undefined;
+    if (!forge) {
+      // Never another forge's adapter: the report waits (retried) for a process that has this one.
+      log.error(
+        { forge: kind, fix: `set ${FORGE_VARIABLES[kind] ?? "that forge's variables"}` },
+        `a run came from ${kind}, which this worker has no credentials for; its report is not delivered from here`,
+      );
+    }
+    return forge;
+  };
+  outbox.deliver(forgeFor, {
     ...(options.reportBackoff ? { backoff: options.reportBackoff } : {}),
     onError: (runId, error, attempt) =>
       log.warn({ runId, attempt, ...reason(error) }, "report not delivered yet"),

@@ -72,7 +72,7 @@ export async function startEnv(): Promise<TestEnv> {
         host: env.host,
         hostUrl: lab.dockerHost,
         redisUrl: lab.redisUrl,
-        forge: githubReporter({ token: TOKEN, baseUrl: sim.url, botLogin: sim.state.botLogin }),
+        forges: { github: githubReporter({ token: TOKEN, baseUrl: sim.url, botLogin: sim.state.botLogin }) },
         publicUrl: "https://taster.test",
         keyPrefix,
         bullPrefix,

@@ -10,7 +10,7 @@ const worker = createWorker({
   host: c.host,
   hostUrl: c.hostUrl,
   redisUrl: c.redisUrl,
-  forge: githubReporter({ token: c.token, baseUrl: c.simUrl, botLogin: c.botLogin }),
+  forges: { github: githubReporter({ token: c.token, baseUrl: c.simUrl, botLogin: c.botLogin }) },
   publicUrl: "https://taster.test",
   keyPrefix: c.keyPrefix,
   bullPrefix: c.bullPrefix,

@@ -244,7 +244,8 @@ describe("infra/deploy for a Gitea collection", () => {
       expect([name, environment(name).TASTER_GITEA_URL]).toEqual([name, giteaEnv.GITEA_URL]);
       expect([name, environment(name).TASTER_GITEA_TOKEN_FILE]).toEqual([name, "/run/secrets/gitea_token"]);
     }
-    expect(environment("worker").TASTER_RECIPE_SOURCE).toBe(`${giteaEnv.GITEA_URL}/{repo}.git`);
+    // No override: the worker fetches each run's recipe from its own forge ($TASTER_GITEA_URL here).
+    expect(environment("worker").TASTER_RECIPE_SOURCE).toBeUndefined();
   });
 
   test("the Gitea secrets are mounted 0400 for root only", () => {

@@ -78,7 +78,7 @@ export const VARIABLES = {
   TASTER_GITHUB_TOKEN: v(
     "forge",
     z.string().optional(),
-    "GitHub token of the bot (read PRs, comment, react, set statuses, read org membership).",
+    "GitHub token of the bot (read PRs, comment, react, set statuses, read org membership); a worker needs it or the Gitea pair.",
     "ghp_…",
     { secret: true },
   ),
@@ -101,7 +101,13 @@ export const VARIABLES = {
     "Base URL of a Gitea/Forgejo (without /api/v1).",
     "https://git.coopcloud.tech",
   ),
-  TASTER_GITEA_TOKEN: v("forge", z.string().optional(), "Gitea token of the bot.", "…", { secret: true }),
+  TASTER_GITEA_TOKEN: v(
+    "forge",
+    z.string().optional(),
+    "Gitea token of the bot (scopes write:issue, write:repository, read:organization, read:user; see docs/gitea.md).",
+    "…",
+    { secret: true },
+  ),
   TASTER_GITEA_WEBHOOK_SECRET: v(
     "forge",
     z.string().optional(),
@@ -246,8 +252,12 @@ export const VARIABLES = {
       .string()
       .refine((s) => s.includes("{repo}") || s.includes("{recipe}"), "must contain {repo} or {recipe}")
       .default(DEFAULT_RECIPE_SOURCE),
-    "Where a job's recipe is fetched from; `{repo}` (owner/name) and `{recipe}` are filled in.",
+    "Overrides where every job's recipe is fetched from, whatever its forge; `{repo}` (owner/name) and `{recipe}` are filled in.",
     "/srv/recipes/{recipe}.git",
+    {
+      defaultText:
+        "the run's own forge: `https://github.com/{repo}.git` (Enterprise: the web host of TASTER_GITHUB_API_URL) or `$TASTER_GITEA_URL/{repo}.git`",
+    },
   ),
   TASTER_DATA_DIR: v(
     "worker",

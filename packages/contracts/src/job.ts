@@ -18,6 +18,8 @@ export const RunJobSchema = z.object({
   deliveryId: z.string().min(1),
   requestedBy: z.string().min(1),
   requestedAt: z.string().datetime(),
+  /** The webhook payload's clone URL: the worker fetches from it only when it is on its configured forge host. */
+  cloneUrl: z.string().max(500).optional(),
 });
 
 export type RunJob = z.infer<typeof RunJobSchema>;

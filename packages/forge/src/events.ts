@@ -17,6 +17,8 @@ export interface CommentEvent {
   body: string;
   author: string;
   authorIsBot: boolean;
+  /** The repository's clone URL as the payload gives it; the worker uses it only on its configured forge host. */
+  cloneUrl?: string;
 }
 
 /** A pull request's head as a `pull_request` webhook announces it (opened, pushed to, reopened). */
@@ -42,7 +44,10 @@ const User = z.object({
   username: z.string().optional(),
   type: z.string().optional(),
 });
-const RepoName = z.object({ full_name: z.string().regex(/^[\w.-]+\/[\w.-]+$/) });
+const RepoName = z.object({
+  full_name: z.string().regex(/^[\w.-]+\/[\w.-]+$/),
+  clone_url: z.string().max(500).optional().catch(undefined),
+});
 const Payload = z.object({
   action: z.string(),
   issue: z.object({
@@ -94,6 +99,7 @@ export function normalizeGithubComment(payload: unknown): CommentEvent {
     body: p.comment.body ?? "",
     author: login,
     authorIsBot: p.comment.user.type === "Bot" || login.endsWith("[bot]"),
+    ...(p.repository.clone_url ? { cloneUrl: p.repository.clone_url } : {}),
   };
 }
 
@@ -114,6 +120,7 @@ export function normalizeGiteaComment(payload: unknown): CommentEvent {
     body: p.comment.body ?? "",
     author: login,
     authorIsBot: false,
+    ...(p.repository.clone_url ? { cloneUrl: p.repository.clone_url } : {}),
   };
 }
 

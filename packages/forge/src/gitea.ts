@@ -1,4 +1,5 @@
-import { infraError } from "@taster/core";
+import { setTimeout as sleep } from "node:timers/promises";
+import { infraError, retry } from "@taster/core";
 import { parseCommand } from "./command";
 import type { CommitStatus, Forge, ForgeComment, PullRequestInfo, Reaction, TrustDecision } from "./port";
 import { fitComment, isSticky, PerKeyLock, stickyBody } from "./sticky";
@@ -163,33 +164,43 @@ export class GiteaForge implements Forge {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
+  /**
+   * One call, retried after a network error, a 5xx or a 429 (honouring Retry-After) with the shared
+   * capped backoff; after the last try a 5xx/429 response is returned for `request` to report.
+   */
   private async fetchWithRetry(method: string, path: string, body?: unknown): Promise<Response> {
     const retries = this.options.retries ?? 3;
     const base = this.options.retryBaseMs ?? 1000;
-    for (let attempt = 0; ; attempt++) {
-      let response: Response | undefined;
-      try {
-        response = await fetch(`${this.api}${path}`, {
-          method,
-          headers: {
-            authorization: `token ${this.options.token}`,
-            accept: "application/json",
-            ...(body === undefined ? {} : { "content-type": "application/json" }),
-          },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-          signal: AbortSignal.timeout(30_000),
+    let tries = 0;
+    const what = `${method} ${path.split("?")[0]}`;
+    return retry(
+      async () => {
+        tries++;
+        const response = await this.fetchOnce(method, path, body).catch((error) => {
+          throw infraError(`Gitea: ${what} failed: ${String(error)}`, error);
         });
-      } catch (error) {
-        if (attempt >= retries)
-          throw infraError(`Gitea: ${method} ${path.split("?")[0]} failed: ${String(error)}`, error);
-      }
-      if (response && !(response.status >= 500 || response.status === 429)) return response;
-      if (response && attempt >= retries) return response;
-      const retryAfter = Number(response?.headers.get("retry-after"));
-      await response?.body?.cancel();
-      const waitMs = (retryAfter > 0 ? retryAfter : 0.5 * 2 ** attempt) * base;
-      await new Promise((resolve) => setTimeout(resolve, waitMs));
-    }
+        if (!(response.status >= 500 || response.status === 429) || tries > retries) return response;
+        const retryAfter = Number(response.headers.get("retry-after"));
+        await response.body?.cancel();
+        // The server said how long to wait: wait that, then let the backoff add its own short delay.
+        if (retryAfter > 0) await sleep(retryAfter * base);
+        throw infraError(`Gitea: ${what} answered HTTP ${response.status}`);
+      },
+      { attempts: retries + 1, minMs: 0.5 * base, maxMs: 30 * base },
+    );
+  }
+
+  private fetchOnce(method: string, path: string, body?: unknown): Promise<Response> {
+    return fetch(`${this.api}${path}`, {
+      method,
+      headers: {
+        authorization: `token ${this.options.token}`,
+        accept: "application/json",
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(30_000),
+    });
   }
 }
 

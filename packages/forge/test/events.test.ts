@@ -30,6 +30,8 @@ describe("webhook normalisation", () => {
       body: "!testme",
       author: "alice",
       authorIsBot: false,
+      // (the example payload's own repository URL; the worker uses it only on its configured host)
+      cloneUrl: expect.any(String),
     });
   });
 
@@ -57,6 +59,22 @@ describe("webhook normalisation", () => {
     expect(normalizeGiteaComment(payload)).toEqual(
       expect.objectContaining({ forge: "gitea", pr: 2, isPullRequest: true, author: "alice" }),
     );
+  });
+
+  it("keeps the payload's clone URL for the worker to check, and drops one that is not a string", () => {
+    const payload = giteaCommentPayload({
+      repo: "coop-cloud/notes",
+      pr: 2,
+      body: "!testme",
+      user: "a",
+      commentId: 9,
+    });
+    expect(normalizeGiteaComment(payload).cloneUrl).toBeUndefined();
+    const repository = payload.repository as Record<string, unknown>;
+    repository.clone_url = "https://git.coopcloud.tech/coop-cloud/notes.git";
+    expect(normalizeGiteaComment(payload).cloneUrl).toBe("https://git.coopcloud.tech/coop-cloud/notes.git");
+    repository.clone_url = { evil: true };
+    expect(normalizeGiteaComment(payload).cloneUrl).toBeUndefined();
   });
 
   it("rejects payloads that are not comments with a clear usage error", () => {

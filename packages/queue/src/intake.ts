@@ -26,6 +26,8 @@ export interface IntakeItem {
   receivedAt: string;
   /** When the comment was written (the forge's `created_at`): which head its author saw, and its age. */
   commentCreatedAt: string;
+  /** The payload's clone URL, if any (the worker checks it against its configured forge host). */
+  cloneUrl?: string;
 }
 
 export interface IntakeQueueOptions extends PushLogOptions {

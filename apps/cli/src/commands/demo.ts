@@ -1,4 +1,5 @@
-import { STICKY_MARKER } from "@taster/forge";
+import { usageError } from "@taster/core";
+import { type ForgeKind, STICKY_MARKER } from "@taster/forge";
 import { startLocalStack } from "@taster/worker/local-stack";
 import type { Command } from "commander";
 
@@ -13,21 +14,31 @@ export function registerDemo(program: Command): void {
   program
     .command("demo")
     .description("a full !testme of the bundled hello-web sample PR on the local lab, end to end")
+    .option(
+      "--forge <kind>",
+      "the forge the PR lives on: github or gitea (the simulator speaks both)",
+      "github",
+    )
     .option("--quiet", "do not stream the run's live log")
     .option(
       "--keep",
       "after the verdict, keep the bridge (its dashboard), worker and forge simulator running until Ctrl-C",
     )
-    .action(async (flags: { quiet?: boolean; keep?: boolean }) => {
-      say("bringing the lab up, starting the forge simulator, the bridge and a worker");
-      const stack = await startLocalStack();
+    .action(async (flags: { forge: string; quiet?: boolean; keep?: boolean }) => {
+      const forge = forgeOf(flags.forge);
+      const name = FORGE_NAMES[forge];
+      say(`bringing the lab up, starting the forge simulator (${name} API), the bridge and a worker`);
+      const stack = await startLocalStack({ forge });
       let green = false;
       try {
         say(
-          `bridge on ${stack.bridgeUrl}, forge simulator on ${stack.sim.url} (secrets generated, not shown)`,
+          `bridge on ${stack.bridgeUrl}, forge simulator on ${forge === "gitea" ? stack.sim.giteaUrl : stack.sim.url} (secrets generated, not shown)`,
         );
+        say(`configured forge: ${name} only (${FORGE_VARIABLES[forge]})`);
         say(`hello-web PR #1 head is ${stack.headSha}`);
-        say('alice comments "!testme" on coop-cloud/hello-web#1; the forge sends the signed webhook');
+        say(
+          `alice comments "!testme" on ${stack.repo}#1; ${name} sends the signed webhook to /webhooks/${forge}`,
+        );
         const answer = await stack.comment("!testme");
         if (answer.status !== 202 || !answer.runId) {
           throw new Error(`the bridge answered ${answer.status} (${answer.outcome ?? "no outcome"})`);
@@ -46,10 +57,10 @@ export function registerDemo(program: Command): void {
         green = state === "done";
         const body = stack.stickyComment() ?? "(no comment was posted)";
         process.stdout.write(
-          `\n──── PR comment on coop-cloud/hello-web#1 (as a maintainer sees it) ────\n\n`,
+          `\n──── ${name} PR comment on ${stack.repo}#1 (as a maintainer sees it) ────\n\n`,
         );
         process.stdout.write(`${body.replace(`${STICKY_MARKER}\n`, "")}\n`);
-        process.stdout.write(`──── commit statuses on ${stack.headSha.slice(0, 10)} ────\n`);
+        process.stdout.write(`──── ${name} commit statuses on ${stack.headSha.slice(0, 10)} ────\n`);
         for (const s of stack.statuses()) {
           process.stdout.write(`  ${s.state.padEnd(8)} ${s.context.padEnd(16)} ${s.description ?? ""}\n`);
         }
@@ -62,6 +73,17 @@ export function registerDemo(program: Command): void {
       }
       if (!green) process.exitCode = 1;
     });
+}
+
+const FORGE_NAMES: Record<ForgeKind, string> = { github: "GitHub", gitea: "Gitea" };
+const FORGE_VARIABLES: Record<ForgeKind, string> = {
+  github: "TASTER_GITHUB_TOKEN, TASTER_GITHUB_WEBHOOK_SECRET, TASTER_GITHUB_API_URL",
+  gitea: "TASTER_GITEA_URL, TASTER_GITEA_TOKEN, TASTER_GITEA_WEBHOOK_SECRET",
+};
+
+function forgeOf(value: string): ForgeKind {
+  if (value === "github" || value === "gitea") return value;
+  throw usageError(`--forge "${value}" is not a forge Taster speaks`, "use --forge github or --forge gitea");
 }
 
 /**

@@ -1,12 +1,6 @@
 import { createLogger, errorMessage, type Logger, usageError } from "@taster/core";
 import { checkVips, connectHost, hasImage, probeImageFix, pullImage } from "@taster/swarm";
-import {
-  createWorker,
-  githubReporter,
-  probeImageOf,
-  recipeSourceFrom,
-  workerConfigFromEnv,
-} from "@taster/worker";
+import { createWorker, probeImageOf, recipeSources, reportersFor, workerConfigFromEnv } from "@taster/worker";
 import type { Command } from "commander";
 
 /** `taster worker --host URL [--capacity N]`: consume the host's queue until SIGTERM/SIGINT. */
@@ -23,29 +17,32 @@ export function registerWorker(program: Command): void {
       const probeImage = probeImageOf(config.host.name, config.probeImages);
       await ensureProbeImage(config.host.name, config.host.url, probeImage, logger);
       await measureVips(config.host.url, probeImage, logger);
+      const forges = reportersFor(config);
       const worker = createWorker({
         host: config.host.name,
         hostUrl: config.host.url,
         probeImage,
         capacity: config.host.capacity,
         redisUrl: config.redisUrl,
-        forge: githubReporter({
-          token: config.githubToken,
-          baseUrl: config.githubApiUrl,
-          ...(config.botLogin ? { botLogin: config.botLogin } : {}),
-        }),
+        // Each run reports to the forge its command came from, and only there.
+        forges,
         publicUrl: config.publicUrl,
         keyPrefix: config.keyPrefix,
         bullPrefix: config.bullPrefix,
         ...(config.dataDir ? { dataDir: config.dataDir } : {}),
-        recipeSource: recipeSourceFrom(config.recipeSource),
+        recipeSource: recipeSources({
+          ...(config.recipeSource ? { template: config.recipeSource } : {}),
+          ...(config.github ? { githubApiUrl: config.github.apiUrl } : {}),
+          ...(config.gitea ? { giteaUrl: config.gitea.url } : {}),
+          onIgnored: (job, why) => logger.warn(`${job.forge}:${job.repo}: ${why}`),
+        }),
         secrets: config.secrets,
         // The worker's own pino lines (name "worker", redacted), on stderr like this logger's.
         log: (line) => process.stderr.write(`${line}\n`),
       });
       await worker.ready();
       logger.info(
-        `taking jobs for ${config.host.name} (${config.host.url}), capacity ${config.host.capacity}`,
+        `taking jobs for ${config.host.name} (${config.host.url}), capacity ${config.host.capacity}; reporting to ${Object.keys(forges).join(" and ")}`,
       );
       await new Promise<void>((resolve) => {
         let stopping = false;
