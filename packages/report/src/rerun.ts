@@ -1,0 +1,43 @@
+/**
+ * What `!testme failed` re-runs, and the links a verdict gives to re-run it and to see the PR's
+ * earlier attempts. One module so the bridge (which starts the re-run) and the sticky comment
+ * (which offers it) always agree.
+ */
+import type { Results } from "@taster/contracts";
+import { parseStages, type Stage, TIERS } from "@taster/core";
+
+/**
+ * The tiers a re-run of "what failed" needs: those that failed, and those skipped because an
+ * earlier one failed (they never got a verdict); install is always part of a run (parseStages).
+ * Empty when nothing failed.
+ */
+export function failedTiers(results: Pick<Results, "tiers">): Stage[] {
+  const wanted = TIERS.filter((tier) => {
+    const status = results.tiers[tier]?.status;
+    return status === "fail" || status === "skip";
+  });
+  if (!wanted.some((tier) => results.tiers[tier]?.status === "fail")) return [];
+  return parseStages(wanted.join(","));
+}
+
+/** `${publicUrl}/prs/<forge>/<owner>/<repo>/<pr>`: every run of one pull request, newest first. */
+export function pullHistoryLink(
+  publicUrl: string,
+  target: { forge: string; repo: string; pr: number },
+): string {
+  const repo = target.repo.split("/").map(encodeURIComponent).join("/");
+  return `${publicUrl}/prs/${encodeURIComponent(target.forge)}/${repo}/${target.pr}`;
+}
+
+/** The verdict's last lines: the exact command to re-run what failed, and the earlier attempts. */
+export function rerunLines(results: Pick<Results, "tiers" | "outcome">, historyUrl?: string): string[] {
+  const failed = failedTiers(results);
+  const lines: string[] = [];
+  if (failed.length > 0)
+    lines.push(
+      `To re-run only what failed (${failed.join(" → ")}), comment \`!testme failed\` (or \`!testme ${failed.filter((s) => s !== "install").join(",") || "install"}\`).`,
+    );
+  else if (results.outcome === "error") lines.push("To run it again, comment `!testme retry`.");
+  if (historyUrl) lines.push(`[Earlier attempts on this pull request](${historyUrl})`);
+  return lines.length > 0 ? [...lines, ""] : [];
+}
