@@ -136,7 +136,8 @@ function commandFromArgs(args: string): Command {
   if (args === "") return { kind: "run", stages: parseStages(undefined) };
   const word = args.toLowerCase();
   if (word === "help") return { kind: "help" };
-  if ((CHATOPS_WORDS as readonly string[]).includes(word)) return { kind: word as (typeof CHATOPS_WORDS)[number] };
+  if ((CHATOPS_WORDS as readonly string[]).includes(word))
+    return { kind: word as (typeof CHATOPS_WORDS)[number] };
   const [first = "", ...rest] = args.split(/[\s,]+/);
   const sha = SHA.test(first) ? first.toLowerCase() : undefined;
   const spec = (sha ? rest : [first, ...rest]).join(",");

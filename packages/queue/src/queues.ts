@@ -115,11 +115,15 @@ export class RunQueues {
    * job leaves its queue; a worker running it is told on the superseded channel and tears it down).
    * Undefined when the PR has no live run.
    */
-  async cancel(target: { forge: string; repo: string; pr: number; by: string }): Promise<Cancelled | undefined> {
+  async cancel(target: {
+    forge: string;
+    repo: string;
+    pr: number;
+    by: string;
+  }): Promise<Cancelled | undefined> {
     assertConnected(this.redis);
     const cancelled = await this.step(cancelLiveRun(this.redis, this.keys, target));
-    if (cancelled)
-      await this.dropSuperseded(cancelled.runId, cancelMarker(target.by), cancelled.stateBefore);
+    if (cancelled) await this.dropSuperseded(cancelled.runId, cancelMarker(target.by), cancelled.stateBefore);
     return cancelled;
   }
 
