@@ -7,17 +7,13 @@ import type { Results } from "@taster/contracts";
 import { parseStages, type Stage, TIERS } from "@taster/core";
 
 /**
- * The tiers a re-run of "what failed" needs: those that failed, and those skipped because an
- * earlier one failed (they never got a verdict); install is always part of a run (parseStages).
- * Empty when nothing failed.
+ * The tiers a re-run of "what failed" needs: those that failed, plus install (every run deploys
+ * first; parseStages adds it). Tiers skipped because an earlier one failed are not re-run: once the
+ * failure is fixed, `!testme retry` runs them all. Empty when nothing failed.
  */
 export function failedTiers(results: Pick<Results, "tiers">): Stage[] {
-  const wanted = TIERS.filter((tier) => {
-    const status = results.tiers[tier]?.status;
-    return status === "fail" || status === "skip";
-  });
-  if (!wanted.some((tier) => results.tiers[tier]?.status === "fail")) return [];
-  return parseStages(wanted.join(","));
+  const failed = TIERS.filter((tier) => results.tiers[tier]?.status === "fail");
+  return failed.length === 0 ? [] : parseStages(failed.join(","));
 }
 
 /** `${publicUrl}/prs/<forge>/<owner>/<repo>/<pr>`: every run of one pull request, newest first. */
@@ -35,7 +31,7 @@ export function rerunLines(results: Pick<Results, "tiers" | "outcome">, historyU
   const lines: string[] = [];
   if (failed.length > 0)
     lines.push(
-      `To re-run only what failed (${failed.join(" → ")}), comment \`!testme failed\` (or \`!testme ${failed.filter((s) => s !== "install").join(",") || "install"}\`).`,
+      `To re-run only what failed (${failed.join(" → ")}), comment \`!testme failed\` (or \`!testme ${failed.filter((s) => s !== "install").join(",") || "install"}\`); \`!testme retry\` runs every tier of this run again.`,
     );
   else if (results.outcome === "error") lines.push("To run it again, comment `!testme retry`.");
   if (historyUrl) lines.push(`[Earlier attempts on this pull request](${historyUrl})`);
