@@ -275,5 +275,8 @@ describe("the PR history page", () => {
     expect(hostile.status).toBe(404);
     expect(await hostile.text()).not.toContain("<script>");
     expect((await fetch(`${url}/prs/bitbucket/${REPO}/${pr}`)).status).toBe(404);
+    // Each run page links back to the PR's history.
+    const runPage = await (await fetch(`${url}/runs/${first}`)).text();
+    expect(runPage).toContain(`<a href="/prs/github/${REPO}/${pr}">all its runs</a>`);
   });
 });

@@ -1,4 +1,5 @@
 import type { RunRecord } from "@taster/queue";
+import { pullHistoryLink } from "@taster/report";
 import { html, type SafeHtml } from "./html";
 import { page } from "./layout";
 import type { DashboardOptions } from "./options";
@@ -8,6 +9,10 @@ import { levelChip, resultsOf, runDuration, runLink, scrub, shortSha, stateCell,
 export const FORGE_NAME = /^(github|gitea)$/;
 export const REPO_PART = /^[\w.-]{1,100}$/;
 export const PR_NUMBER = /^[1-9]\d{0,9}$/;
+
+/** The dashboard path of a PR's history page (what the sticky comment links to, without the host). */
+export const pullPath = (job: { forge: string; repo: string; pr: number }): string =>
+  pullHistoryLink("", job);
 
 function row(run: RunRecord): SafeHtml {
   const results = resultsOf(run);
