@@ -49,6 +49,9 @@ export async function failedStages(queues: RunQueues, ref: PullRef, head: string
   return { stages, from: last };
 }
 
+export const alreadyCancelled = (by: string) =>
+  `Nothing to cancel: @${by} cancelled this pull request's run already.`;
+
 export const nothingToCancel = "Nothing to cancel: no run of this pull request is queued or running.";
 
 /**
@@ -62,7 +65,8 @@ export async function reportCancelledQueued(
   by: string,
 ): Promise<void> {
   const run = await queues.runs.getRun(runId);
-  if (!run || run.job.forge === "local") return;
+  // A run that started is its worker's to report, once it is torn down.
+  if (!run || run.job.forge === "local" || run.startedAt !== undefined) return;
   const { job } = run;
   const ctx = {
     runId,

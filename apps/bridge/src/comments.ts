@@ -1,7 +1,13 @@
 import { errorMessage, type Logger, type Stage, tolerated } from "@taster/core";
 import type { Forge, ForgeKind } from "@taster/forge";
 import type { IntakeItem, PushLog, RunJob, RunQueues } from "@taster/queue";
-import { failedStages, nothingToCancel, reportCancelledQueued, retryStages } from "./chatops";
+import {
+  alreadyCancelled,
+  failedStages,
+  nothingToCancel,
+  reportCancelledQueued,
+  retryStages,
+} from "./chatops";
 import { type BridgeConfig, hostFor, recipeOf } from "./config";
 import { olderThan } from "./intake";
 import {
@@ -134,6 +140,12 @@ export class CommentHandler {
    */
   private async cancel(forge: Forge, item: IntakeItem): Promise<Processed> {
     const cancelled = await this.queues.cancel({ ...item, by: item.author });
+    if (cancelled?.stateBefore === "already" && cancelled.by !== item.author) {
+      // Someone else stopped it first: say so once; the sticky comment names them already.
+      const text = alreadyCancelled(cancelled.by);
+      await this.replyOnce(`cancel:${item.forge}:${item.repo}:${item.commentId}`, forge, item, text);
+      return { outcome: "refused", reason: "cancelled already" };
+    }
     if (!cancelled) {
       await this.replyOnce(
         `cancel:${item.forge}:${item.repo}:${item.commentId}`,
@@ -144,8 +156,7 @@ export class CommentHandler {
       return { outcome: "refused", reason: "nothing to cancel" };
     }
     this.log.info({ repo: item.repo, pr: item.pr, runId: cancelled.runId, by: item.author }, "run cancelled");
-    if (cancelled.stateBefore !== "running")
-      await reportCancelledQueued(this.queues, this.config.publicUrl, cancelled.runId, item.author);
+    await reportCancelledQueued(this.queues, this.config.publicUrl, cancelled.runId, item.author);
     this.later(() => forge.react(item.repo, item.commentId, "eyes"));
     return { outcome: "cancelled", runId: cancelled.runId };
   }

@@ -199,6 +199,11 @@ describe("!testme cancel", () => {
       }),
     );
     expect(replies(pr)).toEqual([]);
+    // A second cancel finds nothing to stop, and says who stopped it.
+    await say(pr, "!testme cancel");
+    expect(replies(pr).map((c) => c.body)).toEqual([
+      "Nothing to cancel: @alice cancelled this pull request's run already.",
+    ]);
     // A new !testme on the same sha starts a new run (the cancelled one covers nothing any more).
     await say(pr, "!testme");
     const [again] = await queuedJobs(pr);

@@ -18,8 +18,12 @@ export function cancelledByOf(by: string | undefined): string | undefined {
 
 export interface Cancelled {
   runId: string;
-  /** The run's state when it was cancelled: a "running" one is stopped and torn down by its worker. */
+  /**
+   * The run's state when it was cancelled: a "running" one is stopped and torn down by its worker.
+   * "already": it had been cancelled before, by `by`.
+   */
   stateBefore: string;
+  by: string;
 }
 
 /** Atomically marks the PR's live run as cancelled (commands/cancelRun-1.lua); undefined if none is. */
@@ -35,6 +39,6 @@ export async function cancelLiveRun(
     target.by,
     String(Date.now()),
   )) as string[];
-  const [runId, stateBefore] = reply;
-  return runId && stateBefore ? { runId, stateBefore } : undefined;
+  const [runId, stateBefore, by = target.by] = reply;
+  return runId && stateBefore ? { runId, stateBefore, by } : undefined;
 }

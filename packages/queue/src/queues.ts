@@ -123,7 +123,9 @@ export class RunQueues {
   }): Promise<Cancelled | undefined> {
     assertConnected(this.redis);
     const cancelled = await this.step(cancelLiveRun(this.redis, this.keys, target));
-    if (cancelled) await this.dropSuperseded(cancelled.runId, cancelMarker(target.by), cancelled.stateBefore);
+    // A retried command (same person, "already") finishes what it started: both steps are idempotent.
+    if (cancelled && (cancelled.stateBefore !== "already" || cancelled.by === target.by))
+      await this.dropSuperseded(cancelled.runId, cancelMarker(cancelled.by), cancelled.stateBefore);
     return cancelled;
   }
 

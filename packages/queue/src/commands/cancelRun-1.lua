@@ -4,7 +4,8 @@
   `cancelledBy` who asked. A run not started yet ends here as cancelled; a running one is left for
   its worker to stop and tear down.
   KEYS[1] PR key   ARGV: run key prefix, marker (e.g. "cancelled-by:alice"), login, now (ms).
-  Returns {runId, state before} or {} when the PR has nothing live to cancel.
+  Returns {runId, state before}; {runId, 'already', login} when that run was cancelled already (a
+  retried command finds its own work done); {} when the PR has nothing live to cancel.
 ]]
 local pullKey = KEYS[1]
 local runPrefix, marker, login, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -13,7 +14,8 @@ if not runId then return {} end
 local runKey = runPrefix .. runId
 local fields = redis.call('HMGET', runKey, 'state', 'bullKey', 'cancelledBy', 'supersededBy')
 local state, bullKey = fields[1], fields[2]
-if fields[3] or fields[4] then return {} end
+if fields[3] then return {runId, 'already', fields[3]} end
+if fields[4] then return {} end
 if state ~= 'claimed' and state ~= 'queued' and state ~= 'running' then return {} end
 if state ~= 'claimed' and bullKey and
   (redis.call('EXISTS', bullKey) == 0 or redis.call('HEXISTS', bullKey, 'finishedOn') == 1) then
