@@ -35,5 +35,5 @@ export function rerunLines(results: Pick<Results, "tiers" | "outcome">, historyU
     );
   else if (results.outcome === "error") lines.push("To run it again, comment `!testme retry`.");
   if (historyUrl) lines.push(`[Earlier attempts on this pull request](${historyUrl})`);
-  return lines.length > 0 ? [...lines, ""] : [];
+  return lines.length > 0 ? [lines.join("\n\n"), ""] : [];
 }
