@@ -1,6 +1,13 @@
 import { errorMessage, type Logger, type Stage, tolerated } from "@taster/core";
 import type { Forge, ForgeKind } from "@taster/forge";
 import type { IntakeItem, PushLog, RunJob, RunQueues } from "@taster/queue";
+import {
+  alreadyCancelled,
+  failedStages,
+  nothingToCancel,
+  reportCancelledQueued,
+  retryStages,
+} from "./chatops";
 import { type BridgeConfig, hostFor, recipeOf } from "./config";
 import { olderThan } from "./intake";
 import {
@@ -15,12 +22,23 @@ import type { BridgeMetrics } from "./metrics";
 
 const MAX_PENDING_ACKS = 1_000;
 
+/** How long an untrusted commenter is not told again (per PR). */
+const DAY_SEC = 24 * 3600;
+
 /** A sha this long names one commit for good (a shorter prefix can be matched by a crafted commit). */
 const FULL_SHA = 40;
 
 /** What processing made of one accepted command. */
 export interface Processed {
-  outcome: "ignored" | "help" | "untrusted" | "refused" | "enqueued" | "coalesced" | "duplicate";
+  outcome:
+    | "ignored"
+    | "help"
+    | "untrusted"
+    | "refused"
+    | "enqueued"
+    | "coalesced"
+    | "duplicate"
+    | "cancelled";
   reason?: string;
   runId?: string;
   superseded?: string;
@@ -54,7 +72,7 @@ export class CommentHandler {
       return { outcome: "refused", reason: "comment older than TASTER_MAX_COMMENT_AGE_SEC" };
     }
     const { command } = item;
-    if (command.kind !== "run") {
+    if (command.kind === "help" || command.kind === "invalid") {
       // Only a trusted commenter gets an answer: anyone else could make the bot talk at will.
       if (!(await this.authorize(forge, item))) return { outcome: "untrusted" };
       await this.replyOnce(
@@ -68,22 +86,79 @@ export class CommentHandler {
     const pull = await forge.getPullRequest(item.repo, item.pr);
     if (pull.state !== "open") return { outcome: "ignored", reason: "the pull request is closed" };
     if (!(await this.authorize(forge, item))) {
+      // Quiet by default: one reply per untrusted commenter per PR per day, whatever they write.
       const text = untrustedMessage(item.author, item.repo, this.config.trust.minPermission);
-      await this.replyOnce(`untrusted:${item.forge}:${item.repo}#${item.pr}`, forge, item, text);
+      const who = item.author.toLowerCase();
+      await this.replyOnce(
+        `untrusted:${item.forge}:${item.repo}#${item.pr}:${who}`,
+        forge,
+        item,
+        text,
+        DAY_SEC,
+      );
       return { outcome: "untrusted" };
     }
-    const problem = await this.headProblem(item, pull.headSha, command.sha);
+    if (command.kind === "cancel") return this.cancel(forge, item);
+    let stages: string[];
+    let sha: string | undefined;
+    if (command.kind === "run") ({ stages, sha } = command);
+    else {
+      const rerun =
+        command.kind === "retry"
+          ? await retryStages(this.queues, item)
+          : await failedStages(this.queues, item, pull.headSha);
+      if ("refusal" in rerun) {
+        await this.replyOnce(
+          `rerun:${item.forge}:${item.repo}:${item.commentId}`,
+          forge,
+          item,
+          rerun.refusal,
+        );
+        return { outcome: "refused", reason: rerun.refusal };
+      }
+      stages = rerun.stages;
+      // `failed` re-runs a commit that was tested already; `retry` takes the head as it is now.
+      if (command.kind === "failed") return this.enqueueRun(forge, item, pull.headSha, stages);
+    }
+    const problem = await this.headProblem(item, pull.headSha, sha);
     if (problem) {
       this.metrics.refused.inc({ reason: problem === "other-sha" ? problem : `head-${problem}` });
       this.log.info(
         { repo: item.repo, pr: item.pr, commentId: item.commentId, head: pull.headSha, problem },
         "!testme not run: the head is not the commit the commenter saw",
       );
-      const text = newCommandMessage(problem, pull.headSha, command.stages);
+      const text = newCommandMessage(problem, pull.headSha, stages);
       await this.replyOnce(`head:${item.forge}:${item.repo}:${item.commentId}`, forge, item, text);
       return { outcome: "refused", reason: `head ${problem}` };
     }
-    return this.enqueueRun(forge, item, pull.headSha, command.stages);
+    return this.enqueueRun(forge, item, pull.headSha, stages);
+  }
+
+  /**
+   * `!testme cancel`: the PR's queued or running run stops (see RunQueues.cancel). A queued one is
+   * reported here; a running one by its worker once it is torn down. Nothing live: one reply.
+   */
+  private async cancel(forge: Forge, item: IntakeItem): Promise<Processed> {
+    const cancelled = await this.queues.cancel({ ...item, by: item.author });
+    if (cancelled?.stateBefore === "already" && cancelled.by !== item.author) {
+      // Someone else stopped it first: say so once; the sticky comment names them already.
+      const text = alreadyCancelled(cancelled.by);
+      await this.replyOnce(`cancel:${item.forge}:${item.repo}:${item.commentId}`, forge, item, text);
+      return { outcome: "refused", reason: "cancelled already" };
+    }
+    if (!cancelled) {
+      await this.replyOnce(
+        `cancel:${item.forge}:${item.repo}:${item.commentId}`,
+        forge,
+        item,
+        nothingToCancel,
+      );
+      return { outcome: "refused", reason: "nothing to cancel" };
+    }
+    this.log.info({ repo: item.repo, pr: item.pr, runId: cancelled.runId, by: item.author }, "run cancelled");
+    await reportCancelledQueued(this.queues, this.config.publicUrl, cancelled.runId, item.author);
+    this.later(() => forge.react(item.repo, item.commentId, "eyes"));
+    return { outcome: "cancelled", runId: cancelled.runId };
   }
 
   /** Whether the commenter may trigger runs; an untrusted attempt is counted and logged. */
@@ -172,8 +247,14 @@ export class CommentHandler {
   }
 
   /** Replies at most once per key; if posting fails the key is released so a later pass can retry. */
-  private async replyOnce(key: string, forge: Forge, item: IntakeItem, text: string): Promise<void> {
-    if (!(await this.queues.once(key))) return;
+  private async replyOnce(
+    key: string,
+    forge: Forge,
+    item: IntakeItem,
+    text: string,
+    ttlSec?: number,
+  ): Promise<void> {
+    if (!(await this.queues.once(key, ttlSec))) return;
     this.later(async () => {
       try {
         await forge.postComment(item.repo, item.pr, text);

@@ -309,15 +309,17 @@ describe("bad input changes nothing", () => {
 });
 
 describe("who may trigger, and what is ignored", () => {
-  it("replies once per PR to untrusted commenters and queues nothing", async () => {
+  it("replies once per untrusted commenter on a PR and queues nothing", async () => {
     const { pr } = await newPr();
     const first = await post(comment(pr, "!testme", "reader").payload);
+    const again = await post(comment(pr, "!testme", "reader").payload);
     const second = await post(comment(pr, "!testme", "drive-by").payload);
-    expect([first.status, second.status]).toEqual([202, 202]);
+    expect([first.status, again.status, second.status]).toEqual([202, 202, 202]);
     expect(await bridge.settled()).toBe(true);
     const replies = sim.state.commentsOn(REPO, pr).filter((c) => c.user === "taster-bot");
-    expect(replies).toHaveLength(1);
+    expect(replies).toHaveLength(2);
     expect(replies[0]?.body).toContain("Thanks @reader");
+    expect(replies[1]?.body).toContain("Thanks @drive-by");
     expect(replies[0]?.body).toContain("allowlist/triggerers.yml");
     expect(await jobsFor(pr)).toHaveLength(0);
     const metrics = await bridge.metrics.registry.getSingleMetricAsString("taster_untrusted_attempts_total");

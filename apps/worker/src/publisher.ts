@@ -4,7 +4,16 @@
  */
 import type { Redactor } from "@taster/core";
 import type { Results } from "@taster/harness";
-import type { Keys, ReportOutbox, ReportTarget, RunJob, RunLog, RunStore } from "@taster/queue";
+import {
+  cancelledByOf,
+  type Keys,
+  type ReportOutbox,
+  type ReportTarget,
+  type RunJob,
+  type RunLog,
+  type RunStore,
+} from "@taster/queue";
+import { pullHistoryLink } from "@taster/report";
 import { type Logger, reason } from "./log";
 import {
   type Report,
@@ -56,6 +65,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
     recipe: job.repo.split("/")[1] ?? job.repo,
     runUrl: `${deps.publicUrl}/runs/${job.runId}`,
     logUrl: `${deps.publicUrl}/runs/${job.runId}/log`,
+    historyUrl: pullHistoryLink(deps.publicUrl, job),
   });
   const targetOf = (job: RunJob): ReportTarget => ({
     runId: job.runId,
@@ -92,6 +102,13 @@ export function createPublisher(deps: PublisherDeps): Publisher {
     return next;
   }
 
+  function cancelledBy(job: RunJob, person: string): Report {
+    void deps.logs
+      .appendLog(job.runId, `worker: cancelled by @${person}; torn down`)
+      .catch((error) => log.debug({ runId: job.runId, ...reason(error) }, "run log line lost"));
+    return renderCancelled(contextFor(job), `Cancelled by @${person}.`, redactor);
+  }
+
   function infraReport(ctx: ReportContext, results: Results, attempts: number): Report {
     const report = renderInfraError(ctx, { what: results.error ?? "unknown error", attempts }, redactor);
     const final = renderFinal(ctx, results, redactor);
@@ -115,6 +132,9 @@ export function createPublisher(deps: PublisherDeps): Publisher {
       return publish(job, report, { final: true });
     },
     async cancelled(job, by) {
+      // `!testme cancel`: the PR's own sticky comment and statuses say who stopped it.
+      const person = cancelledByOf(by);
+      if (person) return publish(job, cancelledBy(job, person), { final: true });
       const newer = by
         ? await deps.runs.getRun(by).catch((error) => {
             log.debug({ runId: job.runId, by, ...reason(error) }, "newer run not read; saying less");

@@ -7,7 +7,16 @@ import { OPT_IN_STAGES, parseStages, type Stage, TIERS } from "@taster/core";
 export type Command =
   | { kind: "run"; stages: Stage[]; sha?: string }
   | { kind: "help" }
-  | { kind: "invalid"; reason: string };
+  | { kind: "invalid"; reason: string }
+  /** The PR's last run's stages again, on its current head. */
+  | { kind: "retry" }
+  /** Only the tiers that failed in the last run on this head (plus install, which they need). */
+  | { kind: "failed" }
+  /** Stops the PR's queued or running run. */
+  | { kind: "cancel" };
+
+/** The one-word commands besides `help` (no sha, no stages after them). */
+export const CHATOPS_WORDS = ["retry", "failed", "cancel"] as const;
 
 export const COMMAND_WORD = "!testme";
 
@@ -26,6 +35,9 @@ export const USAGE = [
   "- `!testme upgrade,backup` — install plus the named tiers",
   "- `!testme fresh` (or `!testme upgrade,fresh`) — also install the head from scratch on a stack of its own",
   "- `!testme <sha>` or `!testme <sha> upgrade,backup` — only if the pull request's head is that commit (7–40 hex characters)",
+  "- `!testme retry` — the last run's tiers again, on the pull request's current head",
+  "- `!testme failed` — only the tiers that failed in the last run on this commit (plus install)",
+  "- `!testme cancel` — stop this pull request's queued or running run (its deployment is torn down)",
   "- `!testme help` — this message",
   "",
   `Known tiers: ${TIERS.join(", ")}; opt-in: ${OPT_IN_STAGES.join(", ")}. Lines inside quotes, code blocks, HTML comments and \`<details>\` are ignored.`,
@@ -122,7 +134,10 @@ class HiddenHtml {
 
 function commandFromArgs(args: string): Command {
   if (args === "") return { kind: "run", stages: parseStages(undefined) };
-  if (args.toLowerCase() === "help") return { kind: "help" };
+  const word = args.toLowerCase();
+  if (word === "help") return { kind: "help" };
+  if ((CHATOPS_WORDS as readonly string[]).includes(word))
+    return { kind: word as (typeof CHATOPS_WORDS)[number] };
   const [first = "", ...rest] = args.split(/[\s,]+/);
   const sha = SHA.test(first) ? first.toLowerCase() : undefined;
   const spec = (sha ? rest : [first, ...rest]).join(",");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
-import { parseCommand } from "../src/command";
+import { parseCommand, USAGE } from "../src/command";
 
 const hostileChar = fc.oneof(
   fc.constantFrom("\n", "\r\n", "\0", "`", "~", ">", " ", "\t", "!", "!testme", "```", "~~~", "\u202e", "😀"),
@@ -15,7 +15,15 @@ const inertLine = fc
   .map((s) => s.replace(/[\n\r`~]/g, " "))
   .filter((s) => !/^\s*!testme(\s|$)/.test(s) && !/<!--|<\/?details/i.test(s));
 const inertProse = fc.array(inertLine, { maxLength: 8 }).map((lines) => lines.join("\n"));
-const commandLine = fc.constantFrom("!testme", "!testme help", "!testme upgrade,backup", "!testme  restore ");
+const commandLine = fc.constantFrom(
+  "!testme",
+  "!testme help",
+  "!testme upgrade,backup",
+  "!testme  restore ",
+  "!testme retry",
+  "!testme failed",
+  "!testme cancel",
+);
 
 /** Ways of putting a line where it is code or a quote, not a request. */
 const hidden = fc.constantFrom(
@@ -96,6 +104,47 @@ describe("parseCommand", () => {
     }
   });
 
+  it("reads `!testme retry`, `!testme failed` and `!testme cancel` (any case, on a line of their own)", () => {
+    expect(parseCommand("!testme retry")).toEqual({ kind: "retry" });
+    expect(parseCommand("Flaky network, sorry.\n\n  !testme FAILED  \r\n")).toEqual({ kind: "failed" });
+    expect(parseCommand("!testme Cancel")).toEqual({ kind: "cancel" });
+    expect(USAGE).toContain("`!testme retry`");
+    expect(USAGE).toContain("`!testme failed`");
+    expect(USAGE).toContain("`!testme cancel`");
+  });
+
+  it("refuses near-misses of the new commands, in its own words", () => {
+    // Joined words, extra arguments, a sha in front, a comma list, a look-alike letter: none is a command.
+    for (const bad of [
+      "retry now",
+      "retry upgrade",
+      "failed,upgrade",
+      "cancel please",
+      "abc1234 retry",
+      "deadbeef cancel",
+      "retried",
+      "cancell",
+      "faile",
+      "cаncel", // Cyrillic а
+      "retry @coop-cloud/admins",
+    ]) {
+      const command = parseCommand(`!testme ${bad}`);
+      expect({ bad, command }).toEqual({ bad, command: { kind: "invalid", reason: "unknown tier" } });
+    }
+    // Not a command line at all: glued to the word, quoted, inside code, inside a comment.
+    for (const body of [
+      "!testmecancel",
+      "!testme-cancel",
+      "> !testme cancel",
+      "```\n!testme cancel\n```",
+      "    !testme cancel",
+      "<!-- !testme cancel -->",
+      "please !testme cancel",
+    ]) {
+      expect({ body, command: parseCommand(body) }).toEqual({ body, command: undefined });
+    }
+  });
+
   it("ignores commands hidden in HTML comments and <details> blocks", () => {
     for (const body of [
       "LGTM <!-- !testme -->",
@@ -144,7 +193,10 @@ describe("parseCommand", () => {
     fc.assert(
       fc.property(fc.oneof(hostileText, fc.string({ unit: "binary" }), fc.string()), (body) => {
         const command = parseCommand(body);
-        expect(command === undefined || ["run", "help", "invalid"].includes(command.kind)).toBe(true);
+        expect(
+          command === undefined ||
+            ["run", "help", "invalid", "retry", "failed", "cancel"].includes(command.kind),
+        ).toBe(true);
       }),
       { numRuns: 2000 },
     );

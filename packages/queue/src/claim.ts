@@ -30,7 +30,7 @@ export interface ClaimInput {
   ttlSec: number;
 }
 
-/** One atomic claim (commands/claimRun-5.lua): dedupe, coalesce or supersede; see the script. */
+/** One atomic claim (commands/claimRun-6.lua): dedupe, coalesce or supersede; see the script. */
 export async function claimRun(redis: Redis, keys: Keys, input: ClaimInput): Promise<Claim> {
   const reply = (await commandsOf(redis).claimRun(
     keys.delivery(input.forge, input.deliveryId),
@@ -38,6 +38,7 @@ export async function claimRun(redis: Redis, keys: Keys, input: ClaimInput): Pro
     keys.pull(input.forge, input.repo, input.pr),
     keys.runs(),
     keys.runSeq(),
+    keys.pullRuns(input.forge, input.repo, input.pr),
     input.runBase,
     input.sha,
     String(input.ttlSec),

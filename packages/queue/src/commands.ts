@@ -11,6 +11,7 @@ type Command = (...keysThenArgs: string[]) => Reply;
 
 export interface QueueCommands {
   claimRun: Command;
+  cancelRun: Command;
   transitionRun: Command;
   startRun: Command;
   recordPush: Command;

@@ -1,6 +1,7 @@
 export { type RetryOptions, retry } from "@taster/core";
 export type { Redis } from "ioredis";
 export { type BackoffPolicy, backoffDelay } from "./backoff";
+export { type Cancelled, cancelledByOf, cancelMarker } from "./cancel";
 export type { ClaimOutcome } from "./claim";
 export { commandsOf, type QueueCommands } from "./commands";
 export { INTAKE_QUEUE, type IntakeItem, IntakeQueue, type IntakeQueueOptions, intakeIdFor } from "./intake";

@@ -22,7 +22,8 @@ export interface IntakeItem {
   command:
     | { kind: "run"; stages: string[]; sha?: string }
     | { kind: "help" }
-    | { kind: "invalid"; reason: string };
+    | { kind: "invalid"; reason: string }
+    | { kind: "retry" | "failed" | "cancel" };
   receivedAt: string;
   /** When the comment was written (the forge's `created_at`): which head its author saw, and its age. */
   commentCreatedAt: string;

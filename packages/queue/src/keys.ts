@@ -11,6 +11,8 @@ export class Keys {
     `${this.prefix}:intake:comment:${forge}:${repo}:${commentId}`;
   once = (name: string) => `${this.prefix}:once:${name}`;
   pull = (forge: string, repo: string, pr: number) => `${this.prefix}:pr:${forge}:${repo}#${pr}`;
+  /** Sorted set: every run of one PR, scored by creation time (ms): its history page, retry, failed. */
+  pullRuns = (forge: string, repo: string, pr: number) => `${this.prefix}:pr-runs:${forge}:${repo}#${pr}`;
   /** Sorted set: head shas a PR's `pull_request` webhooks announced, scored by receive time (ms). */
   pushes = (forge: string, repo: string, pr: number) => `${this.prefix}:pushes:${forge}:${repo}#${pr}`;
   runSeq = () => `${this.prefix}:run-seq`;

@@ -1,6 +1,7 @@
 import { errorMessage, infraError } from "@taster/core";
 import type { JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import { type Cancelled, cancelLiveRun, cancelMarker } from "./cancel";
 import { claimRun, transitionRun } from "./claim";
 import { commandsOf } from "./commands";
 import type { Keys } from "./keys";
@@ -107,6 +108,25 @@ export class RunQueues {
       job,
       ...(claim.superseded ? { superseded: claim.superseded } : {}),
     };
+  }
+
+  /**
+   * `!testme cancel`: the PR's queued or running run stops, through the supersede path (a queued
+   * job leaves its queue; a worker running it is told on the superseded channel and tears it down).
+   * Undefined when the PR has no live run.
+   */
+  async cancel(target: {
+    forge: string;
+    repo: string;
+    pr: number;
+    by: string;
+  }): Promise<Cancelled | undefined> {
+    assertConnected(this.redis);
+    const cancelled = await this.step(cancelLiveRun(this.redis, this.keys, target));
+    // A retried command (same person, "already") finishes what it started: both steps are idempotent.
+    if (cancelled && (cancelled.stateBefore !== "already" || cancelled.by === target.by))
+      await this.dropSuperseded(cancelled.runId, cancelMarker(cancelled.by), cancelled.stateBefore);
+    return cancelled;
   }
 
   /** 1 = next to start, 0 = running now, undefined = finished, superseded or unknown. */

@@ -15,8 +15,10 @@ export interface RunRecord {
   createdAt: number;
   startedAt?: number;
   finishedAt?: number;
-  /** The newer run (a later sha of the same PR) that made this one obsolete. */
+  /** The newer run (a later sha of the same PR) that made this one obsolete, or a cancel marker. */
   supersededBy?: string;
+  /** Who stopped it with `!testme cancel`. */
+  cancelledBy?: string;
   result?: unknown;
 }
 
@@ -84,7 +86,15 @@ export class RunStore {
 
   /** Newest first. */
   async listRuns(limit = 50): Promise<RunRecord[]> {
-    const ids = await this.redis.zrevrange(this.keys.runs(), 0, limit - 1);
+    return this.recordsOf(await this.redis.zrevrange(this.keys.runs(), 0, limit - 1));
+  }
+
+  /** One PR's runs, newest first (its history page; what `retry` and `failed` start from). */
+  async pullRuns(forge: string, repo: string, pr: number, limit = 100): Promise<RunRecord[]> {
+    return this.recordsOf(await this.redis.zrevrange(this.keys.pullRuns(forge, repo, pr), 0, limit - 1));
+  }
+
+  private async recordsOf(ids: string[]): Promise<RunRecord[]> {
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.keys.run(id));
     const replies = (await pipeline.exec()) ?? [];
@@ -106,6 +116,7 @@ function toRecord(runId: string, hash: Record<string, string> | undefined): RunR
     ...(hash.startedAt ? { startedAt: num(hash.startedAt) } : {}),
     ...(hash.finishedAt ? { finishedAt: num(hash.finishedAt) } : {}),
     ...(hash.supersededBy ? { supersededBy: hash.supersededBy } : {}),
+    ...(hash.cancelledBy ? { cancelledBy: hash.cancelledBy } : {}),
     ...(hash.result ? { result: JSON.parse(hash.result) } : {}),
   };
 }

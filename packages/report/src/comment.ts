@@ -25,6 +25,7 @@ import {
 import { COMMENT_LIMIT, fitComment, stickyRoom } from "./fit";
 import { lintFindings, notRunLines, OUTCOME_ICON, renderFailures, tierTable } from "./markdown";
 import { failuresOf, formatDuration, OUTCOME_WORD, STATUS_WORD } from "./model";
+import { rerunLines } from "./rerun";
 
 /** What every state of the sticky comment names: the run, the commit, where to look. */
 export interface ReportContext {
@@ -37,6 +38,8 @@ export interface ReportContext {
   runUrl: string;
   /** `${publicUrl}/runs/<id>/log`: the live/full log. */
   logUrl: string;
+  /** `${publicUrl}/prs/<forge>/<repo>/<pr>`: the PR's earlier attempts (see rerun.ts). */
+  historyUrl?: string;
 }
 
 /** The sticky comment's body plus the commit statuses that go with it. */
@@ -124,7 +127,7 @@ export function renderRunning(
 
 export function renderCancelled(ctx: ReportContext, why: string, redactor: Redactor): Report {
   return redacted(redactor, {
-    body: `${header(ctx, "🚫", "cancelled")}\n\n${why}\n\nThe run was stopped and its deployment torn down. Run \`${ctx.runId}\` · ${links(ctx)}\n`,
+    body: `${header(ctx, "🚫", "cancelled")}\n\n${why}\n\nThe run was stopped and its deployment torn down. Run \`${ctx.runId}\` · ${links(ctx)}${ctx.historyUrl ? ` · [earlier attempts](${ctx.historyUrl})` : ""}\n`,
     statuses: [status(ctx, SUMMARY_CONTEXT, "error", `cancelled: ${why}`)],
   });
 }
@@ -181,6 +184,7 @@ export function renderFinal(
   const f = results.flags;
   const bottom = [
     "",
+    ...rerunLines(results, ctx.historyUrl),
     `deploys ${f.deployCount} (+${f.upgradeRedeploys} upgrade${f.freshDeploys === undefined ? "" : `, ${f.freshDeploys} fresh`}) · teardown ${f.cleanTeardown ? "clean" : `**residue**: ${markdownText(results.residue.join(", "))}`} · run \`${ctx.runId}\``,
     "",
   ].join("\n");

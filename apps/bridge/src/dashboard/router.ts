@@ -10,6 +10,7 @@ import { LiveLogHub } from "./live-follow";
 import { LiveLogAdmission } from "./live-limits";
 import { type LiveLogDeps, sendLogText, sseEvent, streamLog } from "./live-log";
 import type { DashboardOptions } from "./options";
+import { FORGE_NAME, PR_NUMBER, REPO_PART, renderPullPage } from "./pr-page";
 import { renderRecipePage } from "./recipe-page";
 import { renderRunPage } from "./run-page";
 import { scrub } from "./view";
@@ -172,6 +173,19 @@ export function dashboardRouter(options: DashboardOptions): Router {
       const body = RECIPE_NAME.test(name) ? await renderRecipePage(options, name) : undefined;
       if (body) sendPage(res, 200, body);
       else notFound(res, `Taster has no runs of a recipe called "${redact(name)}".`);
+    }),
+  );
+
+  router.get(
+    "/prs/:forge/:owner/:repo/:pr",
+    handle(async (req, res) => {
+      const { forge = "", owner = "", repo = "", pr = "" } = req.params as Record<string, string>;
+      const valid =
+        FORGE_NAME.test(forge) && REPO_PART.test(owner) && REPO_PART.test(repo) && PR_NUMBER.test(pr);
+      const ref = { forge, repo: `${owner}/${repo}`, pr: Number(pr) };
+      const body = valid ? await renderPullPage(options, ref) : undefined;
+      if (body) sendPage(res, 200, body);
+      else notFound(res, `Taster has no runs of pull request ${redact(`${owner}/${repo}#${pr}`)}.`);
     }),
   );
 

@@ -5,6 +5,7 @@ import { html, type SafeHtml } from "./html";
 import { page } from "./layout";
 import { LIVE_LOG_SCRIPT } from "./live-log";
 import type { DashboardOptions } from "./options";
+import { pullPath } from "./pr-page";
 import {
   FINISHED,
   levelChip,
@@ -106,7 +107,7 @@ function facts(run: RunRecord, position: number | undefined): SafeHtml {
 ${
   job.forge === "local"
     ? html`<dt>source</dt><dd>a local run (<code>taster run --publish</code>) of <code>${job.repo}</code></dd>`
-    : html`<dt>pull request</dt><dd>${job.repo}#${job.pr} (${job.forge})</dd>`
+    : html`<dt>pull request</dt><dd>${job.repo}#${job.pr} (${job.forge}) · <a href="${pullPath(job)}">all its runs</a></dd>`
 }
 <dt>commit</dt><dd><code>${job.sha}</code></dd>
 <dt>tiers</dt><dd>${job.stages.join(" → ")}</dd>

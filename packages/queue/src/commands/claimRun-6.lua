@@ -8,17 +8,19 @@
   A run counts as finished when its BullMQ job hash is gone or has `finishedOn`.
 
   KEYS[1] delivery seen-once key   KEYS[2] comment seen-once key   KEYS[3] PR key
-  KEYS[4] runs sorted set          KEYS[5] run sequence
+  KEYS[4] runs sorted set          KEYS[5] run sequence   KEYS[6] the PR's runs sorted set
   ARGV: runBase, sha, ttl, job JSON, now (ms), run key prefix, BullMQ queue key prefix
   Returns {outcome, runId, superseded, supersededState, runState}.
 ]]
-local deliveryKey, commentKey, pullKey, runsKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local deliveryKey, commentKey, pullKey, runsKey, seqKey, pullRunsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local runBase, sha, ttl, job, now, runPrefix, bullQueuePrefix =
   ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 
 local function isLive(runId)
-  local fields = redis.call('HMGET', runPrefix .. runId, 'state', 'bullKey')
+  local fields = redis.call('HMGET', runPrefix .. runId, 'state', 'bullKey', 'cancelledBy')
   local state, bullKey = fields[1], fields[2]
+  -- A cancelled run still being torn down by its worker covers nothing any more.
+  if fields[3] then return false end
   if state == 'claimed' then return true end
   if state ~= 'queued' and state ~= 'running' then return false end
   if bullKey and (redis.call('EXISTS', bullKey) == 0 or redis.call('HEXISTS', bullKey, 'finishedOn') == 1) then
@@ -64,5 +66,7 @@ redis.call('EXPIRE', runPrefix .. runId, ttl * 5)
 redis.call('HSET', pullKey, 'runId', runId, 'sha', sha)
 redis.call('EXPIRE', pullKey, ttl * 5)
 redis.call('ZADD', runsKey, now, runId)
+redis.call('ZADD', pullRunsKey, now, runId)
+redis.call('EXPIRE', pullRunsKey, ttl * 5)
 remember(runId)
 return {'enqueued', runId, superseded, supersededState, 'claimed'}
