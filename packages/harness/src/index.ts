@@ -11,3 +11,4 @@ export * from "./run/index";
 export * from "./runlog";
 export * from "./sandbox";
 export * from "./table";
+export * from "./sweep/index";

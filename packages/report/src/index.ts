@@ -5,3 +5,4 @@ export * from "./dashboard";
 export * from "./fit";
 export * from "./html";
 export * from "./model";
+export * from "./sweep-table";
