@@ -1,5 +1,7 @@
 export * from "./config";
 export * from "./forge";
+export * from "./level-notice";
 export * from "./probe-image";
 export * from "./report";
+export * from "./sweep-job";
 export * from "./worker";

@@ -5,9 +5,11 @@
  * dashboard and its level changes to the webhook.
  */
 import { join } from "node:path";
+import type { TasterConfig } from "@taster/config";
 import type { Sweep } from "@taster/contracts";
-import type { SweepStore } from "@taster/queue";
+import { connectRedis, SweepStore } from "@taster/queue";
 import type { ConnectOptions } from "@taster/swarm";
+import { levelChanges, notifyLevelChanges } from "./level-notice";
 
 export interface SweepTargetSpec {
   recipe: string;
@@ -52,4 +54,48 @@ export function createSweepRunner(options: SweepRunnerOptions): SweepRunner {
     await options.onSwept?.(previous, sweep);
     return sweep;
   };
+}
+
+/** What `taster worker` needs to sweep its host: the enrolled recipes routed to it, the schedule, the webhook. */
+export interface HostSweepConfig {
+  host: string;
+  hostUrl: string;
+  probeImage?: string;
+  dataDir: string;
+  redisUrl: string;
+  keyPrefix: string;
+  config: TasterConfig;
+  log: (message: string) => void;
+}
+
+export function hostSweep(c: HostSweepConfig): { schedule: string | null; run: SweepRunner } {
+  const firstHost = c.config.hosts.hosts[0]?.name;
+  const targets = c.config.intake.enrolledRepos
+    .map((r) => r.repo)
+    .map((repo) => ({ repo, recipe: repo.split("/").at(-1) ?? repo }))
+    .filter(({ recipe }) => (c.config.hosts.recipeHosts[recipe] ?? firstHost) === c.host)
+    .map(({ repo, recipe }) => ({
+      recipe,
+      repo,
+      source: c.config.worker.recipeSource.replaceAll("{repo}", repo).replaceAll("{recipe}", recipe),
+    }));
+  const store = new SweepStore(connectRedis(c.redisUrl), c.keyPrefix);
+  const webhook = c.config.sweep.webhookUrl;
+  const run = createSweepRunner({
+    hostUrl: c.hostUrl,
+    ...(c.probeImage ? { probeImage: c.probeImage } : {}),
+    dataDir: c.dataDir,
+    targets,
+    attempts: c.config.sweep.attempts,
+    store,
+    secrets: c.config.secrets,
+    onSwept: async (previous, sweep) => {
+      if (!webhook) return;
+      const sent = await notifyLevelChanges(webhook, levelChanges(previous, sweep), (recipe, why) =>
+        c.log(`level-change notice for ${recipe} not delivered: ${why}`),
+      );
+      if (sent) c.log(`level-change notices sent: ${sent}`);
+    },
+  });
+  return { schedule: targets.length > 0 ? c.config.sweep.schedule : null, run };
 }

@@ -1,8 +1,11 @@
+import { join } from "node:path";
+import { readConfig } from "@taster/config";
 import { createLogger, errorMessage, type Logger, usageError } from "@taster/core";
 import { checkVips, connectHost, hasImage, probeImageFix, pullImage } from "@taster/swarm";
 import {
   createWorker,
   githubReporter,
+  hostSweep,
   probeImageOf,
   recipeSourceFrom,
   workerConfigFromEnv,
@@ -40,6 +43,17 @@ export function registerWorker(program: Command): void {
         ...(config.dataDir ? { dataDir: config.dataDir } : {}),
         recipeSource: recipeSourceFrom(config.recipeSource),
         secrets: config.secrets,
+        // Scheduled sweeps of the enrolled recipes routed to this host (docs/sweep.md).
+        sweep: hostSweep({
+          host: config.host.name,
+          hostUrl: config.host.url,
+          probeImage,
+          dataDir: config.dataDir ?? join(process.cwd(), ".taster", "runs"),
+          redisUrl: config.redisUrl,
+          keyPrefix: config.keyPrefix,
+          config: readConfig(process.env),
+          log: (message) => logger.info(message),
+        }),
         // The worker's own pino lines (name "worker", redacted), on stderr like this logger's.
         log: (line) => process.stderr.write(`${line}\n`),
       });
