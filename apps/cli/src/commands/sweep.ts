@@ -21,7 +21,7 @@ interface SweepFlags {
   host?: string;
   knownHosts?: string;
   identity?: string;
-  attempts: string;
+  attempts?: string;
   idleTimeout: string;
   recipesTests?: string;
 }
@@ -60,7 +60,10 @@ export function registerSweep(program: Command): void {
     .option("--host <url>", "Docker host (default: the first of TASTER_HOSTS)")
     .option("--known-hosts <file>", "for an ssh:// host: the known_hosts file its key is checked against")
     .option("--identity <file>", "for an ssh:// host: the private key to log in with")
-    .option("--attempts <n>", "re-runs of a failed tier, alone on the host", String(DEFAULT_SWEEP_ATTEMPTS))
+    .option(
+      "--attempts <n>",
+      `re-runs of a failed tier, alone on the host (default: TASTER_SWEEP_ATTEMPTS, else ${DEFAULT_SWEEP_ATTEMPTS})`,
+    )
     .option(
       "--idle-timeout <seconds>",
       "how long a re-run waits for other Taster stacks to leave the host",
@@ -69,7 +72,8 @@ export function registerSweep(program: Command): void {
     .option("--recipes-tests <dir>", "overlays directory (default: recipes-tests/)")
     .action(async (flags: SweepFlags) => {
       const config = readConfig(process.env);
-      const attempts = wholeNumber(flags.attempts, "--attempts");
+      const attempts =
+        flags.attempts === undefined ? config.sweep.attempts : wholeNumber(flags.attempts, "--attempts");
       const idleTimeoutMs = wholeNumber(flags.idleTimeout, "--idle-timeout") * 1000;
       const wanted = flags.recipes
         ?.split(",")
