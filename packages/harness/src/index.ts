@@ -10,5 +10,5 @@ export * from "./results";
 export * from "./run/index";
 export * from "./runlog";
 export * from "./sandbox";
-export * from "./table";
 export * from "./sweep/index";
+export * from "./table";
