@@ -11,7 +11,7 @@ import {
   loadTriggerers,
   type Triggerer,
 } from "@taster/forge";
-import { connectRedis, IntakeQueue, type Redis, RunQueues } from "@taster/queue";
+import { connectRedis, IntakeQueue, type Redis, RunQueues, SweepStore } from "@taster/queue";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { CommentHandler } from "./comments";
 import { answersWebhooks, type BridgeConfig, type BridgeRole, processesCommands } from "./config";
@@ -114,6 +114,7 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
         runs: queues.runs,
         logs: queues.logs,
         queues,
+        sweeps: new SweepStore(redis, config.keyPrefix),
         hosts: config.hosts,
         publicUrl: config.publicUrl,
         redactor: secretsRedactor(config),

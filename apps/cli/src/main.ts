@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   lab: async () => (await import("./commands/lab")).registerLab,
   plan: async () => (await import("./commands/plan")).registerPlan,
   run: async () => (await import("./commands/run")).registerRun,
+  sweep: async () => (await import("./commands/sweep")).registerSweep,
   bridge: async () => (await import("./commands/bridge")).registerBridge,
   worker: async () => (await import("./commands/worker")).registerWorker,
   doctor: async () => (await import("./commands/doctor")).registerDoctor,

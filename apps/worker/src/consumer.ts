@@ -10,6 +10,7 @@ import {
   queueNameFor,
   type RunJob,
   type RunStore,
+  SWEEP_JOB_NAME,
 } from "@taster/queue";
 import { type Job, Worker } from "bullmq";
 import { Redis } from "ioredis";
@@ -28,6 +29,8 @@ export interface ConsumerOptions {
   stalledIntervalMs: number;
   infraRetry: BackoffPolicy;
   log: Logger;
+  /** Runs a scheduled sweep (a `sweep` job on this host's queue, see sweep-job.ts); unset: sweep jobs are skipped. */
+  sweep?: (signal: AbortSignal | undefined) => Promise<unknown>;
 }
 
 export interface Consumer {
@@ -49,6 +52,7 @@ export function startConsumer(options: ConsumerOptions, processor: JobProcessor)
     queueNameFor(options.host),
     // Three parameters: BullMQ passes the abort signal only to a processor that declares it.
     async (job: Job<RunJob>, token: string | undefined, signal: AbortSignal | undefined) => {
+      if (job.name === SWEEP_JOB_NAME) return runSweepJob(signal);
       const runId = job.id ?? job.data.runId;
       running.add(runId);
       try {
@@ -81,6 +85,14 @@ export function startConsumer(options: ConsumerOptions, processor: JobProcessor)
       .concludeAbandoned(job, error)
       .catch((e) => log.error({ runId: job.id, ...reason(e) }, "could not conclude the run"));
   });
+
+  // A sweep holds one capacity slot like a run; it was queued behind PR runs by its priority.
+  async function runSweepJob(signal: AbortSignal | undefined): Promise<void> {
+    if (!options.sweep) return log.info("sweep job skipped: this worker has no sweep configured");
+    log.info("sweep: starting");
+    await options.sweep(signal);
+    log.info("sweep: done");
+  }
 
   function cancel(runId: string, why: string): boolean {
     if (!running.has(runId) || !worker.cancelJob(runId, why)) return false;

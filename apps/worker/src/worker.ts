@@ -13,6 +13,7 @@ import {
   type RunJob,
   RunLog,
   RunStore,
+  upsertSweepScheduler,
 } from "@taster/queue";
 import type { ConnectOptions } from "@taster/swarm";
 import { Redis } from "ioredis";
@@ -63,6 +64,8 @@ export interface WorkerOptions {
   stalledIntervalMs?: number;
   /** Values that must never leave the worker (forge token, webhook secrets). */
   secrets?: string[];
+  /** Scheduled sweeps (sweep-job.ts): the host's job scheduler is upserted at start; null schedule removes it. */
+  sweep?: { schedule: string | null; run: (signal: AbortSignal | undefined) => Promise<unknown> };
   /** The service log: each pino JSON line (redacted). Without it the worker logs nothing. */
   log?: (line: string) => void;
 }
@@ -135,9 +138,15 @@ export function createWorker(options: WorkerOptions): TasterWorker {
       stalledIntervalMs: options.stalledIntervalMs ?? lockDurationMs / 2,
       infraRetry,
       log,
+      ...(options.sweep ? { sweep: options.sweep.run } : {}),
     },
     processor,
   );
+  if (options.sweep) {
+    upsertSweepScheduler({ redis, bullPrefix, host: options.host }, options.sweep.schedule).catch((error) =>
+      log.warn(reason(error), "could not schedule the sweep"),
+    );
+  }
   startDelivery(outbox, options, log);
 
   return {

@@ -21,6 +21,7 @@ const SECTIONS: Record<Section, string> = {
   dashboard: "the dashboard's live logs",
   worker: "how the worker makes runs",
   sandbox: "the users overlay tests run as (the harness, in the worker)",
+  sweep: "the scheduled sweep of every enrolled recipe (worker) and `taster sweep`",
   paths: "this machine's Taster: the CLI, the lab, logging",
 };
 

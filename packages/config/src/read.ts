@@ -49,6 +49,8 @@ export interface TasterConfig {
   /** dataDir unset: the worker's default, `.taster/runs` under its working directory. */
   worker: { recipeSource: string; dataDir?: string };
   sandbox: { uidBase: number; slots: number };
+  /** schedule: a cron pattern, or null when sweeps are off. */
+  sweep: { schedule: string | null; attempts: number; webhookUrl?: string };
   paths: { root: string; labDir: string; labRedisPort: number; logLevel: string };
   /** Every secret value configured, so what Taster writes can be redacted. */
   secrets: string[];
@@ -218,6 +220,11 @@ export function collectConfig(env: NodeJS.ProcessEnv = process.env): {
       ...(opt("TASTER_DATA_DIR") ? { dataDir: str("TASTER_DATA_DIR") } : {}),
     },
     sandbox: { uidBase: num("TASTER_SANDBOX_UID_BASE"), slots: num("TASTER_SANDBOX_SLOTS") },
+    sweep: {
+      schedule: str("TASTER_SWEEP_SCHEDULE") === "off" ? null : str("TASTER_SWEEP_SCHEDULE"),
+      attempts: num("TASTER_SWEEP_ATTEMPTS"),
+      ...(opt("TASTER_SWEEP_WEBHOOK_URL") ? { webhookUrl: str("TASTER_SWEEP_WEBHOOK_URL") } : {}),
+    },
     paths: {
       root: opt("TASTER_ROOT") ?? process.cwd(),
       labDir:

@@ -14,6 +14,7 @@ export type Section =
   | "dashboard"
   | "worker"
   | "sandbox"
+  | "sweep"
   | "paths";
 
 export interface Variable {
@@ -34,6 +35,8 @@ export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 /** TASTER_HOSTS when unset: one host named `lab`, this machine's engine, one run at once. */
 export const defaultHosts = (dockerHost: string): string => `lab=${dockerHost}@1`;
+/** The scheduled sweep: weekly, Mondays at 03:00 UTC. */
+export const DEFAULT_SWEEP_SCHEDULE = "0 3 * * 1";
 /** Where a job's recipe is fetched from: `{repo}` (owner/name) and `{recipe}` are filled in. */
 export const DEFAULT_RECIPE_SOURCE = "https://github.com/{repo}.git";
 
@@ -279,6 +282,34 @@ export const VARIABLES = {
     int(1, 1000).default(16),
     "Sandbox users (runs with tests at once on one machine); at least the worker's capacity.",
     "16",
+  ),
+
+  // sweep: the scheduled sweep of every enrolled recipe at its newest release (docs/sweep.md)
+  TASTER_SWEEP_SCHEDULE: v(
+    "sweep",
+    z
+      .string()
+      .trim()
+      .refine(
+        (s) => s === "off" || /^\S+(\s+\S+){4,5}$/.test(s),
+        "must be a cron pattern (5 or 6 fields) or off",
+      )
+      .default(DEFAULT_SWEEP_SCHEDULE),
+    "When each worker sweeps the enrolled recipes routed to its host (cron, UTC; `off`: never). Default: weekly, Mondays 03:00.",
+    "0 3 * * *",
+  ),
+  TASTER_SWEEP_ATTEMPTS: v(
+    "sweep",
+    int(0, 10).default(2),
+    "Re-runs of a tier that failed in a sweep, alone on the host, to tell a flake from a genuine failure.",
+    "3",
+  ),
+  TASTER_SWEEP_WEBHOOK_URL: v(
+    "sweep",
+    z.url({ error: "must be an http(s) URL" }).optional(),
+    "Where a recipe's level change after a sweep is posted (JSON), at most once per recipe per sweep.",
+    "https://matrix-hookshot.example.org/webhook/abc",
+    { secret: true },
   ),
 
   // paths: this machine's Taster (the CLI and the lab)

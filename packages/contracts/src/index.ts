@@ -1,3 +1,4 @@
 export * from "./job";
 export * from "./results";
 export * from "./status";
+export * from "./sweep";

@@ -10,4 +10,5 @@ export * from "./results";
 export * from "./run/index";
 export * from "./runlog";
 export * from "./sandbox";
+export * from "./sweep/index";
 export * from "./table";

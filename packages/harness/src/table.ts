@@ -1,2 +1,2 @@
 /** The CLI table is rendered by @taster/report (one renderer per surface); re-exported for the CLI. */
-export { resultsTable, rowsOf, tierLabel } from "@taster/report";
+export { resultsTable, rowsOf, sweepTable, tierLabel } from "@taster/report";

@@ -23,3 +23,4 @@ export {
 } from "./reports";
 export { type LocalRunJob, type RunRecord, type RunState, RunStore } from "./runs";
 export { queueNameFor, RUN_ATTEMPTS, type RunJob, RunJobSchema, type RunRequest } from "./schema";
+export * from "./sweeps";

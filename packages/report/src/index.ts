@@ -6,3 +6,4 @@ export * from "./fit";
 export * from "./html";
 export * from "./model";
 export * from "./rerun";
+export * from "./sweep-table";

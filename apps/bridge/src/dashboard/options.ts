@@ -1,5 +1,5 @@
 import type { Redactor } from "@taster/core";
-import type { RunLog, RunQueues, RunStore } from "@taster/queue";
+import type { RunLog, RunQueues, RunStore, SweepStore } from "@taster/queue";
 
 export interface DashboardOptions {
   runs: RunStore;
@@ -30,6 +30,8 @@ export interface DashboardOptions {
    * resume from the last line they got.
    */
   signal?: AbortSignal;
+  /** The sweeps' summaries (the recipes page; the badge shows a swept recipe's sweep level). */
+  sweeps?: SweepStore;
   /** Recent runs on the front page. Default 50. */
   recentRuns?: number;
 }

@@ -1,7 +1,7 @@
 import { errorMessage } from "@taster/core";
 import type { RunRecord } from "@taster/queue";
 import { type Request, type Response, Router } from "express";
-import { renderBadge } from "./badge";
+import { type BadgeStatus, renderBadge } from "./badge";
 import { isInFlight, latestVerdict, RECIPE_NAME, recipeRuns } from "./history";
 import { renderHome } from "./home";
 import { html } from "./html";
@@ -13,6 +13,7 @@ import type { DashboardOptions } from "./options";
 import { FORGE_NAME, PR_NUMBER, REPO_PART, renderPullPage } from "./pr-page";
 import { renderRecipePage } from "./recipe-page";
 import { renderRunPage } from "./run-page";
+import { renderSweepsPage } from "./sweeps-page";
 import { scrub } from "./view";
 
 /** Run ids are [a-z0-9-] (see RunJobSchema); anything else cannot be a run and never reaches Redis. */
@@ -167,6 +168,11 @@ export function dashboardRouter(options: DashboardOptions): Router {
   );
 
   router.get(
+    "/recipes",
+    handle(async (_req, res) => sendPage(res, 200, renderSweepsPage((await options.sweeps?.recent()) ?? []))),
+  );
+
+  router.get(
     "/recipes/:name",
     handle(async (req, res) => {
       const name = String(req.params.name ?? "");
@@ -197,9 +203,17 @@ export function dashboardRouter(options: DashboardOptions): Router {
         res.status(404).type("text").send("not a recipe name\n");
         return;
       }
-      const history = await recipeRuns(options.runs, name, options.historyScan ?? 500);
+      const swept = (await options.sweeps?.recent(1))?.[0]?.recipes.find((r) => r.recipe === name);
+      const history = swept ? [] : await recipeRuns(options.runs, name, options.historyScan ?? 500);
       const verdict = latestVerdict(history);
-      const status = verdict ? { level: verdict.level } : history.some(isInFlight) ? "running" : "no runs";
+      // A swept recipe's badge is its sweep's level (the release as shipped); else its latest run's.
+      const status: BadgeStatus = swept
+        ? { level: swept.level }
+        : verdict
+          ? { level: verdict.level }
+          : history.some(isInFlight)
+            ? "running"
+            : "no runs";
       res
         .type("image/svg+xml")
         // Short: READMEs should show a new level within a minute; forges' image proxies honour this.

@@ -1,6 +1,15 @@
+import { join } from "node:path";
+import { readConfig } from "@taster/config";
 import { createLogger, errorMessage, type Logger, usageError } from "@taster/core";
 import { checkVips, connectHost, hasImage, probeImageFix, pullImage } from "@taster/swarm";
-import { createWorker, probeImageOf, recipeSources, reportersFor, workerConfigFromEnv } from "@taster/worker";
+import {
+  createWorker,
+  hostSweep,
+  probeImageOf,
+  recipeSources,
+  reportersFor,
+  workerConfigFromEnv,
+} from "@taster/worker";
 import type { Command } from "commander";
 
 /** `taster worker --host URL [--capacity N]`: consume the host's queue until SIGTERM/SIGINT. */
@@ -18,6 +27,12 @@ export function registerWorker(program: Command): void {
       await ensureProbeImage(config.host.name, config.host.url, probeImage, logger);
       await measureVips(config.host.url, probeImage, logger);
       const forges = reportersFor(config);
+      const recipeSource = recipeSources({
+        ...(config.recipeSource ? { template: config.recipeSource } : {}),
+        ...(config.github ? { githubApiUrl: config.github.apiUrl } : {}),
+        ...(config.gitea ? { giteaUrl: config.gitea.url } : {}),
+        onIgnored: (job, why) => logger.warn(`${job.forge}:${job.repo}: ${why}`),
+      });
       const worker = createWorker({
         host: config.host.name,
         hostUrl: config.host.url,
@@ -30,13 +45,20 @@ export function registerWorker(program: Command): void {
         keyPrefix: config.keyPrefix,
         bullPrefix: config.bullPrefix,
         ...(config.dataDir ? { dataDir: config.dataDir } : {}),
-        recipeSource: recipeSources({
-          ...(config.recipeSource ? { template: config.recipeSource } : {}),
-          ...(config.github ? { githubApiUrl: config.github.apiUrl } : {}),
-          ...(config.gitea ? { giteaUrl: config.gitea.url } : {}),
-          onIgnored: (job, why) => logger.warn(`${job.forge}:${job.repo}: ${why}`),
-        }),
+        recipeSource,
         secrets: config.secrets,
+        // Scheduled sweeps of the enrolled recipes routed to this host (docs/sweep.md).
+        sweep: hostSweep({
+          host: config.host.name,
+          hostUrl: config.host.url,
+          probeImage,
+          dataDir: config.dataDir ?? join(process.cwd(), ".taster", "runs"),
+          redisUrl: config.redisUrl,
+          keyPrefix: config.keyPrefix,
+          config: readConfig(process.env),
+          recipeSource,
+          log: (message) => logger.info(message),
+        }),
         // The worker's own pino lines (name "worker", redacted), on stderr like this logger's.
         log: (line) => process.stderr.write(`${line}\n`),
       });

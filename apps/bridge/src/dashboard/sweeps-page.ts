@@ -1,0 +1,91 @@
+/**
+ * The recipes page (`/recipes`): every recipe of the recent sweeps with its latest level and
+ * version, last sweep time, a level sparkline over the sweeps (inline SVG, oldest → newest) and
+ * its flake rate (failed tiers classified flake / failed tiers triaged).
+ */
+import type { Sweep, SweepRow } from "@taster/contracts";
+import { html, type SafeHtml, trusted } from "./html";
+import { page } from "./layout";
+import { GREY, LEVEL_COLOURS } from "./view";
+
+export interface RecipeSummary {
+  recipe: string;
+  latest: SweepRow;
+  sweptAt: string;
+  /** Levels over the sweeps that had the recipe, oldest first. */
+  levels: number[];
+  flakes: number;
+  triaged: number;
+}
+
+/** Sweeps newest first (as the store gives them) → one summary per recipe, by name. */
+export function summarise(sweeps: readonly Sweep[]): RecipeSummary[] {
+  const byRecipe = new Map<string, RecipeSummary>();
+  for (const sweep of [...sweeps].reverse()) {
+    for (const row of sweep.recipes) {
+      const s = byRecipe.get(row.recipe) ?? {
+        recipe: row.recipe,
+        latest: row,
+        sweptAt: sweep.finishedAt,
+        levels: [],
+        flakes: 0,
+        triaged: 0,
+      };
+      s.latest = row;
+      s.sweptAt = sweep.finishedAt;
+      s.levels.push(row.level);
+      for (const tier of Object.values(row.tiers)) {
+        if (!tier.classification) continue;
+        s.triaged += 1;
+        if (tier.classification === "flake") s.flakes += 1;
+      }
+      byRecipe.set(row.recipe, s);
+    }
+  }
+  return [...byRecipe.values()].sort((a, b) => a.recipe.localeCompare(b.recipe));
+}
+
+/** Levels 0–4 as a small polyline with a dot per sweep, the last dot in the level's colour. */
+export function sparkline(levels: readonly number[]): SafeHtml {
+  const step = 12;
+  const w = Math.max(1, levels.length - 1) * step + 8;
+  const y = (level: number) => 4 + (4 - level) * 5;
+  const points = levels.map((l, i) => `${4 + i * step},${y(l)}`).join(" ");
+  const dots = levels
+    .map(
+      (l, i) =>
+        `<circle cx="${4 + i * step}" cy="${y(l)}" r="2.5" fill="${LEVEL_COLOURS[l] ?? GREY}"><title>L${l}</title></circle>`,
+    )
+    .join("");
+  const label = `levels over the last ${levels.length} sweep(s): ${levels.map((l) => `L${l}`).join(" ")}`;
+  return trusted(
+    `<svg class="spark" width="${w}" height="28" viewBox="0 0 ${w} 28" role="img" aria-label="${label}"><polyline points="${points}" fill="none" stroke="#8c959f" stroke-width="1.5"/>${dots}</svg>`,
+  );
+}
+
+const percent = (s: RecipeSummary) =>
+  s.triaged === 0 ? "–" : `${Math.round((100 * s.flakes) / s.triaged)}% (${s.flakes}/${s.triaged})`;
+
+export function renderSweepsPage(sweeps: readonly Sweep[]): string {
+  const rows = summarise(sweeps);
+  const body = rows.length
+    ? html`<table>
+<thead><tr><th>recipe</th><th>level</th><th>version</th><th>verdict</th><th>last sweep</th><th>levels</th><th>flake rate</th><th>badge</th></tr></thead>
+<tbody>${rows.map(
+        (r) => html`<tr>
+<td><a href="/recipes/${r.recipe}">${r.recipe}</a></td>
+<td><span class="chip" style="background:${LEVEL_COLOURS[r.latest.level] ?? GREY}">L${r.latest.level}</span></td>
+<td><code>${r.latest.version ?? "no release"}</code></td>
+<td class="${r.latest.verdict}">${r.latest.verdict.toUpperCase()}${r.latest.classification ? ` (${r.latest.classification})` : ""}</td>
+<td class="muted">${r.sweptAt.replace("T", " ").slice(0, 16)} UTC</td>
+<td>${sparkline(r.levels)}</td>
+<td>${percent(r)}</td>
+<td><img alt="badge of ${r.recipe}" src="/badges/${r.recipe}.svg"></td>
+</tr>`,
+      )}</tbody></table>`
+    : html`<p class="muted">No sweep has run yet: <code>taster sweep</code>, or the workers' scheduled sweep (docs/sweep.md).</p>`;
+  return page(
+    "Recipes",
+    html`<h1>Recipes</h1><p class="muted">Every recipe at its newest release, as the last ${sweeps.length} sweep(s) found it.</p>${body}`,
+  );
+}

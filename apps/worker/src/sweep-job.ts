@@ -1,0 +1,108 @@
+/**
+ * The worker's side of scheduled sweeps: a `sweep` job (added by the host's job scheduler, see
+ * @taster/queue sweeps.ts) runs the sweep of the enrolled recipes routed to this host, one recipe
+ * after another in the one capacity slot the job holds; the summary goes to the sweep store for the
+ * dashboard and its level changes to the webhook.
+ */
+import { join } from "node:path";
+import type { TasterConfig } from "@taster/config";
+import type { Sweep } from "@taster/contracts";
+import { errorMessage } from "@taster/core";
+import { connectRedis, SweepStore } from "@taster/queue";
+import type { ConnectOptions } from "@taster/swarm";
+import { levelChanges, notifyLevelChanges } from "./level-notice";
+import type { SourceJob } from "./recipe-source";
+
+export interface SweepTargetSpec {
+  recipe: string;
+  repo: string;
+  source: string;
+}
+
+export interface SweepRunnerOptions {
+  hostUrl: string;
+  hostOptions?: ConnectOptions;
+  probeImage?: string;
+  dataDir: string;
+  targets: SweepTargetSpec[];
+  attempts: number;
+  store: SweepStore;
+  /** Called with the sweep before and the new one (level-change notices). */
+  onSwept?: (previous: Sweep | undefined, sweep: Sweep) => Promise<void>;
+  secrets?: string[];
+}
+
+export type SweepRunner = (signal: AbortSignal | undefined) => Promise<Sweep>;
+
+export function createSweepRunner(options: SweepRunnerOptions): SweepRunner {
+  return async (signal) => {
+    const { prepareSweepDir, runSweep } = await import("@taster/harness");
+    const outDir = join(options.dataDir, "sweeps", new Date().toISOString().replace(/[:.]/g, "-"));
+    await prepareSweepDir(outDir);
+    const previous = (await options.store.recent(1))[0];
+    const sweep = await runSweep({
+      targets: options.targets,
+      outDir,
+      hostUrl: options.hostUrl,
+      ...(options.hostOptions ? { hostOptions: options.hostOptions } : {}),
+      attempts: options.attempts,
+      run: {
+        ...(options.probeImage ? { probeImage: options.probeImage } : {}),
+        ...(options.secrets ? { secrets: options.secrets } : {}),
+      },
+      ...(signal ? { signal } : {}),
+    });
+    await options.store.save(sweep);
+    await options.onSwept?.(previous, sweep);
+    return sweep;
+  };
+}
+
+/** What `taster worker` needs to sweep its host: the enrolled recipes routed to it, the schedule, the webhook. */
+export interface HostSweepConfig {
+  host: string;
+  hostUrl: string;
+  probeImage?: string;
+  dataDir: string;
+  redisUrl: string;
+  keyPrefix: string;
+  config: TasterConfig;
+  /** Where a recipe is fetched from: the worker's own rule (its forge, or TASTER_RECIPE_SOURCE). */
+  recipeSource: (job: SourceJob) => string;
+  log: (message: string) => void;
+}
+
+export function hostSweep(c: HostSweepConfig): { schedule: string | null; run: SweepRunner } {
+  const firstHost = c.config.hosts.hosts[0]?.name;
+  const targets = c.config.intake.enrolledRepos
+    .map(({ forge, repo }) => ({ forge, repo, recipe: repo.split("/").at(-1) ?? repo }))
+    .filter(({ recipe }) => (c.config.hosts.recipeHosts[recipe] ?? firstHost) === c.host)
+    .flatMap((job) => {
+      try {
+        return [{ recipe: job.recipe, repo: job.repo, source: c.recipeSource(job) }];
+      } catch (error) {
+        // A recipe on a forge this worker does not know: left out of its sweeps, said once at start.
+        c.log(`sweep: ${job.forge}:${job.repo} left out: ${errorMessage(error)}`);
+        return [];
+      }
+    });
+  const store = new SweepStore(connectRedis(c.redisUrl), c.keyPrefix);
+  const webhook = c.config.sweep.webhookUrl;
+  const run = createSweepRunner({
+    hostUrl: c.hostUrl,
+    ...(c.probeImage ? { probeImage: c.probeImage } : {}),
+    dataDir: c.dataDir,
+    targets,
+    attempts: c.config.sweep.attempts,
+    store,
+    secrets: c.config.secrets,
+    onSwept: async (previous, sweep) => {
+      if (!webhook) return;
+      const sent = await notifyLevelChanges(webhook, levelChanges(previous, sweep), (recipe, why) =>
+        c.log(`level-change notice for ${recipe} not delivered: ${why}`),
+      );
+      if (sent) c.log(`level-change notices sent: ${sent}`);
+    },
+  });
+  return { schedule: targets.length > 0 ? c.config.sweep.schedule : null, run };
+}
