@@ -43,13 +43,18 @@ describe("taster sweep: bad input is refused before anything runs or is written"
     const r = await sweep("--recipes", "hello-web", "--out", file);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`--out ${file} is a file, not a directory`);
+    // Not writable for anyone: a read-only mount when the tests run as root (root ignores modes).
     const locked = join(parent, "locked");
     await mkdir(locked);
-    await chmod(locked, 0o500);
-    if (process.getuid?.() !== 0) {
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) await run("mount", ["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", locked]);
+    else await chmod(locked, 0o500);
+    try {
       const r2 = await sweep("--recipes", "hello-web", "--out", join(locked, "out"));
       expect(r2.code).toBe(2);
-      expect(r2.stderr).toContain("is not writable");
+      expect(r2.stderr).toContain(`${locked} is not writable`);
+    } finally {
+      if (asRoot) await run("umount", [locked]);
     }
     expect(await readdir(parent)).toEqual(["a-file", "locked"]);
   });
