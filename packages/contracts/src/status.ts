@@ -11,6 +11,19 @@ export interface CommitStatus {
   /** At most 140 chars (GitHub's limit). */
   description: string;
   targetUrl?: string;
+  /**
+   * The longer story a check run shows (GitHub as an App); a plain commit status ignores it.
+   * `conclusion` overrides the one derived from `state` (e.g. `cancelled` for a superseded run).
+   */
+  output?: StatusOutput;
+}
+
+export interface StatusOutput {
+  title: string;
+  /** Markdown, at most 65 535 chars. */
+  summary: string;
+  text?: string;
+  conclusion?: "cancelled" | "neutral";
 }
 
 /** The summary status's context. */

@@ -22,6 +22,7 @@ import {
   TIERS,
   type Tier,
 } from "@taster/core";
+import { renderCheckRun, renderTierCheck } from "./check-run";
 import { COMMENT_LIMIT, fitComment, stickyRoom } from "./fit";
 import { lintFindings, notRunLines, OUTCOME_ICON, renderFailures, tierTable } from "./markdown";
 import { failuresOf, formatDuration, OUTCOME_WORD, STATUS_WORD } from "./model";
@@ -125,7 +126,12 @@ export function renderRunning(
 export function renderCancelled(ctx: ReportContext, why: string, redactor: Redactor): Report {
   return redacted(redactor, {
     body: `${header(ctx, "🚫", "cancelled")}\n\n${why}\n\nThe run was stopped and its deployment torn down. Run \`${ctx.runId}\` · ${links(ctx)}\n`,
-    statuses: [status(ctx, SUMMARY_CONTEXT, "error", `cancelled: ${why}`)],
+    statuses: [
+      {
+        ...status(ctx, SUMMARY_CONTEXT, "error", `cancelled: ${why}`),
+        output: { title: "cancelled", summary: why, conclusion: "cancelled" },
+      },
+    ],
   });
 }
 
@@ -244,10 +250,24 @@ function tierDescription(result: TierResult): string {
 export function finalStatuses(ctx: ReportContext, results: Results, redactor: Redactor): CommitStatus[] {
   const summaryState: CommitState =
     results.outcome === "pass" ? "success" : results.outcome === "fail" ? "failure" : "error";
+  const urls = { runUrl: ctx.runUrl, logUrl: ctx.logUrl };
+  const { conclusion: _c, ...summaryOutput } = renderCheckRun(results, urls, redactor);
   return [
-    ...TIERS.map((tier) =>
-      status(ctx, tierContext(tier), tierState(results.tiers[tier]), tierDescription(results.tiers[tier])),
-    ),
-    status(ctx, SUMMARY_CONTEXT, summaryState, `${OUTCOME_WORD[results.outcome]}, level L${results.level}`),
+    ...TIERS.map((tier) => {
+      const description = tierDescription(results.tiers[tier]);
+      return {
+        ...status(ctx, tierContext(tier), tierState(results.tiers[tier]), description),
+        output: renderTierCheck(results, tier, `${tier}: ${description}`, urls, redactor),
+      };
+    }),
+    {
+      ...status(
+        ctx,
+        SUMMARY_CONTEXT,
+        summaryState,
+        `${OUTCOME_WORD[results.outcome]}, level L${results.level}`,
+      ),
+      output: summaryOutput,
+    },
   ].map((s) => ({ ...s, description: redactor.redact(s.description) }));
 }
