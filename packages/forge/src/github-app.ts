@@ -32,7 +32,9 @@ export class GithubAppAuth {
   private readonly margin: number;
 
   constructor(options: GithubAppAuthOptions) {
-    this.plain = new Octokit({ baseUrl: options.baseUrl, userAgent: "taster-ci" });
+    // Quiet: a 404 lookup is reported by the error thrown below, not by Octokit's console log.
+    const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+    this.plain = new Octokit({ baseUrl: options.baseUrl, userAgent: "taster-ci", log: quiet });
     this.auth = createAppAuth({
       appId: options.appId,
       privateKey: options.privateKey,
