@@ -26,6 +26,12 @@ export interface IntakeItem {
   receivedAt: string;
   /** When the comment was written (the forge's `created_at`): which head its author saw, and its age. */
   commentCreatedAt: string;
+  /**
+   * Set when the command came from a check run's "Re-run" button (GitHub `check_run`
+   * `rerequested`), not a comment: then `commentId` is that check run's id and there is no comment
+   * to react to.
+   */
+  checkRunId?: number;
 }
 
 export interface IntakeQueueOptions extends PushLogOptions {
