@@ -30,7 +30,7 @@ export class CheckRunRerun {
       const run = event.externalId ? await this.runs.getRun(event.externalId) : undefined;
       const job = run?.job;
       // Only a run of this repository and commit: a forged or foreign external_id re-runs nothing.
-      if (!job || job.forge !== "github" || job.repo !== event.repo || job.sha !== event.headSha)
+      if (job?.forge !== "github" || job.repo !== event.repo || job.sha !== event.headSha)
         return ignored("not a check run of a Taster run on this commit");
       const now = new Date().toISOString();
       const { outcome, intakeId } = await this.queue.submit({

@@ -6,7 +6,7 @@
  * Not part of the production worker (import it as `@taster/worker/local-stack`).
  */
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -14,8 +14,15 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Bridge, createBridge, loadBridgeConfig } from "@taster/bridge";
 import { childEnv, createLogger, errorMessage, type Logger, trustedBinary } from "@taster/core";
-import { STICKY_MARKER } from "@taster/forge";
-import { type ForgeSim, githubCommentPayload, sendGithubWebhook, startForgeSim } from "@taster/forge-sim";
+import { GithubForge, STICKY_MARKER } from "@taster/forge";
+import {
+  type ForgeSim,
+  githubCheckRunPayload,
+  githubCommentPayload,
+  type SimCheckRun,
+  sendGithubWebhook,
+  startForgeSim,
+} from "@taster/forge-sim";
 import { ensureLab, type LabInfo, recipeRepo } from "@taster/lab";
 import { Redis } from "ioredis";
 import { githubReporter } from "./forge";
@@ -46,6 +53,13 @@ export interface LocalStack {
   stickyComment(): string | undefined;
   /** Latest commit status per context on the head sha. */
   statuses(): { context: string; state: string; description?: string }[];
+  /** With `app`: the check runs on the head sha, oldest first. */
+  checkRuns(): SimCheckRun[];
+  /** With `app`: someone presses "Re-run" on a check run (GitHub's `check_run` `rerequested`). */
+  rerequest(
+    checkRun: SimCheckRun,
+    user?: string,
+  ): Promise<{ status: number; runId?: string; outcome?: string }>;
   close(): Promise<void>;
 }
 
@@ -59,6 +73,8 @@ export interface LocalStackOptions {
   redisUrl?: string;
   /** Recipes routed to a second host (same engine, its own queue and capacity 1). */
   secondHostRecipes?: string[];
+  /** Taster as a GitHub App (installation tokens, check runs) instead of a personal token. */
+  app?: boolean;
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -82,7 +98,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   git(["clone", "--quiet", "--mirror", recipeRepo(lab, "hello-web"), recipe]);
   const headSha = git(["--git-dir", recipe, "rev-parse", "refs/pull/1/head"]);
 
-  const sim = await startForgeSim({ token });
+  // As an App: its key pair, the simulator knows the public half and the App is installed on the owner.
+  const appKeys = options.app
+    ? generateKeyPairSync("rsa", {
+        modulusLength: 2048,
+        privateKeyEncoding: { type: "pkcs8", format: "pem" },
+        publicKeyEncoding: { type: "spki", format: "pem" },
+      })
+    : undefined;
+  const APP_ID = 4711;
+  const sim = await startForgeSim({
+    token,
+    ...(appKeys ? { app: { id: APP_ID, publicKey: appKeys.publicKey } } : {}),
+  });
+  if (appKeys) sim.state.installApp(repo.split("/")[0] ?? "", 81);
+  const githubAuth = appKeys
+    ? { TASTER_GITHUB_APP_ID: String(APP_ID), TASTER_GITHUB_APP_PRIVATE_KEY: appKeys.privateKey }
+    : { TASTER_GITHUB_TOKEN: token };
   sim.state.setPermission(repo, DEMO_MAINTAINER, "write");
 
   const port = await freePort();
@@ -93,7 +125,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     TASTER_PUBLIC_URL: `http://127.0.0.1:${port}`,
     TASTER_BOT_LOGIN: sim.state.botLogin,
     TASTER_GITHUB_WEBHOOK_SECRET: webhookSecret,
-    TASTER_GITHUB_TOKEN: token,
+    ...githubAuth,
     TASTER_GITHUB_API_URL: sim.url,
     TASTER_HOSTS: [host, ...(options.secondHostRecipes?.length ? [`${host}-b`] : [])]
       .map((name) => `${name}=${lab.dockerHost}@1`)
@@ -117,13 +149,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     host,
     hostUrl: lab.dockerHost,
     redisUrl,
-    forge: githubReporter({ token, baseUrl: sim.url, botLogin: sim.state.botLogin }),
+    forge: appKeys
+      ? new GithubForge({
+          app: { appId: String(APP_ID), privateKey: appKeys.privateKey },
+          baseUrl: sim.url,
+          botLogin: sim.state.botLogin,
+          retries: 0,
+        })
+      : githubReporter({ token, baseUrl: sim.url, botLogin: sim.state.botLogin }),
     publicUrl: config.publicUrl,
     keyPrefix,
     bullPrefix,
     dataDir,
     recipeSource: () => recipe,
-    secrets: [token, webhookSecret],
+    secrets: [token, webhookSecret, ...(appKeys ? [appKeys.privateKey] : [])],
     ...(options.log ? { log: options.log } : {}),
     ...options.worker,
   });
@@ -146,6 +185,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
    * The bridge answers a webhook once the command is durably in its intake; the run is decided
    * after (trust, head sha, coalescing). Wait for that and return the run it became, if any.
    */
+  /** The webhook's answer, then the run the bridge made of it (if any). */
+  async function delivered(event: string, payload: unknown) {
+    const answer = await sendGithubWebhook(
+      bridgeUrl,
+      webhookSecret,
+      event,
+      payload,
+      `local-${id}-${++delivery}`,
+    );
+    const parsed = safeJson(answer.body) as { intakeId?: string; outcome?: string };
+    const runId = parsed.intakeId ? await runOf(parsed.intakeId) : undefined;
+    return {
+      status: answer.status,
+      ...(runId ? { runId } : {}),
+      ...(parsed.outcome ? { outcome: parsed.outcome } : {}),
+    };
+  }
+
   async function runOf(intakeId: string, timeoutMs = 120_000): Promise<string | undefined> {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
@@ -164,26 +221,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     bridgeUrl,
     worker,
     headSha,
-    secrets: [token, webhookSecret],
+    secrets: [token, webhookSecret, ...(appKeys ? [appKeys.privateKey] : [])],
     keyPatterns: [`${keyPrefix}:*`, `${bullPrefix}:*`],
     async comment(body, user = DEMO_MAINTAINER) {
       const c = sim.state.addComment(repo, 1, user, body);
-      const payload = githubCommentPayload({ repo, pr: 1, body, user, commentId: c.id });
-      const answer = await sendGithubWebhook(
-        bridgeUrl,
-        webhookSecret,
-        "issue_comment",
-        payload,
-        `local-${id}-${++delivery}`,
-      );
-      const parsed = safeJson(answer.body) as { intakeId?: string; outcome?: string };
-      const runId = parsed.intakeId ? await runOf(parsed.intakeId) : undefined;
-      return {
-        status: answer.status,
-        ...(runId ? { runId } : {}),
-        ...(parsed.outcome ? { outcome: parsed.outcome } : {}),
-      };
+      return delivered("issue_comment", githubCommentPayload({ repo, pr: 1, body, user, commentId: c.id }));
     },
+    checkRuns: () => sim.state.checkRuns.filter((c) => c.repo === repo && c.headSha === headSha),
+    rerequest: (checkRun, user = DEMO_MAINTAINER) =>
+      delivered("check_run", githubCheckRunPayload({ repo, checkRun, user, appId: APP_ID })),
     async waitForVerdict(runId, onLogLine, timeoutMs = 10 * 60_000) {
       const until = Date.now() + timeoutMs;
       let after: string | undefined;
