@@ -6,6 +6,7 @@
  * the same trust rule (the `sender` must be trusted), the same head check (a PR that moved on gets
  * the usual "comment again for the new commit" reply instead of a run of the old commit).
  */
+import { createHash } from "node:crypto";
 import { errorMessage, type Logger, TasterError } from "@taster/core";
 import type { CheckRunEvent } from "@taster/forge";
 import type { IntakeQueue, RunStore } from "@taster/queue";
@@ -37,7 +38,7 @@ export class CheckRunRerun {
         forge: "github",
         repo: event.repo,
         pr: job.pr,
-        commentId: event.checkRunId,
+        commentId: pressId(deliveryId),
         checkRunId: event.checkRunId,
         author: event.sender,
         deliveryId,
@@ -63,4 +64,13 @@ export class CheckRunRerun {
       };
     }
   }
+}
+
+/**
+ * The intake's id for one press of the button. Not the check run's id: a stranger's press (refused)
+ * must not use up a maintainer's press of the same button. Above 2^52, far beyond GitHub's comment
+ * ids, so it never meets one; the same delivery redelivered gives the same id (and is deduplicated by its delivery id too).
+ */
+function pressId(deliveryId: string): number {
+  return 2 ** 52 + Number.parseInt(createHash("sha256").update(deliveryId).digest("hex").slice(0, 12), 16);
 }

@@ -84,10 +84,18 @@ export class GithubAppAuth {
   }
 }
 
-/** The installation a REST call belongs to, read from its route parameters. */
+/**
+ * The installation a REST call belongs to: its route parameters, or (pagination follows full
+ * `link` URLs without parameters) the URL's `/repos/{owner}/{repo}` or `/orgs/{org}` part.
+ */
 export function scopeOf(params: Record<string, unknown>): InstallationScope | undefined {
   if (typeof params.owner === "string" && typeof params.repo === "string")
     return { owner: params.owner, repo: params.repo };
   if (typeof params.org === "string") return { org: params.org };
+  const path = String(params.url ?? "").split("?")[0] ?? "";
+  const repo = /\/repos\/([^/{}]+)\/([^/{}]+)/.exec(path);
+  if (repo?.[1] && repo[2]) return { owner: decodeURIComponent(repo[1]), repo: decodeURIComponent(repo[2]) };
+  const org = /\/orgs\/([^/{}]+)/.exec(path);
+  if (org?.[1]) return { org: decodeURIComponent(org[1]) };
   return undefined;
 }

@@ -69,6 +69,12 @@ describe("GitHub App authentication", () => {
     }
   });
 
+  it("follows paginated calls (full URLs, no route parameters) with the repository's installation", async () => {
+    const forge = appForge();
+    const first = await forge.upsertStickyComment("coop-cloud/app-recipe", 1, "queued");
+    expect(await forge.upsertStickyComment("coop-cloud/app-recipe", 1, "running")).toBe(first);
+  });
+
   it("is refused with a wrong key (the JWT's RS256 signature is checked)", async () => {
     const other = generateKeyPairSync("rsa", {
       modulusLength: 2048,

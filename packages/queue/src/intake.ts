@@ -28,8 +28,8 @@ export interface IntakeItem {
   commentCreatedAt: string;
   /**
    * Set when the command came from a check run's "Re-run" button (GitHub `check_run`
-   * `rerequested`), not a comment: then `commentId` is that check run's id and there is no comment
-   * to react to.
+   * `rerequested`), not a comment: then `commentId` is an id of that press above 2^52 (see the
+   * bridge's rerun.ts) and there is no comment to react to.
    */
   checkRunId?: number;
 }
