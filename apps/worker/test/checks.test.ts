@@ -15,8 +15,6 @@ beforeAll(async () => {
   });
 }, 120_000);
 afterAll(async () => {
-  const failed = stack?.sim.calls.filter((c) => c.status >= 400) ?? [];
-  if (failed.length) console.log(JSON.stringify(failed.slice(0, 8), null, 1).slice(0, 4000));
   await stack?.close();
 });
 
