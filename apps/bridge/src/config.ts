@@ -94,7 +94,7 @@ function roleProblems(c: TasterConfig, useGithub: boolean, useGitea: boolean): s
     }
     if (useGithub && !github.token && !github.app) {
       problems.push(
-        "TASTER_GITHUB_TOKEN (or a GitHub App: TASTER_GITHUB_APP_ID) is required to process GitHub commands (read PRs, comment, set statuses)",
+        "TASTER_GITHUB_TOKEN is required to process GitHub commands (read PRs, comment, set statuses), or a GitHub App: TASTER_GITHUB_APP_ID with its private key",
       );
     }
     if (useGitea && (!gitea.url || !gitea.token)) {
