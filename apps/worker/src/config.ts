@@ -35,7 +35,10 @@ export function recipeSourceFrom(template: string): (job: { repo: string; recipe
 export interface WorkerConfig {
   host: HostEntry;
   redisUrl: string;
+  /** Empty when the worker is a GitHub App (githubApp). */
   githubToken: string;
+  githubApp?: { appId: string; privateKey: string };
+  githubReport: "checks" | "statuses";
   githubApiUrl: string;
   botLogin?: string;
   /** Where the bridge's dashboard answers (TASTER_PUBLIC_URL, the same default as the bridge's). */
@@ -82,10 +85,11 @@ export function workerConfigFromEnv(
 ): WorkerConfig {
   const c = readConfig(env, "worker configuration");
   const token = c.forge.github.token;
-  if (!token) {
+  const app = c.forge.github.app;
+  if (!token && !app) {
     throw configProblems(
       [
-        "TASTER_GITHUB_TOKEN is required so the worker can report to the pull request; e.g. TASTER_GITHUB_TOKEN=ghp_…",
+        "TASTER_GITHUB_TOKEN is required so the worker can report to the pull request (or a GitHub App: TASTER_GITHUB_APP_ID and its key, docs/github-app.md); e.g. TASTER_GITHUB_TOKEN=ghp_…",
       ],
       "worker configuration",
     );
@@ -93,7 +97,9 @@ export function workerConfigFromEnv(
   return {
     host: pickHost(c.hosts.hosts, flags),
     redisUrl: c.redis.url,
-    githubToken: token,
+    githubToken: token ?? "",
+    ...(app ? { githubApp: app } : {}),
+    githubReport: c.forge.github.report,
     githubApiUrl: c.forge.github.apiUrl,
     // Unset, the worker takes the sticky comment whoever wrote it (the bot may have any login).
     ...(c.given.has("TASTER_BOT_LOGIN") ? { botLogin: c.forge.botLogin } : {}),

@@ -2,7 +2,7 @@ import { GithubForge, type GithubForgeOptions } from "@taster/forge";
 
 export type ReporterOptions = Pick<
   GithubForgeOptions,
-  "token" | "baseUrl" | "botLogin" | "writeMinTimeMs" | "notificationsMinTimeMs" | "log"
+  "token" | "app" | "report" | "baseUrl" | "botLogin" | "writeMinTimeMs" | "notificationsMinTimeMs" | "log"
 >;
 
 /**

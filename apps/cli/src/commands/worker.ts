@@ -30,7 +30,8 @@ export function registerWorker(program: Command): void {
         capacity: config.host.capacity,
         redisUrl: config.redisUrl,
         forge: githubReporter({
-          token: config.githubToken,
+          ...(config.githubApp ? { app: config.githubApp } : { token: config.githubToken }),
+          report: config.githubReport,
           baseUrl: config.githubApiUrl,
           ...(config.botLogin ? { botLogin: config.botLogin } : {}),
         }),
