@@ -18,6 +18,10 @@
  * recent repo comments (`since`), comment reactions, commit statuses, org membership and
  * collaborator permission, and the token's user (GET /user, with X-OAuth-Scopes on GitHub). Comments, reactions and statuses Taster writes land in `sim.state`.
  * Requests must carry an Authorization header (any token unless `token` is given).
+ * With `app` it is also a GitHub App's GitHub: RS256 JWTs checked against the App's public key,
+ * `GET /repos/{o}/{r}/installation`, `GET /orgs/{org}/installation`, `POST /app/installations/{id}/access_tokens`
+ * (tokens expire after `state.appTokenTtlMs` and are refused then), `POST/PATCH /repos/{o}/{r}/check-runs[/{id}]`
+ * (installation tokens only); see `state.installApp`, `state.appTokens`, `state.checkRuns`.
  */
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
