@@ -33,8 +33,14 @@ describe("GitHub as an App: check runs", () => {
     const byName = Object.fromEntries(first.map((c) => [c.name, c]));
     expect(byName.taster).toMatchObject({ status: "completed", conclusion: "success" });
     expect(byName.taster?.updates).toBeGreaterThanOrEqual(1);
+    // Every tier's check run was created in progress when the run started, then completed in place.
     for (const tier of TIERS)
-      expect(byName[`taster/${tier}`]).toMatchObject({ status: "completed", conclusion: "success" });
+      expect(byName[`taster/${tier}`]).toMatchObject({
+        status: "completed",
+        conclusion: "success",
+        updates: expect.any(Number),
+      });
+    expect(TIERS.every((t) => (byName[`taster/${t}`]?.updates ?? 0) >= 1)).toBe(true);
     const summary = byName.taster?.output;
     expect(summary?.title).toBe("passed, level L4");
     expect(summary?.summary).toContain("| tier | result | tests | duration | note |");

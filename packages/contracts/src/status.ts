@@ -16,6 +16,12 @@ export interface CommitStatus {
    * `conclusion` overrides the one derived from `state` (e.g. `cancelled` for a superseded run).
    */
   output?: StatusOutput;
+  /**
+   * Only a check run shows this line; a commit-status forge skips it. `open`: a tier's check run in
+   * progress (created when the run starts); `close`: completes that check run if it exists (a run
+   * that ends without a verdict: cancelled, configuration error), never creates one.
+   */
+  checkRunOnly?: "open" | "close";
 }
 
 export interface StatusOutput {

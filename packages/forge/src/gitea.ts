@@ -114,6 +114,7 @@ export class GiteaForge implements Forge {
 
   /** Gitea reports with commit statuses (no check runs): nothing to remember between posts. */
   async publishStatus(ref: StatusRef, status: CommitStatus): Promise<undefined> {
+    if (status.checkRunOnly) return undefined;
     await this.setCommitStatus(ref.repo, ref.sha, status);
     return undefined;
   }

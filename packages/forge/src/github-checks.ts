@@ -48,8 +48,9 @@ export async function upsertCheckRun(
   ref: CheckRef,
   status: CommitStatus,
   previous: string | undefined,
-): Promise<string> {
+): Promise<string | undefined> {
   const [owner = "", repo = ""] = ref.repo.split("/");
+  if (status.checkRunOnly === "close" && !previous) return undefined;
   const fields = checkRunFields(status);
   if (previous) {
     await client.checks.update({ owner, repo, check_run_id: Number(previous), ...fields });

@@ -171,6 +171,7 @@ export class GithubForge implements Forge {
 
   async publishStatus(ref: StatusRef, status: CommitStatus, previous?: string): Promise<string | undefined> {
     if (this.report === "statuses") {
+      if (status.checkRunOnly) return undefined;
       await this.setCommitStatus(ref.repo, ref.sha, status);
       return undefined;
     }

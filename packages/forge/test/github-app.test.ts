@@ -140,6 +140,31 @@ describe("check runs", () => {
     });
   });
 
+  it("closes only check runs that exist, and a commit-status forge skips check-run-only lines", async () => {
+    const forge = appForge();
+    const close = {
+      context: "taster/restore",
+      state: "error" as const,
+      description: "cancelled",
+      checkRunOnly: "close" as const,
+      output: { title: "cancelled", summary: "superseded", conclusion: "cancelled" as const },
+    };
+    const before = sim.state.checkRuns.length;
+    expect(await forge.publishStatus({ ...ref, runId: "run-close" }, close)).toBeUndefined();
+    expect(sim.state.checkRuns.length).toBe(before);
+    const open = { context: "taster/restore", state: "pending" as const, description: "queued" };
+    const id = await forge.publishStatus({ ...ref, runId: "run-close" }, { ...open, checkRunOnly: "open" });
+    await forge.publishStatus({ ...ref, runId: "run-close" }, close, id);
+    expect(sim.state.checkRuns.find((c) => String(c.id) === id)).toMatchObject({
+      status: "completed",
+      conclusion: "cancelled",
+    });
+    const pat = new GithubForge({ token: "ghp_x", baseUrl: sim.url, retryBaseMs: 5, writeMinTimeMs: 0 });
+    const statuses = sim.state.statuses.length;
+    await pat.publishStatus({ ...ref, runId: "run-close" }, { ...open, checkRunOnly: "open" });
+    expect(sim.state.statuses.length).toBe(statuses);
+  });
+
   it("is refused to a personal token (the Checks API needs an App), which posts statuses instead", async () => {
     const pat = new GithubForge({ token: "ghp_x", baseUrl: sim.url, retryBaseMs: 5, writeMinTimeMs: 0 });
     expect(await pat.publishStatus(ref, { context: "taster", state: "success", description: "passed" })).toBe(

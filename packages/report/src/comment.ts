@@ -119,8 +119,44 @@ export function renderRunning(
   ].join("\n");
   return redacted(redactor, {
     body,
-    statuses: [status(ctx, SUMMARY_CONTEXT, "pending", `${plain}, ${formatDuration(progress.elapsedMs)}`)],
+    statuses: [
+      status(ctx, SUMMARY_CONTEXT, "pending", `${plain}, ${formatDuration(progress.elapsedMs)}`),
+      ...openTierChecks(ctx, progress),
+    ],
   });
+}
+
+/** Each tier of the run as a check run in progress: queued, running, or finished (its verdict comes at the end). */
+function openTierChecks(ctx: ReportContext, progress: { tier?: Tier; step: string; stages: Stage[] }) {
+  const tiers = TIERS.filter((t) => progress.stages.includes(t));
+  const current = progress.tier
+    ? tiers.indexOf(progress.tier)
+    : progress.step === "teardown"
+      ? tiers.length
+      : -1;
+  return tiers.map((tier, i) => ({
+    ...status(
+      ctx,
+      tierContext(tier),
+      "pending",
+      i < current ? "finished, verdict after teardown" : i === current ? "running" : "queued",
+    ),
+    checkRunOnly: "open" as const,
+  }));
+}
+
+/** Completes the tiers' check runs of a run that ends without a verdict; creates none. */
+function closeTierChecks(
+  ctx: ReportContext,
+  title: string,
+  summary: string,
+  conclusion: "cancelled" | "neutral",
+) {
+  return TIERS.map((tier) => ({
+    ...status(ctx, tierContext(tier), "error", title),
+    output: { title, summary, conclusion },
+    checkRunOnly: "close" as const,
+  }));
 }
 
 export function renderCancelled(ctx: ReportContext, why: string, redactor: Redactor): Report {
@@ -131,6 +167,7 @@ export function renderCancelled(ctx: ReportContext, why: string, redactor: Redac
         ...status(ctx, SUMMARY_CONTEXT, "error", `cancelled: ${why}`),
         output: { title: "cancelled", summary: why, conclusion: "cancelled" },
       },
+      ...closeTierChecks(ctx, "cancelled", why, "cancelled"),
     ],
   });
 }
@@ -231,7 +268,10 @@ export function renderConfigError(ctx: ReportContext, results: Results, redactor
   ].join("\n");
   return redacted(redactor, {
     body,
-    statuses: [status(ctx, SUMMARY_CONTEXT, "error", `configuration error: ${what}`)],
+    statuses: [
+      status(ctx, SUMMARY_CONTEXT, "error", `configuration error: ${what}`),
+      ...closeTierChecks(ctx, "not run: configuration error", what, "neutral"),
+    ],
   });
 }
 
