@@ -19,6 +19,7 @@ import { dashboardRouter } from "./dashboard/index";
 import { Intake } from "./intake";
 import { BridgeMetrics } from "./metrics";
 import { Reconciler } from "./reconciler";
+import { CheckRunRerun } from "./rerun";
 import { webhookRouter } from "./webhooks";
 
 /** The intake role's nice value (see yieldCpuToWebhookAnswers). */
@@ -108,7 +109,8 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
   // Aborted first thing in stop(): open live-log streams would otherwise hold server.close() open.
   const shutdown = new AbortController();
   if (answersWebhooks(config.role)) {
-    app.use(webhookRouter(config, intake, metrics, log));
+    const rerun = new CheckRunRerun(config, intakeQueue, queues.runs, log);
+    app.use(webhookRouter(config, intake, metrics, log, rerun));
     app.use(
       dashboardRouter({
         runs: queues.runs,
@@ -347,6 +349,7 @@ function secretsRedactor(config: BridgeConfig): Redactor {
   const redactor = new Redactor();
   for (const secret of [
     config.github?.token,
+    config.github?.app?.privateKey,
     config.gitea?.token,
     ...(config.github?.webhookSecrets ?? []),
     ...(config.gitea?.webhookSecrets ?? []),
@@ -365,7 +368,8 @@ function buildForges(
   const forges: Partial<Record<ForgeKind, Forge>> = {};
   if (config.github) {
     forges.github = new GithubForge({
-      token: config.github.token,
+      ...(config.github.app ? { app: config.github.app } : { token: config.github.token }),
+      report: config.github.report,
       baseUrl: config.github.apiUrl,
       botLogin: config.botLogin,
       trust,

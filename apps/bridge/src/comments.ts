@@ -212,7 +212,9 @@ export class CommentHandler {
     // Always (re)published, even for a duplicate: a retry after a Redis blip must not lose the
     // "queued" report, and the outbox drops it anyway once the run is past that phase.
     await this.reportQueued(item, result.runId, result.job, result.superseded);
-    if (result.outcome !== "duplicate") this.later(() => forge.react(item.repo, item.commentId, "eyes"));
+    // A re-run from a check run's button has no comment to react to: its check runs say it started.
+    if (result.outcome !== "duplicate" && item.checkRunId === undefined)
+      this.later(() => forge.react(item.repo, item.commentId, "eyes"));
     return {
       outcome: result.outcome,
       runId: result.runId,

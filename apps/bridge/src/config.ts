@@ -3,6 +3,7 @@ import {
   collectConfig,
   configProblems,
   type EnrolledRepo,
+  type GithubAppConfig,
   parseHosts as parseConfigHosts,
   type TasterConfig,
 } from "@taster/config";
@@ -37,7 +38,14 @@ export interface BridgeConfig {
   publicUrl: string;
   botLogin: string;
   /** A forge is configured when it can be served in this role (secret for http, token for intake). */
-  github?: { webhookSecrets: string[]; token: string; apiUrl: string };
+  github?: {
+    webhookSecrets: string[];
+    token: string;
+    /** GitHub as an App (then `token` is empty): installation tokens, check runs. */
+    app?: GithubAppConfig;
+    report: "checks" | "statuses";
+    apiUrl: string;
+  };
   gitea?: { url: string; token: string; webhookSecrets: string[] };
   hosts: HostConfig[];
   /** recipe name → host name; recipes not listed go to the first host. */
@@ -84,9 +92,9 @@ function roleProblems(c: TasterConfig, useGithub: boolean, useGitea: boolean): s
         `TASTER_BRIDGE_ROLE=${role} processes commands and needs a forge token: set TASTER_GITHUB_TOKEN and/or TASTER_GITEA_URL with TASTER_GITEA_TOKEN`,
       );
     }
-    if (useGithub && !github.token) {
+    if (useGithub && !github.token && !github.app) {
       problems.push(
-        "TASTER_GITHUB_TOKEN is required to process GitHub commands (read PRs, comment, set statuses)",
+        "TASTER_GITHUB_TOKEN is required to process GitHub commands (read PRs, comment, set statuses), or a GitHub App: TASTER_GITHUB_APP_ID with its private key",
       );
     }
     if (useGitea && (!gitea.url || !gitea.token)) {
@@ -110,7 +118,8 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env): BridgeCo
   const { role } = c.bridge;
   const { github, gitea } = c.forge;
   // The intake role verifies no webhook, so there a forge is enabled by its token alone.
-  const useGithub = github.webhookSecrets.length > 0 || (role === "intake" && Boolean(github.token));
+  const useGithub =
+    github.webhookSecrets.length > 0 || (role === "intake" && Boolean(github.token || github.app));
   const useGitea =
     gitea.webhookSecrets.length > 0 || (role === "intake" && Boolean(gitea.url && gitea.token));
   problems.push(...roleProblems(c, useGithub, useGitea));
@@ -125,7 +134,13 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env): BridgeCo
     botLogin: c.forge.botLogin,
     ...(useGithub
       ? {
-          github: { webhookSecrets: github.webhookSecrets, token: github.token ?? "", apiUrl: github.apiUrl },
+          github: {
+            webhookSecrets: github.webhookSecrets,
+            token: github.token ?? "",
+            ...(github.app ? { app: github.app } : {}),
+            report: github.report,
+            apiUrl: github.apiUrl,
+          },
         }
       : {}),
     ...(useGitea

@@ -3,6 +3,7 @@ import {
   type CommentEvent,
   GithubSignatureVerifier,
   normalizeGiteaComment,
+  normalizeGithubCheckRun,
   normalizeGithubComment,
   normalizePullRequest,
   type PushEvent,
@@ -12,6 +13,7 @@ import express, { type NextFunction, type Request, type Response, Router } from 
 import type { BridgeConfig } from "./config";
 import type { Accepted, Intake } from "./intake";
 import type { BridgeMetrics } from "./metrics";
+import type { CheckRunRerun } from "./rerun";
 
 interface Delivery {
   forge: "github" | "gitea";
@@ -30,6 +32,7 @@ export function webhookRouter(
   intake: Intake,
   metrics: BridgeMetrics,
   log: Logger,
+  rerun?: CheckRunRerun,
 ): Router {
   const router = Router();
   const raw = express.raw({ type: () => true, limit: config.maxBodyBytes });
@@ -74,6 +77,16 @@ export function webhookRouter(
           return answer(400, "bad-payload", { reason: (error as Error).message });
         }
         const { status, outcome, ...rest } = await intake.acceptPush(push, receivedAtMs);
+        return answer(status, outcome, rest);
+      }
+      if (forge === "github" && delivery.event === "check_run" && rerun) {
+        let checkRun: ReturnType<typeof normalizeGithubCheckRun>;
+        try {
+          checkRun = normalizeGithubCheckRun(payload);
+        } catch (error) {
+          return answer(400, "bad-payload", { reason: (error as Error).message });
+        }
+        const { status, outcome, ...rest } = await rerun.accept(checkRun, delivery.deliveryId);
         return answer(status, outcome, rest);
       }
       if (!isCommentEvent(forge, delivery.event))

@@ -30,8 +30,13 @@ export { recipeSourceFrom } from "./recipe-source";
 export interface WorkerConfig {
   host: HostEntry;
   redisUrl: string;
-  /** GitHub, when TASTER_GITHUB_TOKEN is set: its runs report there. */
-  github?: { token: string; apiUrl: string };
+  /** GitHub, with a personal token or as an App: its runs report there (statuses, or check runs as an App). */
+  github?: {
+    token?: string;
+    app?: { appId: string; privateKey: string };
+    report: "checks" | "statuses";
+    apiUrl: string;
+  };
   /** Gitea/Forgejo, when TASTER_GITEA_URL and TASTER_GITEA_TOKEN are set: its runs report there. */
   gitea?: { url: string; token: string };
   botLogin?: string;
@@ -83,22 +88,32 @@ export function workerConfigFromEnv(
 ): WorkerConfig {
   const c = readConfig(env, "worker configuration");
   const { github, gitea } = c.forge;
+  const hasGithub = Boolean(github.token || github.app);
   const problems: string[] = [];
   if (Boolean(gitea.url) !== Boolean(gitea.token)) {
     problems.push(
       `${gitea.url ? "TASTER_GITEA_TOKEN" : "TASTER_GITEA_URL"} is required with ${gitea.url ? "TASTER_GITEA_URL" : "TASTER_GITEA_TOKEN"} so the worker can report to Gitea; e.g. TASTER_GITEA_URL=https://git.coopcloud.tech`,
     );
   }
-  if (!github.token && !(gitea.url && gitea.token) && problems.length === 0) {
+  if (!hasGithub && !(gitea.url && gitea.token) && problems.length === 0) {
     problems.push(
-      "no forge to report to: set TASTER_GITHUB_TOKEN (GitHub) and/or TASTER_GITEA_URL with TASTER_GITEA_TOKEN (Gitea/Forgejo); e.g. TASTER_GITEA_URL=https://git.coopcloud.tech",
+      "no forge to report to: set TASTER_GITHUB_TOKEN or a GitHub App (TASTER_GITHUB_APP_ID and its key, docs/github-app.md) and/or TASTER_GITEA_URL with TASTER_GITEA_TOKEN (Gitea/Forgejo); e.g. TASTER_GITEA_URL=https://git.coopcloud.tech",
     );
   }
   if (problems.length > 0) throw configProblems(problems, "worker configuration");
   return {
     host: pickHost(c.hosts.hosts, flags),
     redisUrl: c.redis.url,
-    ...(github.token ? { github: { token: github.token, apiUrl: github.apiUrl } } : {}),
+    ...(hasGithub
+      ? {
+          github: {
+            ...(github.token ? { token: github.token } : {}),
+            ...(github.app ? { app: github.app } : {}),
+            report: github.report,
+            apiUrl: github.apiUrl,
+          },
+        }
+      : {}),
     ...(gitea.url && gitea.token ? { gitea: { url: gitea.url, token: gitea.token } } : {}),
     // Unset, the worker takes the sticky comment whoever wrote it (the bot may have any login).
     ...(c.given.has("TASTER_BOT_LOGIN") ? { botLogin: c.forge.botLogin } : {}),

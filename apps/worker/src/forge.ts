@@ -10,7 +10,7 @@ import type { WorkerConfig } from "./config";
 
 export type ReporterOptions = Pick<
   GithubForgeOptions,
-  "token" | "baseUrl" | "botLogin" | "writeMinTimeMs" | "notificationsMinTimeMs" | "log"
+  "token" | "app" | "report" | "baseUrl" | "botLogin" | "writeMinTimeMs" | "notificationsMinTimeMs" | "log"
 >;
 
 /**
@@ -34,7 +34,14 @@ export function reportersFor(
   const bot = config.botLogin ? { botLogin: config.botLogin } : {};
   return {
     ...(config.github
-      ? { github: githubReporter({ token: config.github.token, baseUrl: config.github.apiUrl, ...bot }) }
+      ? {
+          github: githubReporter({
+            ...(config.github.app ? { app: config.github.app } : { token: config.github.token ?? "" }),
+            report: config.github.report,
+            baseUrl: config.github.apiUrl,
+            ...bot,
+          }),
+        }
       : {}),
     ...(config.gitea
       ? { gitea: giteaReporter({ url: config.gitea.url, token: config.gitea.token, ...bot }) }

@@ -6,7 +6,7 @@
  * Not part of the production worker (import it as `@taster/worker/local-stack`).
  */
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -18,7 +18,9 @@ import { type ForgeKind, STICKY_MARKER } from "@taster/forge";
 import {
   type ForgeSim,
   giteaCommentPayload,
+  githubCheckRunPayload,
   githubCommentPayload,
+  type SimCheckRun,
   sendGiteaWebhook,
   sendGithubWebhook,
   startForgeSim,
@@ -61,6 +63,13 @@ export interface LocalStack {
   stickyComment(repo?: string): string | undefined;
   /** Latest commit status per context on the head sha. */
   statuses(repo?: string): { context: string; state: string; description?: string }[];
+  /** With `app`: the check runs on the head sha, oldest first. */
+  checkRuns(): SimCheckRun[];
+  /** With `app`: someone presses "Re-run" on a check run (GitHub's `check_run` `rerequested`). */
+  rerequest(
+    checkRun: SimCheckRun,
+    user?: string,
+  ): Promise<{ status: number; runId?: string; outcome?: string }>;
   close(): Promise<void>;
 }
 
@@ -81,6 +90,8 @@ export interface LocalStackOptions {
   forge?: ForgeKind;
   /** A second PR repository on the other forge (PR #1 at the same head), both forges configured. */
   otherForgeRepo?: string;
+  /** Taster as a GitHub App (installation tokens, check runs) instead of a personal token. */
+  app?: boolean;
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -104,7 +115,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   git(["clone", "--quiet", "--mirror", recipeRepo(lab, "hello-web"), recipe]);
   const headSha = git(["--git-dir", recipe, "rev-parse", "refs/pull/1/head"]);
 
-  const sim = await startForgeSim({ token });
+  // As an App: its key pair, the simulator knows the public half and the App is installed on the owner.
+  const APP_ID = 4711;
+  const appKeys = options.app
+    ? generateKeyPairSync("rsa", {
+        modulusLength: 2048,
+        privateKeyEncoding: { type: "pkcs8", format: "pem" },
+        publicKeyEncoding: { type: "spki", format: "pem" },
+      })
+    : undefined;
+  const app = appKeys ? { appId: String(APP_ID), privateKey: appKeys.privateKey } : undefined;
+  const sim = await startForgeSim({
+    token,
+    ...(appKeys ? { app: { id: APP_ID, publicKey: appKeys.publicKey } } : {}),
+  });
+  if (appKeys) sim.state.installApp(repo.split("/")[0] ?? "", 81);
   const forge = options.forge ?? "github";
   const other: ForgeKind = forge === "github" ? "gitea" : "github";
   const repos = new Map<string, ForgeKind>([[repo, forge]]);
@@ -119,7 +144,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     TASTER_REDIS_URL: redisUrl,
     TASTER_PUBLIC_URL: `http://127.0.0.1:${port}`,
     TASTER_BOT_LOGIN: sim.state.botLogin,
-    ...forgeVariables(kinds, sim, token, webhookSecret),
+    ...forgeVariables(kinds, sim, token, webhookSecret, app),
     TASTER_HOSTS: [host, ...(options.secondHostRecipes?.length ? [`${host}-b`] : [])]
       .map((name) => `${name}=${lab.dockerHost}@1`)
       .join(","),
@@ -146,7 +171,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     redisUrl,
     // Each forge's own reporter, as `taster worker` builds them from its configuration.
     forges: {
-      ...(kinds.has("github") ? { github: githubReporter({ ...bot, baseUrl: sim.url }) } : {}),
+      ...(kinds.has("github")
+        ? {
+            github: githubReporter({
+              ...(app ? { app, report: "checks" as const } : { token }),
+              baseUrl: sim.url,
+              botLogin: sim.state.botLogin,
+            }),
+          }
+        : {}),
       ...(kinds.has("gitea") ? { gitea: giteaReporter({ ...bot, url: sim.url }) } : {}),
     },
     publicUrl: config.publicUrl,
@@ -154,7 +187,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     bullPrefix,
     dataDir,
     recipeSource: () => recipe,
-    secrets: [token, webhookSecret],
+    secrets: [token, webhookSecret, ...(appKeys ? [appKeys.privateKey] : [])],
     ...(options.log ? { log: options.log } : {}),
     ...options.worker,
   });
@@ -177,6 +210,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
    * The bridge answers a webhook once the command is durably in its intake; the run is decided
    * after (trust, head sha, coalescing). Wait for that and return the run it became, if any.
    */
+  /** The webhook's answer, then the run the bridge made of it (if any). */
+  async function delivered(event: string, payload: unknown, kind: ForgeKind = "github") {
+    const send = kind === "gitea" ? sendGiteaWebhook : sendGithubWebhook;
+    const answer = await send(bridgeUrl, webhookSecret, event, payload, `local-${id}-${++delivery}`);
+    const parsed = safeJson(answer.body) as { intakeId?: string; outcome?: string };
+    const runId = parsed.intakeId ? await runOf(parsed.intakeId) : undefined;
+    return {
+      status: answer.status,
+      ...(runId ? { runId } : {}),
+      ...(parsed.outcome ? { outcome: parsed.outcome } : {}),
+    };
+  }
+
   async function runOf(intakeId: string, timeoutMs = 120_000): Promise<string | undefined> {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
@@ -197,36 +243,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     bridgeUrl,
     worker,
     headSha,
-    secrets: [token, webhookSecret],
+    secrets: [token, webhookSecret, ...(appKeys ? [appKeys.privateKey] : [])],
     keyPatterns: [`${keyPrefix}:*`, `${bullPrefix}:*`],
     async comment(body, user = DEMO_MAINTAINER, on = repo) {
       const c = sim.state.addComment(on, 1, user, body);
       const input = { repo: on, pr: 1, body, user, commentId: c.id };
       // The comment's own forge sends it, signed its way, to its own endpoint.
-      const answer =
-        repos.get(on) === "gitea"
-          ? await sendGiteaWebhook(
-              bridgeUrl,
-              webhookSecret,
-              "issue_comment",
-              giteaCommentPayload(input),
-              `local-${id}-${++delivery}`,
-            )
-          : await sendGithubWebhook(
-              bridgeUrl,
-              webhookSecret,
-              "issue_comment",
-              githubCommentPayload(input),
-              `local-${id}-${++delivery}`,
-            );
-      const parsed = safeJson(answer.body) as { intakeId?: string; outcome?: string };
-      const runId = parsed.intakeId ? await runOf(parsed.intakeId) : undefined;
-      return {
-        status: answer.status,
-        ...(runId ? { runId } : {}),
-        ...(parsed.outcome ? { outcome: parsed.outcome } : {}),
-      };
+      return repos.get(on) === "gitea"
+        ? delivered("issue_comment", giteaCommentPayload(input), "gitea")
+        : delivered("issue_comment", githubCommentPayload(input));
     },
+    checkRuns: () => sim.state.checkRuns.filter((c) => c.repo === repo && c.headSha === headSha),
+    rerequest: (checkRun, user = DEMO_MAINTAINER) =>
+      delivered("check_run", githubCheckRunPayload({ repo, checkRun, user, appId: APP_ID })),
     async waitForVerdict(runId, onLogLine, timeoutMs = 10 * 60_000) {
       const until = Date.now() + timeoutMs;
       let after: string | undefined;
@@ -274,10 +303,14 @@ function forgeVariables(
   sim: ForgeSim,
   token: string,
   secret: string,
+  app?: { appId: string; privateKey: string },
 ): Record<string, string> {
+  const githubAuth: Record<string, string> = app
+    ? { TASTER_GITHUB_APP_ID: app.appId, TASTER_GITHUB_APP_PRIVATE_KEY: app.privateKey }
+    : { TASTER_GITHUB_TOKEN: token };
   return {
     ...(kinds.has("github")
-      ? { TASTER_GITHUB_WEBHOOK_SECRET: secret, TASTER_GITHUB_TOKEN: token, TASTER_GITHUB_API_URL: sim.url }
+      ? { TASTER_GITHUB_WEBHOOK_SECRET: secret, ...githubAuth, TASTER_GITHUB_API_URL: sim.url }
       : {}),
     ...(kinds.has("gitea")
       ? { TASTER_GITEA_WEBHOOK_SECRET: secret, TASTER_GITEA_TOKEN: token, TASTER_GITEA_URL: sim.url }

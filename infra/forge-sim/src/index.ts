@@ -18,6 +18,10 @@
  * recent repo comments (`since`), comment reactions, commit statuses, org membership and
  * collaborator permission, and the token's user (GET /user, with X-OAuth-Scopes on GitHub). Comments, reactions and statuses Taster writes land in `sim.state`.
  * Requests must carry an Authorization header (any token unless `token` is given).
+ * With `app` it is also a GitHub App's GitHub: RS256 JWTs checked against the App's public key,
+ * `GET /repos/{o}/{r}/installation`, `GET /orgs/{org}/installation`, `POST /app/installations/{id}/access_tokens`
+ * (tokens expire after `state.appTokenTtlMs` and are refused then), `POST/PATCH /repos/{o}/{r}/check-runs[/{id}]`
+ * (installation tokens only); see `state.installApp`, `state.appTokens`, `state.checkRuns`.
  */
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
@@ -25,6 +29,7 @@ import express from "express";
 import { FailureInjector, type FailureSpec } from "./failures";
 import { giteaRouter } from "./gitea-api";
 import { githubRouter } from "./github-api";
+import { githubAppRouter, installationTokenAnswer, type SimAppOptions } from "./github-app";
 import { ForgeSimState, type SimPull } from "./state";
 import {
   type DeliveryResult,
@@ -34,9 +39,10 @@ import {
   sendGithubWebhook,
 } from "./webhooks";
 
+export { jwtProblem } from "./github-app";
 export * from "./state";
 export * from "./webhooks";
-export type { FailureSpec };
+export type { FailureSpec, SimAppOptions };
 
 export interface RecordedCall {
   api: "github" | "gitea";
@@ -78,6 +84,11 @@ export interface ForgeSimOptions {
   /** When set, requests must send `Authorization: token <token>` or `Bearer <token>`. */
   token?: string;
   botLogin?: string;
+  /**
+   * Simulate a GitHub App: JWT-authenticated installation lookups and token issuing, installation
+   * tokens (expiring after `state.appTokenTtlMs`) accepted anywhere, check runs for them only.
+   */
+  app?: SimAppOptions;
 }
 
 export async function startForgeSim(options: ForgeSimOptions = {}): Promise<ForgeSim> {
@@ -101,7 +112,15 @@ export async function startForgeSim(options: ForgeSimOptions = {}): Promise<Forg
         status: res.statusCode,
       });
     });
-    if (!authorized(req.get("authorization"), options.token)) {
+    const installation = options.app ? installationTokenAnswer(state, req.get("authorization")) : undefined;
+    if (installation === false) {
+      res.status(401).json({ message: "Bad credentials" });
+      return;
+    }
+    const appRoute =
+      options.app &&
+      /^\/(app\/|repos\/[^/]+\/[^/]+\/installation$|orgs\/[^/]+\/installation$)/.test(req.path);
+    if (installation === undefined && !appRoute && !authorized(req.get("authorization"), options.token)) {
       res.status(401).json({ message: "Bad credentials" });
       return;
     }
@@ -109,6 +128,7 @@ export async function startForgeSim(options: ForgeSimOptions = {}): Promise<Forg
     next();
   });
   app.use("/api/v1", giteaRouter(state));
+  if (options.app) app.use(githubAppRouter(state, options.app));
   app.use(githubRouter(state, () => url));
   app.use((_req, res) => {
     res.status(404).json({ message: "Not Found (forge-sim does not implement this call)" });

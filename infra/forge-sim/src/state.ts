@@ -42,6 +42,27 @@ export interface SimStatus {
   targetUrl?: string;
 }
 
+/** A check run an App created (the Checks API). */
+export interface SimCheckRun {
+  id: number;
+  repo: string;
+  headSha: string;
+  name: string;
+  externalId?: string;
+  status: string;
+  conclusion?: string;
+  detailsUrl?: string;
+  output?: { title?: string; summary?: string; text?: string };
+  /** How many times it was PATCHed (updated in place). */
+  updates: number;
+}
+
+export interface SimAppToken {
+  token: string;
+  installationId: number;
+  expiresAt: string;
+}
+
 export class ForgeSimState {
   readonly repos = new Map<string, SimRepo>();
   readonly orgMembers = new Map<string, Set<string>>();
@@ -56,6 +77,24 @@ export class ForgeSimState {
   /** What GitHub lists in X-OAuth-Scopes for the token (a classic token's scopes); null: none listed. */
   githubTokenScopes: string | null = "repo, read:org";
   private nextId = 1_000_000;
+  /** GitHub App installations: account (org or user) → installation id. */
+  readonly installations = new Map<string, number>();
+  /** Installation tokens issued, oldest first; and every use of one (its token), in order. */
+  readonly appTokens: SimAppToken[] = [];
+  readonly appTokenUses: string[] = [];
+  /** How long an installation token lives (GitHub: one hour). */
+  appTokenTtlMs = 3_600_000;
+  readonly checkRuns: SimCheckRun[] = [];
+
+  installApp(account: string, installationId: number): void {
+    this.installations.set(account, installationId);
+  }
+
+  addCheckRun(run: Omit<SimCheckRun, "id" | "updates">): SimCheckRun {
+    const full = { ...run, id: this.nextId++, updates: 0 };
+    this.checkRuns.push(full);
+    return full;
+  }
 
   addRepo(fullName: string): SimRepo {
     const existing = this.repos.get(fullName);

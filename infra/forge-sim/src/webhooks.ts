@@ -255,3 +255,45 @@ function giteaEventType(event: string, body: string): string {
   if (event === "pull_request" && body.includes('"action":"synchronized"')) return "pull_request_sync";
   return event;
 }
+
+/**
+ * GitHub's `check_run` `rerequested` (someone pressed "Re-run" on a check run), from the real
+ * example payload with the check run, repository, App and sender filled in.
+ */
+export function githubCheckRunPayload(input: {
+  repo: string;
+  checkRun: {
+    id: number;
+    headSha: string;
+    name: string;
+    externalId?: string;
+    status?: string;
+    conclusion?: string;
+  };
+  user: string;
+  appId: number;
+  action?: string;
+}): Record<string, unknown> {
+  const payload = githubExample("check_run", input.action ?? "rerequested") as {
+    check_run: Record<string, unknown>;
+    repository: Record<string, unknown>;
+    sender: Record<string, unknown>;
+  };
+  const [owner = "", name = ""] = input.repo.split("/");
+  Object.assign(payload.repository, {
+    name,
+    full_name: input.repo,
+    owner: { ...(payload.repository.owner as object), login: owner },
+  });
+  Object.assign(payload.check_run, {
+    id: input.checkRun.id,
+    head_sha: input.checkRun.headSha,
+    name: input.checkRun.name,
+    external_id: input.checkRun.externalId ?? "",
+    status: input.checkRun.status ?? "completed",
+    conclusion: input.checkRun.conclusion ?? null,
+    app: { ...(payload.check_run.app as object), id: input.appId },
+  });
+  payload.sender = { ...payload.sender, login: input.user, id: idOf(input.user), type: "User" };
+  return payload;
+}

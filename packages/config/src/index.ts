@@ -1,4 +1,5 @@
 export { CONFIG_DOC_COMMAND, CONFIG_DOC_PATH, configurationPage } from "./doc";
+export type { GithubAppConfig } from "./github-app";
 export { type EnrolledRepo, HOST_NAME, type Host, list, parseEnrolled, parseHosts, parseMap } from "./hosts";
 export {
   type BridgeRole,

@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { configError } from "@taster/core";
 import { z } from "zod";
+import { type GithubAppConfig, readGithubApp } from "./github-app";
 import { type EnrolledRepo, type Host, list, parseEnrolled, parseHosts, parseMap } from "./hosts";
 import { defaultHosts, VARIABLES, type VariableName } from "./schema";
 
@@ -18,7 +19,15 @@ export interface TasterConfig {
   };
   forge: {
     botLogin: string;
-    github: { token?: string; webhookSecrets: string[]; apiUrl: string };
+    github: {
+      token?: string;
+      /** GitHub as an App (exactly one of token and app). */
+      app?: GithubAppConfig;
+      /** check runs (App only) or commit statuses. */
+      report: "checks" | "statuses";
+      webhookSecrets: string[];
+      apiUrl: string;
+    };
     gitea: { url?: string; token?: string; webhookSecrets: string[] };
   };
   hosts: {
@@ -162,8 +171,10 @@ export function collectConfig(env: NodeJS.ProcessEnv = process.env): {
         "must be a comma-separated list of loopback, linklocal, uniquelocal, IP addresses or subnets",
       ),
     );
+  const githubAuth = readGithubApp(opt, (name, message) => problems.push(problem(name, raw[name], message)));
   const github = {
     ...(opt("TASTER_GITHUB_TOKEN") ? { token: str("TASTER_GITHUB_TOKEN") } : {}),
+    ...githubAuth,
     webhookSecrets: list(opt("TASTER_GITHUB_WEBHOOK_SECRET")),
     apiUrl: str("TASTER_GITHUB_API_URL").replace(/\/+$/, ""),
   };
@@ -233,7 +244,7 @@ export function collectConfig(env: NodeJS.ProcessEnv = process.env): {
       labRedisPort: num("TASTER_LAB_REDIS_PORT"),
       logLevel: str("TASTER_LOG_LEVEL"),
     },
-    secrets: secretValues(raw),
+    secrets: [...secretValues(raw), ...(githubAuth.app ? [githubAuth.app.privateKey] : [])],
     given: new Set(Object.keys(raw) as VariableName[]),
   };
   return { config, problems };

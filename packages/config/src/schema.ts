@@ -98,6 +98,31 @@ export const VARIABLES = {
     "GitHub's API (GitHub Enterprise: https://github.example/api/v3).",
     "https://api.github.com",
   ),
+  TASTER_GITHUB_APP_ID: v(
+    "forge",
+    z.string().regex(/^\d+$/, 'must be the App\'s numeric id (its settings page, "App ID")').optional(),
+    "Authenticate to GitHub as this GitHub App (instead of TASTER_GITHUB_TOKEN): its numeric App ID. Needs the private key. See docs/github-app.md.",
+    "123456",
+  ),
+  TASTER_GITHUB_APP_PRIVATE_KEY: v(
+    "forge",
+    z.string().optional(),
+    "The GitHub App's private key (PEM; `\\n` escapes are accepted). Or TASTER_GITHUB_APP_PRIVATE_KEY_FILE.",
+    "-----BEGIN RSA PRIVATE KEY-----\\n…",
+    { secret: true },
+  ),
+  TASTER_GITHUB_APP_PRIVATE_KEY_FILE: v(
+    "forge",
+    z.string().optional(),
+    "A file holding the GitHub App's private key (the .pem GitHub downloads; a swarm secret).",
+    "/run/secrets/github-app.pem",
+  ),
+  TASTER_GITHUB_REPORT: v(
+    "forge",
+    z.enum(["auto", "checks", "statuses"], { error: "must be auto, checks or statuses" }).default("auto"),
+    "How runs show on GitHub: check runs (needs the App) or commit statuses; auto = checks as an App, statuses with a token.",
+    "statuses",
+  ),
   TASTER_GITEA_URL: v(
     "forge",
     url.optional(),

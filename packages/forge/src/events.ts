@@ -136,3 +136,41 @@ export function normalizePullRequest(forge: ForgeKind, payload: unknown): PushEv
     ...(p.pull_request.updated_at ? { updatedAt: p.pull_request.updated_at } : {}),
   };
 }
+
+/** GitHub `check_run` (e.g. `rerequested`: someone pressed "Re-run" on one of Taster's check runs). */
+export interface CheckRunEvent {
+  action: string;
+  repo: string;
+  checkRunId: number;
+  /** The commit the check run is on. */
+  headSha: string;
+  /** What Taster set when it created the check run: the run id. */
+  externalId: string;
+  sender: string;
+  senderIsBot: boolean;
+}
+
+const CheckRunPayload = z.object({
+  action: z.string(),
+  check_run: z.object({
+    id: z.number().int().positive(),
+    head_sha: z.string().regex(/^[0-9a-f]{40}$/i),
+    external_id: z.string().nullable().optional(),
+  }),
+  repository: RepoName,
+  sender: User,
+});
+
+export function normalizeGithubCheckRun(payload: unknown): CheckRunEvent {
+  const p = parseWith(CheckRunPayload, "github check_run", payload);
+  const login = p.sender.login ?? "";
+  return {
+    action: p.action,
+    repo: p.repository.full_name,
+    checkRunId: p.check_run.id,
+    headSha: p.check_run.head_sha.toLowerCase(),
+    externalId: p.check_run.external_id ?? "",
+    sender: login,
+    senderIsBot: p.sender.type === "Bot" || login.endsWith("[bot]"),
+  };
+}

@@ -1,7 +1,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { infraError, retry } from "@taster/core";
 import { parseCommand } from "./command";
-import type { CommitStatus, Forge, ForgeComment, PullRequestInfo, Reaction, TrustDecision } from "./port";
+import type {
+  CommitStatus,
+  Forge,
+  ForgeComment,
+  PullRequestInfo,
+  Reaction,
+  StatusRef,
+  TrustDecision,
+} from "./port";
 import { fitComment, isSticky, PerKeyLock, stickyBody } from "./sticky";
 import { DEFAULT_TRUST, TrustChecker, type TrustPolicy } from "./trust";
 
@@ -103,6 +111,13 @@ export class GiteaForge implements Forge {
       description: status.description.slice(0, 140),
       ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
     });
+  }
+
+  /** Gitea reports with commit statuses (no check runs): nothing to remember between posts. */
+  async publishStatus(ref: StatusRef, status: CommitStatus): Promise<undefined> {
+    if (status.checkRunOnly) return undefined;
+    await this.setCommitStatus(ref.repo, ref.sha, status);
+    return undefined;
   }
 
   isTrusted(user: string, repo: string): Promise<TrustDecision> {

@@ -4,15 +4,33 @@ import { Octokit } from "@octokit/rest";
 import { infraError } from "@taster/core";
 import Bottleneck from "bottleneck";
 import { parseCommand } from "./command";
-import type { CommitStatus, Forge, ForgeComment, PullRequestInfo, Reaction, TrustDecision } from "./port";
+import { GithubAppAuth, type GithubAppCredentials, scopeOf } from "./github-app";
+import { upsertCheckRun } from "./github-checks";
+import type {
+  CommitStatus,
+  Forge,
+  ForgeComment,
+  PullRequestInfo,
+  Reaction,
+  StatusRef,
+  TrustDecision,
+} from "./port";
 import { fitComment, isSticky, PerKeyLock, stickyBody } from "./sticky";
 import { DEFAULT_TRUST, TrustChecker, type TrustPolicy } from "./trust";
 
 const TasterOctokit = Octokit.plugin(throttling, retry);
 type Client = InstanceType<typeof TasterOctokit>;
 
+/** How run statuses appear on GitHub: check runs (needs an App) or commit statuses. */
+export type GithubReportMode = "checks" | "statuses";
+
 export interface GithubForgeOptions {
-  token: string;
+  /** A personal (or bot account's) token; exactly one of `token` and `app`. */
+  token?: string;
+  /** Authenticate as a GitHub App (installation tokens per repository). */
+  app?: GithubAppCredentials & { refreshMarginMs?: number };
+  /** Default: checks with an App, commit statuses with a token (the Checks API refuses tokens). */
+  report?: GithubReportMode;
   /** Default https://api.github.com; tests point it at forge-sim. */
   baseUrl?: string;
   /** Taster's own login: its sticky comment is looked for among its comments only. */
@@ -40,8 +58,13 @@ export class GithubForge implements Forge {
   private readonly urgent: Client;
   private readonly trust: TrustChecker;
   private readonly stickyLock = new PerKeyLock();
+  readonly report: GithubReportMode;
 
   constructor(private readonly options: GithubForgeOptions) {
+    this.report = githubReportMode(options);
+    const app = options.app
+      ? new GithubAppAuth({ ...options.app, baseUrl: options.baseUrl ?? "https://api.github.com" })
+      : undefined;
     const retries = options.retries ?? 3;
     const maxWait = options.maxRateLimitWaitSec ?? 120;
     const onLimit = (
@@ -55,9 +78,9 @@ export class GithubForge implements Forge {
       );
       return retryCount < retries && retryAfter <= maxWait;
     };
-    const client = (id: string) =>
-      new TasterOctokit({
-        auth: options.token,
+    const client = (id: string) => {
+      const octokit = new TasterOctokit({
+        ...(options.token ? { auth: options.token } : {}),
         baseUrl: options.baseUrl ?? "https://api.github.com",
         userAgent: "taster-ci",
         log: { debug: () => {}, info: () => {}, warn: (m: string) => options.log?.warn(m), error: () => {} },
@@ -74,6 +97,9 @@ export class GithubForge implements Forge {
           }),
         },
       });
+      if (app) octokit.hook.before("request", (request) => withInstallationToken(app, request));
+      return octokit;
+    };
     this.octokit = client("taster");
     this.urgent = client("taster-webhook");
     this.trust = new TrustChecker(
@@ -140,6 +166,17 @@ export class GithubForge implements Forge {
         description: status.description.slice(0, 140),
         ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
       }),
+    );
+  }
+
+  async publishStatus(ref: StatusRef, status: CommitStatus, previous?: string): Promise<string | undefined> {
+    if (this.report === "statuses") {
+      if (status.checkRunOnly) return undefined;
+      await this.setCommitStatus(ref.repo, ref.sha, status);
+      return undefined;
+    }
+    return this.call(`check run ${status.context} on ${ref.sha.slice(0, 12)}`, () =>
+      upsertCheckRun(this.octokit, ref, status, previous),
     );
   }
 
@@ -220,6 +257,31 @@ export class GithubForge implements Forge {
       throw forgeError(what, error);
     }
   }
+}
+
+/** checks with an App, statuses with a token; never both credentials. */
+export function githubReportMode(
+  options: Pick<GithubForgeOptions, "token" | "app" | "report">,
+): GithubReportMode {
+  if (options.token && options.app)
+    throw new Error(
+      "GitHub: both a token (TASTER_GITHUB_TOKEN) and an App (TASTER_GITHUB_APP_ID) are configured: keep one",
+    );
+  const mode = options.report ?? (options.app ? "checks" : "statuses");
+  if (mode === "checks" && !options.app)
+    throw new Error(
+      "GitHub: check runs need a GitHub App (the Checks API refuses personal tokens): set TASTER_GITHUB_APP_ID, or TASTER_GITHUB_REPORT=statuses",
+    );
+  return mode;
+}
+
+/** Every call as the App's installation on the repository (or organisation) it is about. */
+async function withInstallationToken(app: GithubAppAuth, request: Record<string, unknown>): Promise<void> {
+  const scope = scopeOf(request);
+  if (!scope)
+    throw new Error(`GitHub App: no installation for ${String(request.url)} (no owner/repo or org)`);
+  const token = await app.tokenFor(scope);
+  request.headers = { ...(request.headers as object), authorization: `token ${token}` };
 }
 
 function split(repo: string): { owner: string; repo: string } {

@@ -31,6 +31,13 @@ export interface TrustDecision {
   reason: string;
 }
 
+/** The commit a run's statuses are shown on, and the run they belong to. */
+export interface StatusRef {
+  repo: string;
+  sha: string;
+  runId: string;
+}
+
 export interface Forge {
   readonly kind: ForgeKind;
   getPullRequest(repo: string, pr: number): Promise<PullRequestInfo>;
@@ -40,6 +47,12 @@ export interface Forge {
   /** Creates or edits in place Taster's one status comment on the PR (found by a hidden marker). */
   upsertStickyComment(repo: string, pr: number, body: string): Promise<number>;
   setCommitStatus(repo: string, sha: string, status: CommitStatus): Promise<void>;
+  /**
+   * Shows one of a run's statuses the way this forge reports (a commit status, or a GitHub check
+   * run). `previous` is what this returned for the same context before (a check run's id), so the
+   * same line is updated in place; returns what to pass next time.
+   */
+  publishStatus(ref: StatusRef, status: CommitStatus, previous?: string): Promise<string | undefined>;
   isTrusted(user: string, repo: string): Promise<TrustDecision>;
   /** Comments updated since `since` on the repo's open PRs that hold a `!testme` command. */
   listRecentCommands(repo: string, since: Date): Promise<ForgeComment[]>;

@@ -29,6 +29,12 @@ export interface IntakeItem {
   commentCreatedAt: string;
   /** The payload's clone URL, if any (the worker checks it against its configured forge host). */
   cloneUrl?: string;
+  /**
+   * Set when the command came from a check run's "Re-run" button (GitHub `check_run`
+   * `rerequested`), not a comment: then `commentId` is an id of that press above 2^52 (see the
+   * bridge's rerun.ts) and there is no comment to react to.
+   */
+  checkRunId?: number;
 }
 
 export interface IntakeQueueOptions extends PushLogOptions {

@@ -10,7 +10,7 @@
  * Delivery (BullMQ, retried with capped backoff that outlives restarts) posts whatever is desired
  * and not yet posted, under a per-PR Redis lock so two processes never create two comments.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CommitStatus } from "@taster/contracts";
 import { errorMessage, retry } from "@taster/core";
@@ -50,7 +50,16 @@ export interface ReportTarget {
 export interface ReportPort {
   /** Creates or edits in place Taster's one status comment on the PR. */
   upsertStickyComment(repo: string, pr: number, body: string): Promise<unknown>;
-  setCommitStatus(repo: string, sha: string, status: ReportStatus): Promise<void>;
+  /**
+   * Shows one status of the run on its commit, the forge's way (a commit status, or a GitHub check
+   * run); `previous` is what this returned last time for the context (e.g. the check run's id),
+   * kept here so the same line is updated in place rather than created again.
+   */
+  publishStatus(
+    ref: { repo: string; sha: string; runId: string },
+    status: ReportStatus,
+    previous?: string,
+  ): Promise<string | undefined>;
 }
 
 /** Production: 2 s doubling to 5 min, 60 attempts ≈ 4.5 hours of forge outage survived. */
@@ -208,7 +217,7 @@ export class ReportOutbox {
     try {
       await this.underLock(run.pull, async () => {
         await this.postComment(run.pull as string, forge);
-        await this.postStatuses(runKey, forge);
+        await this.postStatuses(job.data.runId, forge);
       });
       // Only what was read is acknowledged; a publish that raced in keeps its own job pending.
       await commandsOf(this.redis).ackReport(runKey, String(seq));
@@ -225,23 +234,34 @@ export class ReportOutbox {
     await this.redis.hset(pullKey, "postedBody", pull.body);
   }
 
-  private async postStatuses(runKey: string, forge: ReportPort): Promise<void> {
-    const [repo, sha, statusesJson, postedJson] = await this.redis.hmget(
+  private async postStatuses(runId: string, forge: ReportPort): Promise<void> {
+    const runKey = this.runKey(runId);
+    const [repo, sha, statusesJson, postedJson, handlesJson] = await this.redis.hmget(
       runKey,
       "repo",
       "sha",
       "statuses",
       "postedStatuses",
+      "statusHandles",
     );
     if (!repo || !sha) return;
     const desired = JSON.parse(statusesJson ?? "{}") as Record<string, ReportStatus>;
     const posted = JSON.parse(postedJson ?? "{}") as Record<string, string>;
+    // What the forge handed back per context (a check run's id): the next post updates that one.
+    const handles = JSON.parse(handlesJson ?? "{}") as Record<string, string>;
     for (const status of Object.values(desired)) {
-      const fingerprint = `${status.state}|${status.description}`;
+      const fingerprint = `${status.state}|${status.description}|${fingerprintOf(status.output)}`;
       if (posted[status.context] === fingerprint) continue;
-      await forge.setCommitStatus(repo, sha, status);
+      const handle = await forge.publishStatus({ repo, sha, runId }, status, handles[status.context]);
       posted[status.context] = fingerprint;
-      await this.redis.hset(runKey, "postedStatuses", JSON.stringify(posted));
+      if (handle !== undefined) handles[status.context] = handle;
+      await this.redis.hset(
+        runKey,
+        "postedStatuses",
+        JSON.stringify(posted),
+        "statusHandles",
+        JSON.stringify(handles),
+      );
     }
   }
 
@@ -281,6 +301,11 @@ export class ReportOutbox {
         .catch((error) => queueLog.debug({ lockKey, reason: errorMessage(error) }, "lock not released"));
     }
   }
+}
+
+/** A short digest of a status's check-run output: a changed text is posted again, an equal one not. */
+function fingerprintOf(output: ReportStatus["output"]): string {
+  return output ? createHash("sha256").update(JSON.stringify(output)).digest("hex").slice(0, 16) : "";
 }
 
 /** The PR's lock is held by another poster: wait and try again. */

@@ -22,6 +22,7 @@ import {
   TIERS,
   type Tier,
 } from "@taster/core";
+import { renderCheckRun, renderTierCheck } from "./check-run";
 import { COMMENT_LIMIT, fitComment, stickyRoom } from "./fit";
 import { lintFindings, notRunLines, OUTCOME_ICON, renderFailures, tierTable } from "./markdown";
 import { failuresOf, formatDuration, OUTCOME_WORD, STATUS_WORD } from "./model";
@@ -121,14 +122,56 @@ export function renderRunning(
   ].join("\n");
   return redacted(redactor, {
     body,
-    statuses: [status(ctx, SUMMARY_CONTEXT, "pending", `${plain}, ${formatDuration(progress.elapsedMs)}`)],
+    statuses: [
+      status(ctx, SUMMARY_CONTEXT, "pending", `${plain}, ${formatDuration(progress.elapsedMs)}`),
+      ...openTierChecks(ctx, progress),
+    ],
   });
+}
+
+/** Each tier of the run as a check run in progress: queued, running, or finished (its verdict comes at the end). */
+function openTierChecks(ctx: ReportContext, progress: { tier?: Tier; step: string; stages: Stage[] }) {
+  const tiers = TIERS.filter((t) => progress.stages.includes(t));
+  const current = progress.tier
+    ? tiers.indexOf(progress.tier)
+    : progress.step === "teardown"
+      ? tiers.length
+      : -1;
+  return tiers.map((tier, i) => ({
+    ...status(
+      ctx,
+      tierContext(tier),
+      "pending",
+      i < current ? "finished, verdict after teardown" : i === current ? "running" : "queued",
+    ),
+    checkRunOnly: "open" as const,
+  }));
+}
+
+/** Completes the tiers' check runs of a run that ends without a verdict; creates none. */
+function closeTierChecks(
+  ctx: ReportContext,
+  title: string,
+  summary: string,
+  conclusion: "cancelled" | "neutral",
+) {
+  return TIERS.map((tier) => ({
+    ...status(ctx, tierContext(tier), "error", title),
+    output: { title, summary, conclusion },
+    checkRunOnly: "close" as const,
+  }));
 }
 
 export function renderCancelled(ctx: ReportContext, why: string, redactor: Redactor): Report {
   return redacted(redactor, {
     body: `${header(ctx, "🚫", "cancelled")}\n\n${why}\n\nThe run was stopped and its deployment torn down. Run \`${ctx.runId}\` · ${links(ctx)}${ctx.historyUrl ? ` · [earlier attempts](${ctx.historyUrl})` : ""}\n`,
-    statuses: [status(ctx, SUMMARY_CONTEXT, "error", `cancelled: ${why}`)],
+    statuses: [
+      {
+        ...status(ctx, SUMMARY_CONTEXT, "error", `cancelled: ${why}`),
+        output: { title: "cancelled", summary: why, conclusion: "cancelled" },
+      },
+      ...closeTierChecks(ctx, "cancelled", why, "cancelled"),
+    ],
   });
 }
 
@@ -229,7 +272,10 @@ export function renderConfigError(ctx: ReportContext, results: Results, redactor
   ].join("\n");
   return redacted(redactor, {
     body,
-    statuses: [status(ctx, SUMMARY_CONTEXT, "error", `configuration error: ${what}`)],
+    statuses: [
+      status(ctx, SUMMARY_CONTEXT, "error", `configuration error: ${what}`),
+      ...closeTierChecks(ctx, "not run: configuration error", what, "neutral"),
+    ],
   });
 }
 
@@ -248,10 +294,24 @@ function tierDescription(result: TierResult): string {
 export function finalStatuses(ctx: ReportContext, results: Results, redactor: Redactor): CommitStatus[] {
   const summaryState: CommitState =
     results.outcome === "pass" ? "success" : results.outcome === "fail" ? "failure" : "error";
+  const urls = { runUrl: ctx.runUrl, logUrl: ctx.logUrl };
+  const { conclusion: _c, ...summaryOutput } = renderCheckRun(results, urls, redactor);
   return [
-    ...TIERS.map((tier) =>
-      status(ctx, tierContext(tier), tierState(results.tiers[tier]), tierDescription(results.tiers[tier])),
-    ),
-    status(ctx, SUMMARY_CONTEXT, summaryState, `${OUTCOME_WORD[results.outcome]}, level L${results.level}`),
+    ...TIERS.map((tier) => {
+      const description = tierDescription(results.tiers[tier]);
+      return {
+        ...status(ctx, tierContext(tier), tierState(results.tiers[tier]), description),
+        output: renderTierCheck(results, tier, `${tier}: ${description}`, urls, redactor),
+      };
+    }),
+    {
+      ...status(
+        ctx,
+        SUMMARY_CONTEXT,
+        summaryState,
+        `${OUTCOME_WORD[results.outcome]}, level L${results.level}`,
+      ),
+      output: summaryOutput,
+    },
   ].map((s) => ({ ...s, description: redactor.redact(s.description) }));
 }
