@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -188,5 +189,50 @@ describe("taster doctor (TASTER_* configuration)", () => {
     expect(one.stdout).toMatch(line("github", "ok", ""));
     expect(one.stdout).toMatch(line("far engine", "FAIL", ""));
     expect(one.code).toBe(1);
+  });
+});
+
+/** Taster as a GitHub App: the doctor checks the App id and key against `GET /app`. */
+describe("taster doctor (GitHub App)", () => {
+  const APP_ID = 4711;
+  const pair = () =>
+    generateKeyPairSync("rsa", {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: "pkcs8", format: "pem" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    });
+  const appKeys = pair();
+  let sim: ForgeSim;
+  let base: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    const info = await ensureLab();
+    sim = await startForgeSim({ token: "unused", app: { id: APP_ID, publicKey: appKeys.publicKey } });
+    base = {
+      TASTER_HOSTS: `lab=${info.dockerHost}@2`,
+      // A probe image the host lacks skips the slow VIP measure; only the forge lines matter here.
+      TASTER_PROBE_IMAGES: "lab=taster-lab/probe:no-such-tag",
+      TASTER_REDIS_URL: info.redisUrl,
+      TASTER_GITHUB_API_URL: sim.url,
+      TASTER_GITHUB_APP_ID: String(APP_ID),
+      TASTER_GITHUB_WEBHOOK_SECRET: "s3cret",
+    };
+  });
+  afterAll(async () => {
+    await sim?.close();
+  });
+
+  it("says the App authenticates with its key", async () => {
+    const { stdout } = await doctor({ ...base, TASTER_GITHUB_APP_PRIVATE_KEY: appKeys.privateKey });
+    expect(stdout).toMatch(line("github", "ok", ".*App taster-sim \\(id 4711\\) authenticates"));
+  });
+
+  it("fails an App key GitHub does not know, naming the fix and never the key", async () => {
+    const other = pair().privateKey;
+    const { code, stdout } = await doctor({ ...base, TASTER_GITHUB_APP_PRIVATE_KEY: other });
+    expect(stdout).toMatch(line("github", "FAIL", ".*refused the App 4711 \\(HTTP 401: .*bad signature"));
+    expect(stdout).toContain("fix: check TASTER_GITHUB_APP_ID and the App's private key");
+    expect(stdout).not.toContain(other.split("\n")[1]);
+    expect(code).toBe(1);
   });
 });

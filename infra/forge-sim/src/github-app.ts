@@ -58,6 +58,12 @@ export function githubAppRouter(state: ForgeSimState, app: SimAppOptions): Route
     target_type: "Organization",
   });
 
+  // Who the App is: what `taster doctor` asks to check the App id and key.
+  router.get("/app", (req, res) => {
+    if (!asApp(req, res)) return;
+    res.json({ id: app.id, slug: "taster-sim", name: "Taster (simulated)", owner: { login: "coop-cloud" } });
+  });
+
   router.get("/repos/:owner/:repo/installation", (req, res) => {
     if (!asApp(req, res)) return;
     const id = state.installations.get(String(req.params.owner));

@@ -119,7 +119,7 @@ export async function startForgeSim(options: ForgeSimOptions = {}): Promise<Forg
     }
     const appRoute =
       options.app &&
-      /^\/(app\/|repos\/[^/]+\/[^/]+\/installation$|orgs\/[^/]+\/installation$)/.test(req.path);
+      /^\/(app$|app\/|repos\/[^/]+\/[^/]+\/installation$|orgs\/[^/]+\/installation$)/.test(req.path);
     if (installation === undefined && !appRoute && !authorized(req.get("authorization"), options.token)) {
       res.status(401).json({ message: "Bad credentials" });
       return;

@@ -99,3 +99,9 @@ export function scopeOf(params: Record<string, unknown>): InstallationScope | un
   if (org?.[1]) return { org: decodeURIComponent(org[1]) };
   return undefined;
 }
+
+/** The App's own JWT (RS256, minutes-long): what `GET /app` and installation lookups take. */
+export async function appJwt(credentials: GithubAppCredentials): Promise<string> {
+  const auth = createAppAuth({ appId: credentials.appId, privateKey: credentials.privateKey });
+  return (await auth({ type: "app" })).token;
+}

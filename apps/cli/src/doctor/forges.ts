@@ -1,5 +1,6 @@
 import type { TasterConfig } from "@taster/config";
 import { errorMessage } from "@taster/core";
+import { appJwt, type GithubAppCredentials } from "@taster/forge";
 import type { Finding } from "./finding";
 
 /**
@@ -38,9 +39,10 @@ const messageOf = (body: string): string => {
   }
 };
 
-const loginOf = (body: string): string => {
+/** One field of a JSON answer, as text ("?" when the answer is not JSON or lacks it). */
+const fieldOf = (body: string, key: string): string => {
   try {
-    return String((JSON.parse(body) as { login?: unknown }).login ?? "?");
+    return String((JSON.parse(body) as Record<string, unknown>)[key] ?? "?");
   } catch {
     return "?";
   }
@@ -59,7 +61,43 @@ function webhookSecret(forge: "github" | "gitea", secrets: string[]): Finding {
   };
 }
 
+/** A GitHub App: its JWT (App id + private key) accepted by `GET /app`. */
+async function checkGithubApp(github: Forges["github"], app: GithubAppCredentials): Promise<Finding> {
+  const api = github.apiUrl;
+  const check = "github";
+  const fix = "check TASTER_GITHUB_APP_ID and the App's private key (docs/github-app.md, steps 3–5)";
+  let jwt: string;
+  try {
+    jwt = await appJwt(app);
+  } catch (error) {
+    return { check, ok: false, detail: `the GitHub App's JWT cannot be signed: ${errorMessage(error)}`, fix };
+  }
+  const answer = await get(`${api}/app`, `Bearer ${jwt}`);
+  if ("unreachable" in answer) {
+    return {
+      check,
+      ok: false,
+      detail: `GitHub API at ${api} unreachable: ${answer.unreachable}`,
+      fix: "check TASTER_GITHUB_API_URL (default https://api.github.com) and that this machine reaches it",
+    };
+  }
+  if (answer.status >= 300) {
+    return {
+      check,
+      ok: false,
+      detail: `GitHub at ${api} refused the App ${app.appId} (HTTP ${answer.status}${messageOf(answer.body)})`,
+      fix,
+    };
+  }
+  return {
+    check,
+    ok: true,
+    detail: `${api} answers; App ${fieldOf(answer.body, "slug")} (id ${app.appId}) authenticates; installation tokens are taken per repository`,
+  };
+}
+
 async function checkGithub(github: Forges["github"], trustOrgMembers: boolean): Promise<Finding> {
+  if (github.app) return checkGithubApp(github, github.app);
   const api = github.apiUrl;
   const check = "github";
   if (!github.token) {
@@ -96,7 +134,7 @@ async function checkGithub(github: Forges["github"], trustOrgMembers: boolean): 
     };
   }
   const scopes = answer.headers.get("x-oauth-scopes");
-  const login = loginOf(answer.body);
+  const login = fieldOf(answer.body, "login");
   if (scopes === null) {
     return {
       check,
@@ -164,7 +202,7 @@ async function checkGitea(gitea: Forges["gitea"]): Promise<Finding> {
   return {
     check,
     ok: true,
-    detail: `${base} answers; token of ${loginOf(answer.body)} works (Gitea does not list a token's scopes: it needs ${GITEA_SCOPES})`,
+    detail: `${base} answers; token of ${fieldOf(answer.body, "login")} works (Gitea does not list a token's scopes: it needs ${GITEA_SCOPES})`,
   };
 }
 
@@ -174,7 +212,9 @@ export async function checkForges(
   trustOrgMembers: boolean,
   webhooks = true,
 ): Promise<Finding[]> {
-  const github = Boolean(forges.github.token || (webhooks && forges.github.webhookSecrets.length));
+  const github = Boolean(
+    forges.github.token || forges.github.app || (webhooks && forges.github.webhookSecrets.length),
+  );
   const gitea = Boolean(
     forges.gitea.url || forges.gitea.token || (webhooks && forges.gitea.webhookSecrets.length),
   );
