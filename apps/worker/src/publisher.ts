@@ -22,8 +22,16 @@ export type Progress = Parameters<typeof renderRunning>[1];
 export interface Publisher {
   /** Progress (running phase); resolves once queued for delivery. */
   progress(job: RunJob, progress: Progress): Promise<void>;
-  /** The verdict: a recipe's pass/fail, a configuration error, or an infrastructure error after `attempts` tries. */
-  verdict(job: RunJob, results: Results, attempts: number): Promise<void>;
+  /**
+   * The verdict: a recipe's pass/fail, a configuration error, or an infrastructure error after
+   * `attempts` tries. `teardownPending`: published before teardown, amended by the next verdict.
+   */
+  verdict(
+    job: RunJob,
+    results: Results,
+    attempts: number,
+    opts?: { teardownPending?: boolean },
+  ): Promise<void>;
   /** The run was superseded by `by`: its sha's statuses say why; the sticky comment is the newer run's. */
   cancelled(job: RunJob, by: string | undefined): Promise<void>;
 }
@@ -104,8 +112,8 @@ export function createPublisher(deps: PublisherDeps): Publisher {
 
   return {
     progress: (job, progress) => publish(job, renderRunning(contextFor(job), progress, redactor)),
-    verdict(job, results, attempts) {
-      const ctx = contextFor(job);
+    verdict(job, results, attempts, opts = {}) {
+      const ctx = { ...contextFor(job), ...(opts.teardownPending ? { teardownPending: true } : {}) };
       const report =
         results.errorKind === "config"
           ? renderConfigError(ctx, results, redactor)
