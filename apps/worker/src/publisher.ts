@@ -76,7 +76,11 @@ export function createPublisher(deps: PublisherDeps): Publisher {
   // One run's reports are queued strictly in the order they were made: progress published from a
   // log event must never land after the verdict that followed it.
   const chains = new Map<string, Promise<void>>();
-  function publish(job: RunJob, report: Report, opts: { comment?: boolean; final?: boolean } = {}) {
+  function publish(
+    job: RunJob,
+    report: Report,
+    opts: { comment?: boolean; phase?: "running" | "verdict" | "final" } = {},
+  ) {
     const previous = chains.get(job.runId) ?? Promise.resolve();
     // allSettled: the previous report's failure was told to its own caller; this one goes out regardless.
     const next = Promise.allSettled([previous]).then(async () => {
@@ -85,12 +89,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
         return null;
       });
       const body = note ? `${report.body}\n> ${redactor.redact(note)}\n` : report.body;
-      await outbox.publish(
-        targetOf(job),
-        { body, statuses: report.statuses },
-        opts.final ? "final" : "running",
-        opts,
-      );
+      await outbox.publish(targetOf(job), { body, statuses: report.statuses }, opts.phase ?? "running", opts);
     });
     chains.set(job.runId, next);
     const forget = () => {
@@ -120,7 +119,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
           : results.outcome === "error"
             ? infraReport(ctx, results, attempts)
             : renderFinal(ctx, results, redactor);
-      return publish(job, report, { final: true });
+      return publish(job, report, { phase: opts.teardownPending ? "verdict" : "final" });
     },
     async cancelled(job, by) {
       const newer = by
@@ -139,7 +138,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
         const note = `Earlier run \`${job.runId}\` on \`${job.sha.slice(0, 10)}\` was cancelled and torn down: superseded by this commit.`;
         await deps.notes.set(noteKey(by), note, "EX", NOTE_TTL_SEC);
       }
-      await publish(job, renderCancelled(contextFor(job), why, redactor), { comment: false, final: true });
+      await publish(job, renderCancelled(contextFor(job), why, redactor), { comment: false, phase: "final" });
     },
   };
 }
