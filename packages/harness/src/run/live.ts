@@ -61,11 +61,8 @@ export class Live {
     this.broker_ = null;
   }
 
-  /**
-   * What the tests see of the run; `target` is the plan once the tier's op is done (default: now),
-   * `tier` theirs (default: the one running now; custom's jest starts during the tier before).
-   */
-  context(target?: Plan, tier: Tier = this.tier): RunContext {
+  /** What the tests see of the run; `target` is the plan once the tier's op is done (default: now). */
+  context(target?: Plan): RunContext {
     const { run } = this;
     const plan = target ?? this.app.plan;
     return {
@@ -76,7 +73,7 @@ export class Live {
       baseVersion: run.base?.tag ?? null,
       headVersion: run.headVersion,
       chaosVersion: run.chaos,
-      tier,
+      tier: this.tier,
       appService: plan.appService,
       versionLabel: declaredVersion(plan),
       services: plan.services.map((s) => s.name),

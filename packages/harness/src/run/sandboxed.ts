@@ -74,7 +74,7 @@ async function sandboxed(
     workDir,
     slot: run.slot,
     broker: { socketPath: live.broker.socketPath, token: grant.token },
-    context: live.context(call.plan, tier),
+    context: live.context(call.plan),
     timeoutMs: call.budgetMs,
     ...(call.gate ? { clockStartsAfter: call.gate } : {}),
     labelBases: [run.recipesTestsDir, join(run.workspaceDir, "pinned"), workDir],

@@ -4,8 +4,7 @@ import { emptyTimings, type TestRow, type TierResult, tierStatusFromRows } from 
 import type { Live } from "./live";
 import type { Op } from "./ops/index";
 import type { PreparedRun } from "./prepare";
-import { type StartedAssertions, startAssertions } from "./prestart";
-import { runHook } from "./sandboxed";
+import { runAssertions, runHook } from "./sandboxed";
 import { asTasterError } from "./session";
 
 /** A stopwatch: it only measures (whatever runs between start and read). */
@@ -14,22 +13,15 @@ export function stopwatch(): () => number {
   return () => Date.now() - t0;
 }
 
-export const tierBudgetMs = (run: PreparedRun) =>
+const tierBudgetMs = (run: PreparedRun) =>
   (run.opts.tierTimeoutSeconds ?? run.settings.tierTimeout ?? 300) * 1000;
 
 /**
  * hook → op → assertions. The assertions' jest process starts while the op runs (its broker calls
- * wait for the op), so jest's start-up is hidden behind the deploy — or earlier (`started`, the
- * custom tier's, during the tier before it); the tier's clock (tierTimeout)
+ * wait for the op), so jest's start-up is hidden behind the deploy; the tier's clock (tierTimeout)
  * covers the hook and the assertions, not the op (which has its own convergence timeout).
  */
-export async function runTier(
-  run: PreparedRun,
-  live: Live,
-  tier: Tier,
-  op: Op,
-  started?: StartedAssertions,
-): Promise<TierResult> {
+export async function runTier(run: PreparedRun, live: Live, tier: Tier, op: Op): Promise<TierResult> {
   const timings = emptyTimings();
   const total = stopwatch();
   const finish = (result: Omit<TierResult, "timings">, deployed?: string): TierResult => ({
@@ -46,22 +38,47 @@ export async function runTier(
     budgetMs = Math.max(1_000, budgetMs - timings.hookMs);
     if (hook) return finish(hook);
   }
-  const assertions = started ?? startAssertions(run, live, tier, { budgetMs, plan: op.plan });
+  const opDone = deferred();
+  // The assertions subscribe only once their sandbox is set up; an op that fails sooner (e.g. the
+  // engine went away) must not leave the rejection unhandled — that would end the worker process.
+  opDone.promise.catch(() => undefined);
+  const cancel = new AbortController();
+  const files = run.customization.assertions[tier];
+  const gate = { plan: op.plan, gate: opDone.promise, cancel: cancel.signal };
+  const assertions = runAssertions(run, live, tier, files, { budgetMs, ...gate });
+  // Awaited below; until then a rejection (e.g. the run was interrupted) must not go unhandled.
+  assertions.catch(() => undefined);
+  const stopAssertions = async (why: unknown) => {
+    opDone.reject(why);
+    cancel.abort();
+    await assertions.catch(() => undefined);
+  };
   const opTime = stopwatch();
   const opRow = await doOp(run, live, tier, op).catch(async (error: unknown) => {
-    await assertions.stop(error);
+    await stopAssertions(error);
     throw error;
   });
   timings.opMs = opTime();
   if (opRow.status === "fail") {
-    await assertions.stop(new Error("op failed"));
+    await stopAssertions(new Error("op failed"));
     return finish({ status: "fail", reason: opRow.failure, tests: [opRow] }, op.deployed);
   }
-  assertions.opDone();
+  opDone.resolve();
   const assertTime = stopwatch();
-  const rows = await assertions.rows;
+  const rows = await assertions;
   timings.assertMs = assertTime();
   return finish({ ...tierStatusFromRows(rows), tests: [opRow, ...rows] }, op.deployed);
+}
+
+/** Promise.withResolvers (Node 22) for Node 20. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 /** The op, done once by the orchestrator, as a row of its own so a failure says what broke. */

@@ -4,9 +4,8 @@ import { emptyTimings, naTier, skippedTier, type TestRow, type TierResult } from
 import { Live } from "./live";
 import { type InstallOp, OPS, type Op } from "./ops/index";
 import type { PreparedRun } from "./prepare";
-import { type StartedAssertions, startAssertions } from "./prestart";
 import { asTasterError, throwIfCancelled } from "./session";
-import { runTier, tierBudgetMs } from "./tier";
+import { runTier } from "./tier";
 
 /**
  * Every tier in lifecycle order against the one deployment: a tier not requested or declared n/a
@@ -16,34 +15,15 @@ export async function runTiers(run: PreparedRun): Promise<void> {
   const { record, log } = run;
   const deployment: Deployment = { live: null };
   let stopped: string | undefined;
-  let custom: StartedAssertions | undefined;
-  try {
-    for (const tier of TIERS) {
-      throwIfCancelled(run);
-      if (deployment.live) deployment.live.tier = tier;
-      // The custom tier has no op to hide its jest start-up behind: start it during the tier before.
-      if (tier === PRESTART_DURING && !stopped && deployment.live && customWillRun(run))
-        custom = startAssertions(run, deployment.live, "custom", { budgetMs: tierBudgetMs(run) });
-      const started = tier === "custom" ? custom : undefined;
-      const result = stopped ? skippedTier(stopped) : await tierResult(run, tier, deployment, started);
-      record.tiers[tier] = result;
-      if (result.status === "fail") await blameEngineIfGone(run, tier);
-      log.event("tier", `${result.status.toUpperCase()}${result.reason ? ` — ${result.reason}` : ""}`, tier);
-      if (result.status === "fail") stopped = `not run: ${tier} failed`;
-    }
-  } finally {
-    // Not run after all (a tier failed, the run stopped): jest goes; a finished one is unaffected.
-    await custom?.stop(new Error(stopped ?? "the run stopped"));
+  for (const tier of TIERS) {
+    throwIfCancelled(run);
+    if (deployment.live) deployment.live.tier = tier;
+    const result = stopped ? skippedTier(stopped) : await tierResult(run, tier, deployment);
+    record.tiers[tier] = result;
+    if (result.status === "fail") await blameEngineIfGone(run, tier);
+    log.event("tier", `${result.status.toUpperCase()}${result.reason ? ` — ${result.reason}` : ""}`, tier);
+    if (result.status === "fail") stopped = `not run: ${tier} failed`;
   }
-}
-
-/** The tier just before custom (TIERS order), during which custom's jest starts. */
-const PRESTART_DURING: Tier = TIERS[TIERS.indexOf("custom") - 1] ?? "restore";
-
-function customWillRun(run: PreparedRun): boolean {
-  return (
-    run.stages.includes("custom") && !run.settings.na.custom && run.customization.assertions.custom.length > 0
-  );
 }
 
 /** The deployment the tiers share: none until the install op brings it up. */
@@ -51,12 +31,7 @@ interface Deployment {
   live: Live | null;
 }
 
-async function tierResult(
-  run: PreparedRun,
-  tier: Tier,
-  deployment: Deployment,
-  started?: StartedAssertions,
-): Promise<TierResult> {
+async function tierResult(run: PreparedRun, tier: Tier, deployment: Deployment): Promise<TierResult> {
   const declared = tier === "install" ? undefined : run.settings.na[tier];
   if (!run.stages.includes(tier)) return naTier("not-requested", "not in --stages");
   if (declared) return naTier("declared", declared);
@@ -66,7 +41,7 @@ async function tierResult(
   if (isInstall(op)) deployment.live = await Live.start(run, op.app);
   const { live } = deployment;
   if (!live) throw new Error(`the ${tier} op has no deployment to act on`);
-  return runTier(run, live, tier, op, started);
+  return runTier(run, live, tier, op);
 }
 
 const isInstall = (op: Op): op is InstallOp => "app" in op;
