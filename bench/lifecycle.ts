@@ -49,6 +49,8 @@ function plainClock(): (phase: Phase) => void {
   };
 }
 const taster = { deploy: [] as number[] };
+/** Start → the verdict (Taster: onVerdict, before teardown; plain: its last check done). */
+const toVerdict = { taster: [] as number[], plain: [] as number[] };
 const stackName = (kind: string) => `bench${kind}${process.pid % 10000}x${counter++}`;
 
 // Every contender fetches its own checkouts inside its timed section, as Taster does.
@@ -95,6 +97,7 @@ async function container(stack: string): Promise<string> {
   );
 }
 async function plainLifecycle(work: string): Promise<void> {
+  const started = performance.now();
   const phase = plainClock();
   const dirs = await plainCheckouts(work);
   const stack = stackName("p");
@@ -142,6 +145,7 @@ async function plainLifecycle(work: string): Promise<void> {
     await docker("cp", tar, `${id}:/var/`);
     await rm(tar, { force: true, recursive: true });
     await probe();
+    toVerdict.plain.push(performance.now() - started);
     phase("restore");
   } finally {
     phase("custom"); // the plain script has no custom tests: this closes nothing but the restore
@@ -227,9 +231,11 @@ const host = await connectHost(lab.dockerHost);
 try {
   const figures = { taster: [] as number[], plain: [] as number[], naive: [] as number[] };
   for (let i = 0; i < rounds; i++) {
+    const started = performance.now();
     figures.taster.push(
       await time(async () => {
         const results = await runRecipe({
+          onVerdict: () => void toVerdict.taster.push(performance.now() - started),
           source: repo,
           pr: 1,
           hostUrl: lab.dockerHost,
@@ -261,6 +267,11 @@ try {
     `  overhead vs plain: ${((t / p - 1) * 100).toFixed(0)}% (target ≤ 10%)  ratio ${(t / p).toFixed(2)}`,
   );
   console.log(`  speed-up vs naive: ${(n / t).toFixed(2)}× (target ≥ 2.5×)`);
+  const tv = median(toVerdict.taster);
+  const pv = median(toVerdict.plain);
+  console.log(
+    `  time to verdict: taster ${s(tv)} (verdict published before teardown) vs plain ${s(pv)} (its last check)  ratio ${(tv / pv).toFixed(2)}`,
+  );
   console.log("  where the time goes (median per phase; a tier's op, its hook and assertions overlap):");
   console.log(
     `    ${"phase".padEnd(10)} ${"taster".padStart(8)} ${"plain".padStart(8)} ${"gap".padStart(8)}`,

@@ -4,6 +4,8 @@
  * timings on a shared CI machine are not asserted (see docs/development.md, "Benchmarks").
  */
 import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -38,6 +40,19 @@ describe("benches in short mode", () => {
     expect(out).toMatch(/answering process RSS \d+ MiB → peak \d+ MiB/);
   }, 390_000);
 
+  it("bridge-rss: the built http role's memory after start", async () => {
+    // Its own build in a scratch directory: the test must not depend on (or replace) dist/.
+    const dir = await mkdtemp(join(tmpdir(), "bench-rss-build-"));
+    try {
+      const built = join(dir, "taster.mjs");
+      await run(process.execPath, [join(ROOT, "scripts", "build.mjs"), "--outfile", built], { cwd: ROOT });
+      const out = await bench("bridge-rss", ["1", built], 120_000);
+      expect(out).toMatch(/built http role RSS after start \d+ MiB; median \d+ MiB/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
   it("converge: convergence noticed after the last task is healthy, teardown against docker stack rm", async () => {
     const out = await bench("converge", ["2"], 240_000);
     expect(out).toMatch(/teardown over \d+ stacks each/);
@@ -48,5 +63,6 @@ describe("benches in short mode", () => {
     const out = await bench("lifecycle", ["1"], 480_000);
     expect(out).toMatch(/speed-up vs naive: [\d.]+×/);
     expect(out).toMatch(/plain docker CLI script/);
+    expect(out).toMatch(/time to verdict: taster [\d.]+s .* vs plain [\d.]+s .* ratio [\d.]+/);
   }, 510_000);
 });

@@ -3,14 +3,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getPriority, setPriority } from "node:os";
 import { createLogger, errorMessage, type Logger, Redactor } from "@taster/core";
-import {
-  type Forge,
-  type ForgeKind,
-  GiteaForge,
-  GithubForge,
-  loadTriggerers,
-  type Triggerer,
-} from "@taster/forge";
+import type { Forge, ForgeKind } from "@taster/forge";
 import { connectRedis, IntakeQueue, type Redis, RunQueues, SweepStore } from "@taster/queue";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { CommentHandler } from "./comments";
@@ -66,12 +59,11 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
   await untilConnected(redis, 5_000, log);
   const queues = new RunQueues({ redis, keyPrefix: config.keyPrefix, bullPrefix: config.bullPrefix });
   const metrics = new BridgeMetrics();
-  // The http role never calls the forge, so it builds no client (and needs no token).
+  // The http role never calls the forge: it builds no client (and needs no token), and does not
+  // even load the adapters' modules (Octokit and its route tables are a good part of its memory).
   const forges =
     options.forges ??
-    (processesCommands(config.role)
-      ? buildForges(config, await loadTriggerers(config.triggerersFile), log)
-      : {});
+    (processesCommands(config.role) ? await (await import("./forges")).buildForges(config, log) : {});
   const intakeQueue = new IntakeQueue({
     redis,
     keyPrefix: config.keyPrefix,
@@ -357,32 +349,4 @@ function secretsRedactor(config: BridgeConfig): Redactor {
     redactor.add(secret);
   }
   return redactor;
-}
-
-function buildForges(
-  config: BridgeConfig,
-  triggerers: Triggerer[],
-  log: Logger,
-): Partial<Record<ForgeKind, Forge>> {
-  const trust = { ...config.trust, triggerers };
-  const forges: Partial<Record<ForgeKind, Forge>> = {};
-  if (config.github) {
-    forges.github = new GithubForge({
-      ...(config.github.app ? { app: config.github.app } : { token: config.github.token }),
-      report: config.github.report,
-      baseUrl: config.github.apiUrl,
-      botLogin: config.botLogin,
-      trust,
-      log: { warn: (message) => log.warn(message) },
-    });
-  }
-  if (config.gitea) {
-    forges.gitea = new GiteaForge({
-      url: config.gitea.url,
-      token: config.gitea.token,
-      botLogin: config.botLogin,
-      trust,
-    });
-  }
-  return forges;
 }

@@ -21,7 +21,7 @@ import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import { type Logger, reason } from "./log";
 import { removeOrphanStack, removeOrphanWorkspace, workRootFor } from "./orphans";
 import type { Publisher } from "./publisher";
-import { errorResults, jobOf, stackOf } from "./results";
+import { errorResults, jobOf, residueAsError, stackOf } from "./results";
 import { stopOf, stopReason } from "./stop";
 
 /** Runs one recipe at one commit; `runRecipe` from @taster/harness in production. */
@@ -112,7 +112,28 @@ export function createJobProcessor(deps: ProcessDeps): JobProcessor {
     }
   };
 
-  function runOnce(job: RunJob, signal: AbortSignal): Promise<Results> {
+  /**
+   * Publishes the verdict when the tiers end, before teardown (the run's onVerdict). Not for an
+   * infrastructure error (it may be retried) nor a stopped run. Returns whether it was published.
+   */
+  function earlyVerdict(job: RunJob, signal: AbortSignal, attempt: number) {
+    const state = { published: false };
+    const onVerdict = (results: Results) => {
+      if (stopOf(signal) || results.outcome === "error") return;
+      state.published = true;
+      // Not awaited: the publisher keeps this run's reports in order, and teardown must not wait on Redis.
+      publisher
+        .verdict(job, results, attempt, { teardownPending: true })
+        .catch((error) => log.warn({ runId: job.runId, ...reason(error) }, "early verdict not queued"));
+    };
+    return { onVerdict, state };
+  }
+
+  function runOnce(
+    job: RunJob,
+    signal: AbortSignal,
+    onVerdict: (results: Results) => void,
+  ): Promise<Results> {
     let source: string;
     try {
       source = deps.recipeSource(job);
@@ -158,6 +179,7 @@ export function createJobProcessor(deps: ProcessDeps): JobProcessor {
         workRoot: workRootFor(deps.keys.prefix, job.runId),
         signal,
         onEvent,
+        onVerdict,
         secrets: deps.secrets,
       })
       .catch((error) => errorResults(job, source, errorMessage(error)));
@@ -192,8 +214,10 @@ export function createJobProcessor(deps: ProcessDeps): JobProcessor {
       );
       const step = attempt > 1 ? `retrying (attempt ${attempt}/${attempts})` : "starting";
       await publisher.progress(job, { step, elapsedMs: 0, stages: job.stages });
-      const results = await runOnce(job, stopped);
-      const stop = stopOf(stopped);
+      const early = earlyVerdict(job, stopped, attempt);
+      const ran = await runOnce(job, stopped, early.onVerdict);
+      // Once the verdict is out the run is complete: a stop during teardown changes nothing of it.
+      const stop = early.state.published ? undefined : stopOf(stopped);
       if (stop?.kind === "shutdown") {
         // Torn down by the harness already; the run goes back to the queue for the next worker.
         await logLine(job.runId, "worker: shutting down; run torn down and requeued");
@@ -206,19 +230,23 @@ export function createJobProcessor(deps: ProcessDeps): JobProcessor {
         throw new DelayedError();
       }
       if (stop?.kind === "superseded") {
-        await runs.saveResult(job.runId, results, "cancelled");
+        await runs.saveResult(job.runId, ran, "cancelled");
         await publisher.cancelled(job, stop.by);
         return "cancelled";
       }
       // Only the infrastructure is worth another attempt; a config or usage error is the same every time.
-      const infra = results.outcome === "error" && (results.errorKind ?? "infra") === "infra";
+      const infra = ran.outcome === "error" && (ran.errorKind ?? "infra") === "infra";
       if (infra && attempt < attempts) {
         const wait = backoffDelay(deps.infraRetry, attempt);
-        const line = `worker: infrastructure error (${results.error ?? "unknown"}); retrying in ${(wait / 1000).toFixed(0)}s (attempt ${attempt + 1}/${attempts})`;
+        const line = `worker: infrastructure error (${ran.error ?? "unknown"}); retrying in ${(wait / 1000).toFixed(0)}s (attempt ${attempt + 1}/${attempts})`;
         log.warn({ runId: job.runId, attempt, attempts, waitMs: wait }, line);
         await logLine(job.runId, line);
-        throw new InfraRetry(results.error ?? "unknown infrastructure error", wait);
+        throw new InfraRetry(ran.error ?? "unknown infrastructure error", wait);
       }
+      // The tests are done: residue now amends the verdict to an infrastructure error (not retried).
+      const results = residueAsError(ran);
+      if (results !== ran)
+        await logLine(job.runId, `worker: ${results.error}; reported as an infrastructure error`);
       await conclude(job, results, attempt);
       log.info({ runId: job.runId, outcome: results.outcome, level: results.level }, "finished");
       // Reported in full already; BullMQ must not try these again.

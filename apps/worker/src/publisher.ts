@@ -31,8 +31,16 @@ export type Progress = Parameters<typeof renderRunning>[1];
 export interface Publisher {
   /** Progress (running phase); resolves once queued for delivery. */
   progress(job: RunJob, progress: Progress): Promise<void>;
-  /** The verdict: a recipe's pass/fail, a configuration error, or an infrastructure error after `attempts` tries. */
-  verdict(job: RunJob, results: Results, attempts: number): Promise<void>;
+  /**
+   * The verdict: a recipe's pass/fail, a configuration error, or an infrastructure error after
+   * `attempts` tries. `teardownPending`: published before teardown, amended by the next verdict.
+   */
+  verdict(
+    job: RunJob,
+    results: Results,
+    attempts: number,
+    opts?: { teardownPending?: boolean },
+  ): Promise<void>;
   /** The run was superseded by `by`: its sha's statuses say why; the sticky comment is the newer run's. */
   cancelled(job: RunJob, by: string | undefined): Promise<void>;
 }
@@ -78,7 +86,11 @@ export function createPublisher(deps: PublisherDeps): Publisher {
   // One run's reports are queued strictly in the order they were made: progress published from a
   // log event must never land after the verdict that followed it.
   const chains = new Map<string, Promise<void>>();
-  function publish(job: RunJob, report: Report, opts: { comment?: boolean; final?: boolean } = {}) {
+  function publish(
+    job: RunJob,
+    report: Report,
+    opts: { comment?: boolean; phase?: "running" | "verdict" | "final" } = {},
+  ) {
     const previous = chains.get(job.runId) ?? Promise.resolve();
     // allSettled: the previous report's failure was told to its own caller; this one goes out regardless.
     const next = Promise.allSettled([previous]).then(async () => {
@@ -87,12 +99,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
         return null;
       });
       const body = note ? `${report.body}\n> ${redactor.redact(note)}\n` : report.body;
-      await outbox.publish(
-        targetOf(job),
-        { body, statuses: report.statuses },
-        opts.final ? "final" : "running",
-        opts,
-      );
+      await outbox.publish(targetOf(job), { body, statuses: report.statuses }, opts.phase ?? "running", opts);
     });
     chains.set(job.runId, next);
     const forget = () => {
@@ -121,20 +128,20 @@ export function createPublisher(deps: PublisherDeps): Publisher {
 
   return {
     progress: (job, progress) => publish(job, renderRunning(contextFor(job), progress, redactor)),
-    verdict(job, results, attempts) {
-      const ctx = contextFor(job);
+    verdict(job, results, attempts, opts = {}) {
+      const ctx = { ...contextFor(job), ...(opts.teardownPending ? { teardownPending: true } : {}) };
       const report =
         results.errorKind === "config"
           ? renderConfigError(ctx, results, redactor)
           : results.outcome === "error"
             ? infraReport(ctx, results, attempts)
             : renderFinal(ctx, results, redactor);
-      return publish(job, report, { final: true });
+      return publish(job, report, { phase: opts.teardownPending ? "verdict" : "final" });
     },
     async cancelled(job, by) {
       // `!testme cancel`: the PR's own sticky comment and statuses say who stopped it.
       const person = cancelledByOf(by);
-      if (person) return publish(job, cancelledBy(job, person), { final: true });
+      if (person) return publish(job, cancelledBy(job, person), { phase: "final" });
       const newer = by
         ? await deps.runs.getRun(by).catch((error) => {
             log.debug({ runId: job.runId, by, ...reason(error) }, "newer run not read; saying less");
@@ -151,7 +158,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
         const note = `Earlier run \`${job.runId}\` on \`${job.sha.slice(0, 10)}\` was cancelled and torn down: superseded by this commit.`;
         await deps.notes.set(noteKey(by), note, "EX", NOTE_TTL_SEC);
       }
-      await publish(job, renderCancelled(contextFor(job), why, redactor), { comment: false, final: true });
+      await publish(job, renderCancelled(contextFor(job), why, redactor), { comment: false, phase: "final" });
     },
   };
 }

@@ -32,3 +32,19 @@ export function errorResults(job: RunJob, source: string, message: string): Resu
     { status: "skip", reason: `not run: ${message}`, tests: [], timings },
   );
 }
+
+/**
+ * A run that left residue after its verdict: the verdict stands in the report's error, but the run
+ * ends as an infrastructure error — a maintainer sees it, and an operator has something to clean.
+ * Results without residue (or already an error) are returned as they are.
+ */
+export function residueAsError(results: Results): Results {
+  if (results.residue.length === 0 || results.outcome === "error") return results;
+  const verdict = `${results.outcome === "pass" ? "passed" : "failed"}, level L${results.level}`;
+  return {
+    ...results,
+    outcome: "error",
+    errorKind: "infra",
+    error: `the tests ${verdict}, but teardown left residue: ${results.residue.join(", ")}`,
+  };
+}

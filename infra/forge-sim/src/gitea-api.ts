@@ -106,6 +106,7 @@ export function giteaRouter(state: ForgeSimState): Router {
       context,
       description,
       targetUrl: target_url,
+      at: new Date().toISOString(),
     });
     res.status(201).json({ status: statusState, context, description, target_url });
   });

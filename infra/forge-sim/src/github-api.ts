@@ -119,6 +119,7 @@ export function githubRouter(state: ForgeSimState, baseUrl: () => string): Route
       context,
       description,
       targetUrl: target_url,
+      at: new Date().toISOString(),
     });
     res.status(201).json({ state: statusState, context, description, target_url });
   });

@@ -40,6 +40,8 @@ export interface SimStatus {
   context: string;
   description?: string;
   targetUrl?: string;
+  /** When the forge received it (ISO): tests order what reached the forge against other events. */
+  at: string;
 }
 
 /** A check run an App created (the Checks API). */

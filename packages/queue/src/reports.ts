@@ -35,8 +35,9 @@ export interface RunReport {
 }
 
 /** queued (bridge) < running (worker) < final (verdict or cancellation). */
-export type ReportPhase = "queued" | "running" | "final";
-const PHASE_RANK: Record<ReportPhase, number> = { queued: 0, running: 1, final: 2 };
+/** `verdict`: published before teardown, amended by the `final` report after it (not "final" for drained()). */
+export type ReportPhase = "queued" | "running" | "verdict" | "final";
+const PHASE_RANK: Record<ReportPhase, number> = { queued: 0, running: 1, verdict: 1.5, final: 2 };
 
 export interface ReportTarget {
   runId: string;

@@ -41,6 +41,8 @@ export interface ReportContext {
   logUrl: string;
   /** `${publicUrl}/prs/<forge>/<repo>/<pr>`: the PR's earlier attempts (see rerun.ts). */
   historyUrl?: string;
+  /** A verdict published before teardown: its footer says the teardown is still running. */
+  teardownPending?: boolean;
 }
 
 /** The sticky comment's body plus the commit statuses that go with it. */
@@ -200,6 +202,11 @@ export function renderInfraError(
   });
 }
 
+function teardownWord(ctx: ReportContext, results: Results): string {
+  if (ctx.teardownPending) return "running";
+  return results.flags.cleanTeardown ? "clean" : `**residue**: ${markdownText(results.residue.join(", "))}`;
+}
+
 /**
  * The verdict: level, one table row per tier, the failing tests with the first lines of each
  * failure, base → head versions, links. Always under the forge's comment limit: failure excerpts
@@ -228,7 +235,7 @@ export function renderFinal(
   const bottom = [
     "",
     ...rerunLines(results, ctx.historyUrl),
-    `deploys ${f.deployCount} (+${f.upgradeRedeploys} upgrade${f.freshDeploys === undefined ? "" : `, ${f.freshDeploys} fresh`}) · teardown ${f.cleanTeardown ? "clean" : `**residue**: ${markdownText(results.residue.join(", "))}`} · run \`${ctx.runId}\``,
+    `deploys ${f.deployCount} (+${f.upgradeRedeploys} upgrade${f.freshDeploys === undefined ? "" : `, ${f.freshDeploys} fresh`}) · teardown ${teardownWord(ctx, results)} · run \`${ctx.runId}\``,
     "",
   ].join("\n");
   const items = failuresOf(results);

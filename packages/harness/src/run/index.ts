@@ -9,12 +9,14 @@ import { asTasterError, openSession, type Session } from "./session";
 import { teardown } from "./teardown";
 import { stopwatch } from "./tier";
 import { runTiers } from "./tiers";
+import { announceVerdict } from "./verdict";
 
 export { DEFAULT_ALLOWLIST, MARKER_KEY, RESTORE_CHECK_KEY, type RunOptions } from "./options";
 
 /**
  * One recipe at one commit → a verdict: fetch into a fresh workspace, deploy ONCE, run the tiers
- * against that deployment, tear down always, write results.json + run.log. Never throws for a
+ * against that deployment, announce the verdict (opts.onVerdict), tear down always, write
+ * results.json + run.log. Never throws for a
  * failing recipe; throws only before anything could be recorded (bad options).
  */
 export async function runRecipe(opts: RunOptions): Promise<Results> {
@@ -27,6 +29,7 @@ export async function runRecipe(opts: RunOptions): Promise<Results> {
     await session.log.close();
     throw failure;
   }
+  await announceVerdict(session, startedAt, failure);
   const took = stopwatch();
   const residue = await teardown(session);
   const results = buildResults(session, { startedAt, failure, residue, teardownMs: took() });

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { Stage } from "@taster/core";
 import type { ConnectOptions } from "@taster/swarm";
+import type { Results } from "../results";
 import type { RunEvent } from "../runlog";
 import { toolPaths } from "../sandbox";
 
@@ -48,6 +49,12 @@ export interface RunOptions {
   tierTimeoutSeconds?: number;
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
+  /**
+   * Called once when the tiers have ended, before teardown, with the verdict (results as they will
+   * be, minus the teardown's outcome: `residue` empty, `teardownMs` 0). The caller publishes it
+   * then; the returned results (after teardown) amend it. Not called for a usage error.
+   */
+  onVerdict?: (results: Results) => Promise<void> | void;
   /** The caller's own secret values (a worker's forge token, webhook secrets…): masked like the run's. */
   secrets?: string[];
 }

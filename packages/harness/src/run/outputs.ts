@@ -75,11 +75,8 @@ export function buildResults(session: Session, end: Ending): Results {
  * Returns the results as written.
  */
 export async function writeOutputs(session: Session, results: Results): Promise<Results> {
-  const { redactor, log, opts } = session;
-  const redacted = redactDeep(redactor, results) as Results;
-  // Read after redacting the results themselves: a secret in them counts as a leak too.
-  redacted.flags.noSecretLeak = !redactor.foundLeak;
-  const safe = validateResults(redacted);
+  const { log, opts } = session;
+  const safe = safeResults(session, results);
   log.event(
     "result",
     `${safe.outcome.toUpperCase()} level ${safe.level}, deployCount ${safe.flags.deployCount}, residue ${safe.residue.length}`,
@@ -91,6 +88,15 @@ export async function writeOutputs(session: Session, results: Results): Promise<
   }
   await log.close();
   return safe;
+}
+
+/** The results as they may leave the process: redacted, the leak flag set, validated. */
+export function safeResults(session: Session, results: Results): Results {
+  const { redactor } = session;
+  const redacted = redactDeep(redactor, results) as Results;
+  // Read after redacting the results themselves: a secret in them counts as a leak too.
+  redacted.flags.noSecretLeak = !redactor.foundLeak;
+  return validateResults(redacted);
 }
 
 /** A copy with every string (keys too) redacted: secrets are masked wherever they sit. */
