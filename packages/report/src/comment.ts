@@ -60,6 +60,19 @@ function header(ctx: ReportContext, icon: string, title: string): string {
 
 const links = (ctx: ReportContext) => `[run page](${ctx.runUrl}) · [full log](${ctx.logUrl})`;
 
+/** What the comment says in every state but the verdict: the header, what happened, where to look. */
+function frame(ctx: ReportContext, icon: string, title: string, lines: string[]): string {
+  const history = ctx.historyUrl ? ` · [earlier attempts](${ctx.historyUrl})` : "";
+  return [
+    header(ctx, icon, title),
+    "",
+    ...lines,
+    "",
+    `Run \`${ctx.runId}\` · ${links(ctx)}${history}`,
+    "",
+  ].join("\n");
+}
+
 function status(ctx: ReportContext, context: string, state: CommitState, description: string): CommitStatus {
   return { context, state, description: description.slice(0, 140), targetUrl: ctx.runUrl };
 }
@@ -112,16 +125,11 @@ export function renderRunning(
   const phase = progress.step === "teardown" ? "tearing down" : `preparing (${progress.step})`;
   const doing = progress.tier ? `running tier **${progress.tier}**` : phase;
   const plain = progress.tier ? `running ${progress.tier}` : phase;
-  const body = [
-    header(ctx, "🏃", "running"),
-    "",
+  const body = frame(ctx, "🏃", "running", [
     `${doing} · ${formatDuration(progress.elapsedMs)} elapsed · [live log](${ctx.logUrl})`,
     "",
     `Tiers: ${progress.stages.map((t) => (t === progress.tier ? `**${t}**` : t)).join(" → ")}`,
-    "",
-    `Run \`${ctx.runId}\` · ${links(ctx)}`,
-    "",
-  ].join("\n");
+  ]);
   return redacted(redactor, {
     body,
     statuses: [
@@ -166,7 +174,7 @@ function closeTierChecks(
 
 export function renderCancelled(ctx: ReportContext, why: string, redactor: Redactor): Report {
   return redacted(redactor, {
-    body: `${header(ctx, "🚫", "cancelled")}\n\n${why}\n\nThe run was stopped and its deployment torn down. Run \`${ctx.runId}\` · ${links(ctx)}${ctx.historyUrl ? ` · [earlier attempts](${ctx.historyUrl})` : ""}\n`,
+    body: frame(ctx, "🚫", "cancelled", [why, "", "The run was stopped and its deployment torn down."]),
     statuses: [
       {
         ...status(ctx, SUMMARY_CONTEXT, "error", `cancelled: ${why}`),
@@ -184,18 +192,13 @@ export function renderInfraError(
   redactor: Redactor,
 ): Report {
   const tries = failure.attempts === 1 ? "once" : `${failure.attempts} times`;
-  const body = [
-    header(ctx, "⚠️", "infrastructure error"),
-    "",
+  const body = frame(ctx, "⚠️", "infrastructure error", [
     "Taster could not finish this run because of a problem on the test infrastructure, not in this pull request.",
     "",
     markdownCodeBlock(redactor.redact(failure.what)),
     "",
     `Tried ${tries} with backoff. Comment \`!testme\` again to retry, or ask a Taster admin if it persists.`,
-    "",
-    `Run \`${ctx.runId}\` · ${links(ctx)}`,
-    "",
-  ].join("\n");
+  ]);
   return redacted(redactor, {
     body,
     statuses: [status(ctx, SUMMARY_CONTEXT, "error", `infrastructure error after ${tries}: ${failure.what}`)],
@@ -265,18 +268,13 @@ export function renderFinal(
  */
 export function renderConfigError(ctx: ReportContext, results: Results, redactor: Redactor): Report {
   const what = redactor.redact(results.error ?? "invalid settings");
-  const body = [
-    header(ctx, "⚠️", "configuration error"),
-    "",
+  const body = frame(ctx, "⚠️", "configuration error", [
     "Taster's settings for this recipe are invalid, so no tier was run. This is not about this pull request:",
     "",
     markdownCodeBlock(what),
     "",
     "A Taster maintainer fixes the file (see docs/settings.md); then comment `!testme` again.",
-    "",
-    `Run \`${ctx.runId}\` · ${links(ctx)}`,
-    "",
-  ].join("\n");
+  ]);
   return redacted(redactor, {
     body,
     statuses: [

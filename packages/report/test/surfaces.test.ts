@@ -4,8 +4,11 @@ import {
   CHECK_OUTPUT_LIMIT,
   formatDuration,
   type ReportContext,
+  renderCancelled,
   renderCheckRun,
   renderFinal,
+  renderInfraError,
+  renderRunning,
   resultsTable,
   tierTableHtml,
 } from "../src/index";
@@ -103,5 +106,37 @@ describe("one model, one renderer per surface", () => {
 
   it("prints the CLI table from the same rows", () => {
     expect(resultsTable(failing)).toMatch(/^install\s+FAIL\s+0\/1\s+4\.2s\s+1 assertion\(s\) failed$/m);
+  });
+});
+
+describe("the comment's other states", () => {
+  const withHistory = { ...ctx, historyUrl: "https://taster.example/prs/github/o/r/1" };
+  const states = {
+    running: renderRunning(
+      withHistory,
+      { tier: "upgrade", step: "upgrade", elapsedMs: 61_000, stages: ["install", "upgrade"] },
+      none,
+    ),
+    cancelled: renderCancelled(withHistory, "Cancelled by @bob.", none),
+    "infrastructure error": renderInfraError(withHistory, { what: "engine went away", attempts: 3 }, none),
+  };
+
+  it.each(Object.entries(states))(
+    "%s: names the run, links its page, log and the PR's earlier attempts",
+    (word, report) => {
+      expect(report.body).toContain(`Taster: hello-web @ \`0000000000\` — ${word}`);
+      expect(report.body).toContain(
+        "Run `r1` · [run page](https://taster.example/runs/r1) · [full log](https://taster.example/runs/r1/log) · [earlier attempts](https://taster.example/prs/github/o/r/1)",
+      );
+    },
+  );
+
+  it("says what is running, for how long, and who cancelled", () => {
+    expect(states.running.body).toContain("running tier **upgrade** · 1m 1s elapsed");
+    expect(states.running.body).toContain("Tiers: install → **upgrade**");
+    expect(states.cancelled.body).toContain(
+      "Cancelled by @bob.\n\nThe run was stopped and its deployment torn down.",
+    );
+    expect(states["infrastructure error"].body).toContain("Tried 3 times with backoff.");
   });
 });
