@@ -55,7 +55,17 @@ const sampleText = () => readFile(join(DEPLOY, ".env.sample"), "utf8");
 function giteaOnly(text: string): string {
   return text
     .replace(/^## GitHub[^\n]*\n(?:[^\n]+\n)*\n/m, "")
-    .replace(/^#((?:COMPOSE_FILE|GITEA_URL|SECRET_GITEA_\w+)=)/gm, "$1");
+    .replace(/^#((?:COMPOSE_FILE="\$COMPOSE_FILE:compose\.gitea|GITEA_URL|SECRET_GITEA_\w+)=?)/gm, "$1");
+}
+
+/** The sample as a GitHub App deployment writes it: the token block dropped, the App one uncommented. */
+function githubAppOnly(text: string): string {
+  return text
+    .replace(/^## GitHub \(secrets[^\n]*\n(?:[^\n]+\n)*\n/m, "")
+    .replace(
+      /^#((?:COMPOSE_FILE="\$COMPOSE_FILE:compose\.github-app|GITHUB_\w+|SECRET_GITHUB_APP_\w+|SECRET_WEBHOOK_\w+)=?)/gm,
+      "$1",
+    );
 }
 
 /** Taster's own deployment as the Docker CLI renders it for `docker stack deploy` (the lab's engine). */
@@ -276,5 +286,36 @@ describe("infra/deploy for a Gitea collection", () => {
     ]);
     expect(worker.environment?.TASTER_HOSTS).toBe(giteaEnv.TEST_HOSTS);
     expect(worker.environment?.TASTER_PROBE_IMAGES).toBe("");
+  });
+});
+
+describe("infra/deploy: GitHub as an App", () => {
+  let app: { rendered: Rendered; stderr: string };
+  let appEnv: Record<string, string>;
+  beforeAll(async () => {
+    appEnv = parseEnv(githubAppOnly(await sampleText()));
+    app = await render(appEnv);
+  }, 600_000);
+
+  test("the sample's App block renders with the App's id and key, and no token", () => {
+    expect(appEnv.COMPOSE_FILE).toBe("compose.yml:compose.github-app.yml");
+    expect(app.stderr).not.toMatch(/variable is not set/);
+    expect(JSON.stringify(app.rendered)).not.toMatch(/github_token|TASTER_GITHUB_TOKEN/);
+    for (const name of ["intake", "worker"]) {
+      const environment = app.rendered.services[name]?.environment ?? {};
+      expect([name, environment.TASTER_GITHUB_APP_ID]).toEqual([name, appEnv.GITHUB_APP_ID]);
+      expect([name, environment.TASTER_GITHUB_APP_PRIVATE_KEY_FILE]).toEqual([
+        name,
+        "/run/secrets/github_app_key",
+      ]);
+    }
+  });
+
+  test("the App's key is mounted 0400 for root, only where forge calls are made", () => {
+    const mounts = Object.entries(app.rendered.services).flatMap(([service, s]) =>
+      (s.secrets ?? []).filter((m) => m.source === "github_app_key").map((m) => ({ service, ...m })),
+    );
+    expect(mounts.map((m) => m.service).sort()).toEqual(["intake", "worker"]);
+    for (const m of mounts) expect(m).toMatchObject({ mode: 0o400, uid: "0", gid: "0" });
   });
 });
