@@ -1,5 +1,5 @@
 import type { Results } from "@taster/contracts";
-import { Redactor, type Stage } from "@taster/core";
+import { Redactor, type Stage, TIERS, type Tier } from "@taster/core";
 import type { RunQueues, RunRecord } from "@taster/queue";
 import { failedTiers, pullHistoryLink, renderCancelled, runLink } from "@taster/report";
 
@@ -11,7 +11,7 @@ export interface PullRef {
 }
 
 /** What `retry` or `failed` will run, or why nothing runs (Taster's words for the reply). */
-export type Rerun = { stages: Stage[]; from: RunRecord } | { refusal: string };
+export type Rerun = { stages: Stage[]; from: RunRecord; failed?: Tier[] } | { refusal: string };
 
 const FINISHED = new Set(["done", "failed", "cancelled"]);
 
@@ -46,7 +46,8 @@ export async function failedStages(queues: RunQueues, ref: PullRef, head: string
     return {
       refusal: `Nothing to re-run: no tier failed in the last run on ${short} (run \`${last.runId}\`). Comment \`!testme retry\` to run it all again.`,
     };
-  return { stages, from: last };
+  const failed = TIERS.filter((tier) => (last.result as Results).tiers[tier]?.status === "fail");
+  return { stages, from: last, failed };
 }
 
 export const alreadyCancelled = (by: string) =>

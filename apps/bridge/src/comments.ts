@@ -118,7 +118,10 @@ export class CommentHandler {
       }
       stages = rerun.stages;
       // `failed` re-runs a commit that was tested already; `retry` takes the head as it is now.
-      if (command.kind === "failed") return this.enqueueRun(forge, item, pull.headSha, stages);
+      if (command.kind === "failed") {
+        const recheckOf = rerun.failed?.length ? { runId: rerun.from.runId, tiers: rerun.failed } : undefined;
+        return this.enqueueRun(forge, item, pull.headSha, stages, recheckOf);
+      }
     }
     const problem = await this.headProblem(item, pull.headSha, sha);
     if (problem) {
@@ -192,6 +195,7 @@ export class CommentHandler {
     item: IntakeItem,
     sha: string,
     stages: string[],
+    recheckOf?: RunJob["recheckOf"],
   ): Promise<Processed> {
     const recipe = recipeOf(item.repo);
     const result = await this.queues.enqueue({
@@ -207,6 +211,7 @@ export class CommentHandler {
       requestedBy: item.author,
       requestedAt: item.receivedAt,
       ...(item.cloneUrl ? { cloneUrl: item.cloneUrl } : {}),
+      ...(recheckOf ? { recheckOf } : {}),
     });
     this.count(result.outcome, result.job.host, result.superseded);
     // Always (re)published, even for a duplicate: a retry after a Redis blip must not lose the

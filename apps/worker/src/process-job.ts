@@ -180,6 +180,7 @@ export function createJobProcessor(deps: ProcessDeps): JobProcessor {
         signal,
         onEvent,
         onVerdict,
+        ...(job.recheckOf ? { recheckOf: job.recheckOf } : {}),
         secrets: deps.secrets,
       })
       .catch((error) => errorResults(job, source, errorMessage(error)));

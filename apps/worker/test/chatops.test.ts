@@ -66,13 +66,26 @@ describe("ChatOps on the lab", () => {
     expect(again.runId).toBeDefined();
     expect(again.runId).not.toBe(first.runId);
     const rerun = await s.worker.runs.getRun(again.runId as string);
-    expect(rerun?.job).toEqual(expect.objectContaining({ sha: head, stages: ["install", "upgrade"] }));
+    expect(rerun?.job).toEqual(
+      expect.objectContaining({
+        sha: head,
+        stages: ["install", "upgrade"],
+        recheckOf: { runId: first.runId, tiers: ["upgrade"] },
+      }),
+    );
     expect(await s.waitForVerdict(again.runId as string, undefined, 300_000)).toBe("failed");
     const retried = (await s.worker.runs.getRun(again.runId as string))?.result as {
       tiers: Record<string, { status: string; naKind?: string }>;
       stack: string;
+      recheck?: unknown;
     };
     expect(retried.tiers.upgrade?.status).toBe("fail");
+    // Red again on the same commit: a genuine failure, said in the results and on the PR.
+    expect(retried.recheck).toEqual({ of: first.runId, tiers: { upgrade: "red-again" } });
+    expect(s.stickyComment()).toContain(
+      `Re-check of the tiers that failed in run \`${first.runId}\` on this commit:`,
+    );
+    expect(s.stickyComment()).toContain("- **upgrade** red again: a genuine failure");
     expect(retried.tiers.backup?.status).not.toBe("pass");
     expect(await residue(s.lab, retried.stack)).toEqual([]);
     // Quiet: one sticky comment for the whole PR, edited for the re-run.

@@ -1,4 +1,4 @@
-import { STAGES } from "@taster/core";
+import { STAGES, TIERS } from "@taster/core";
 import { z } from "zod";
 
 /** Hosts name queues and BullMQ job ids may not contain ':' — keep both to [a-z0-9-]. */
@@ -20,6 +20,8 @@ export const RunJobSchema = z.object({
   requestedAt: z.string().datetime(),
   /** The webhook payload's clone URL: the worker fetches from it only when it is on its configured forge host. */
   cloneUrl: z.string().max(500).optional(),
+  /** `!testme failed`: this run re-checks the tiers that failed in run `runId` on the same commit. */
+  recheckOf: z.object({ runId: z.string().regex(SLUG), tiers: z.array(z.enum(TIERS)).min(1) }).optional(),
 });
 
 export type RunJob = z.infer<typeof RunJobSchema>;

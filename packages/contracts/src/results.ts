@@ -127,6 +127,16 @@ export const resultsSchema = z.object({
   lint: lintResultSchema.optional(),
   /** The head installed from scratch on a stack of its own (opt-in); absent when not requested. */
   fresh: tierResultSchema.optional(),
+  /**
+   * A re-check (`!testme failed`) of the tiers that failed in run `of` on the same commit: each
+   * one red again (a genuine failure), green this time (it failed before: flaky), or not run.
+   */
+  recheck: z
+    .object({
+      of: z.string(),
+      tiers: z.partialRecord(z.enum(TIERS), z.enum(["red-again", "green", "not-run"])),
+    })
+    .optional(),
   timings: z.object({
     startedAt: z.string(),
     finishedAt: z.string(),

@@ -26,7 +26,7 @@ import { renderCheckRun, renderTierCheck } from "./check-run";
 import { COMMENT_LIMIT, fitComment, stickyRoom } from "./fit";
 import { lintFindings, notRunLines, OUTCOME_ICON, renderFailures, tierTable } from "./markdown";
 import { failuresOf, formatDuration, OUTCOME_WORD, STATUS_WORD } from "./model";
-import { rerunLines } from "./rerun";
+import { recheckLines, rerunLines } from "./rerun";
 
 /** What every state of the sticky comment names: the run, the commit, where to look. */
 export interface ReportContext {
@@ -231,6 +231,7 @@ export function renderFinal(
     ...(results.error ? ["", `**Error:** ${markdownText(results.error)}`] : []),
     "",
     ...tierTable(results),
+    ...recheckLines(results),
     ...lintFindings(results),
     ...notRunLines(results),
   ].join("\n");

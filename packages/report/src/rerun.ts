@@ -37,3 +37,20 @@ export function rerunLines(results: Pick<Results, "tiers" | "outcome">, historyU
   if (historyUrl) lines.push(`[Earlier attempts on this pull request](${historyUrl})`);
   return lines.length > 0 ? [lines.join("\n\n"), ""] : [];
 }
+
+const RECHECK_WORDS = {
+  "red-again": "red again: a genuine failure (the recipe, its tests or Taster), not a flake",
+  green: "green this time: it failed there, so it is flaky (timing or load)",
+  "not-run": "not run this time (an earlier tier stopped the run): no answer",
+} as const;
+
+/** A `!testme failed` verdict says, per re-checked tier, whether it failed again on the same commit. */
+export function recheckLines(results: Pick<Results, "recheck">): string[] {
+  const recheck = results.recheck;
+  if (!recheck) return [];
+  const rows = TIERS.flatMap((tier) => {
+    const word = recheck.tiers[tier];
+    return word ? [`- **${tier}** ${RECHECK_WORDS[word]}`] : [];
+  });
+  return ["", `Re-check of the tiers that failed in run \`${recheck.of}\` on this commit:`, "", ...rows];
+}

@@ -43,3 +43,23 @@ describe("re-running what failed", () => {
     expect(body).toContain("[Earlier attempts on this pull request]");
   });
 });
+
+describe("a re-check of what failed", () => {
+  it("says per tier whether it failed again on the same commit", () => {
+    const recheck = {
+      of: "hello-web-1-abc-0",
+      tiers: { upgrade: "red-again", custom: "green", restore: "not-run" } as const,
+    };
+    const body = renderFinal(ctx, { ...upgradeFails, recheck }, new Redactor()).body;
+    expect(body).toContain("Re-check of the tiers that failed in run `hello-web-1-abc-0` on this commit:");
+    expect(body).toContain("- **upgrade** red again: a genuine failure");
+    expect(body).toContain("- **restore** not run this time");
+    expect(body).toContain("- **custom** green this time: it failed there, so it is flaky");
+    // In the tiers' order, whatever order the record has.
+    expect(body.indexOf("**upgrade** red")).toBeLessThan(body.indexOf("**restore** not run"));
+  });
+
+  it("says nothing of the kind for an ordinary run", () => {
+    expect(renderFinal(ctx, upgradeFails, new Redactor()).body).not.toContain("Re-check");
+  });
+});

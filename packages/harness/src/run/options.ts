@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { Stage } from "@taster/core";
+import type { Stage, Tier } from "@taster/core";
 import type { ConnectOptions } from "@taster/swarm";
 import type { Results } from "../results";
 import type { RunEvent } from "../runlog";
@@ -55,6 +55,8 @@ export interface RunOptions {
    * then; the returned results (after teardown) amend it. Not called for a usage error.
    */
   onVerdict?: (results: Results) => Promise<void> | void;
+  /** `!testme failed`: the run re-checks these tiers, which failed in run `runId` on this commit. */
+  recheckOf?: { runId: string; tiers: Tier[] };
   /** The caller's own secret values (a worker's forge token, webhook secrets…): masked like the run's. */
   secrets?: string[];
 }

@@ -48,6 +48,7 @@ export function buildResults(session: Session, end: Ending): Results {
     tiers,
     ...(record.lint ? { lint: record.lint } : {}),
     ...(record.fresh ? { fresh: record.fresh.result } : {}),
+    ...(opts.recheckOf ? { recheck: recheckOf(opts.recheckOf, tiers) } : {}),
     timings: {
       startedAt: end.startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
@@ -67,6 +68,16 @@ export function buildResults(session: Session, end: Ending): Results {
       noSecretLeak: true, // set once redacted (writeOutputs)
     },
   };
+}
+
+/** Each re-checked tier: red again, green this time, or not run (skipped, n/a, errored). */
+function recheckOf(
+  of: { runId: string; tiers: Tier[] },
+  tiers: Record<Tier, TierResult>,
+): Results["recheck"] {
+  const word = (t: TierResult) =>
+    t.status === "fail" ? "red-again" : t.status === "pass" ? "green" : "not-run";
+  return { of: of.runId, tiers: Object.fromEntries(of.tiers.map((t) => [t, word(tiers[t])])) };
 }
 
 /**
