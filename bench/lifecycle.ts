@@ -1,5 +1,7 @@
 // Full hello-web lifecycle through Taster vs (a) a plain script doing the same raw Docker
 // operations with the docker CLI, and (b) a naive harness that deploys afresh for every tier.
+// All three check the same things, custom tier included (what recipes-tests/hello-web/custom
+// asserts: the pinned image version, its page, a 404), so the ratios compare like with like.
 // All three run here, in this process, against the lab's swarm; figures are ratios within this run.
 //   ./node_modules/.bin/tsx bench/lifecycle.ts [rounds=1]
 import { execFile } from "node:child_process";
@@ -16,6 +18,7 @@ import {
   connectHost,
   deployStack,
   ensureSecrets,
+  execInService,
   type Host,
   httpProbe,
   type Plan,
@@ -111,7 +114,7 @@ async function plainLifecycle(work: string): Promise<void> {
         env: deployEnv,
       },
     );
-  const probe = () =>
+  const probe = (path = "/") =>
     docker(
       "run",
       "--rm",
@@ -122,7 +125,7 @@ async function plainLifecycle(work: string): Promise<void> {
       "-q",
       "-O",
       "-",
-      `http://tasks.${stack}_app/`,
+      `http://tasks.${stack}_app${path}`,
     );
   try {
     phase("prepare");
@@ -145,10 +148,20 @@ async function plainLifecycle(work: string): Promise<void> {
     await docker("cp", tar, `${id}:/var/`);
     await rm(tar, { force: true, recursive: true });
     await probe();
-    toVerdict.plain.push(performance.now() - started);
     phase("restore");
+    // What hello-web's custom tests check (recipes-tests/hello-web/custom/serving.test.ts): the
+    // image version the head pins, its page, and a 404 for a page that does not exist.
+    const version = (await docker("exec", await container(stack), "cat", "/etc/web-version")).trim();
+    if (version !== "1.1") throw new Error(`plain: web version ${version}, expected 1.1`);
+    await probe("/index.html");
+    const missing = await probe("/no-such-page").then(
+      () => "answered",
+      () => "404",
+    );
+    if (missing !== "404") throw new Error("plain: /no-such-page answered, expected a 404");
+    toVerdict.plain.push(performance.now() - started);
+    phase("custom");
   } finally {
-    phase("custom"); // the plain script has no custom tests: this closes nothing but the restore
     const t0 = performance.now();
     await docker("stack", "rm", stack);
     while ((await docker("ps", "-aq", "--filter", `label=com.docker.stack.namespace=${stack}`)).trim())
@@ -201,6 +214,13 @@ async function naiveLifecycle(host: Host, work: string): Promise<void> {
       await restoreStack(host, plan, artifact);
       await waitForConvergence(host, plan);
       await httpProbe(host, plan, { path: "/" });
+    });
+    // custom: what hello-web's custom tests check, on a deployment of its own as well.
+    await tier(async (s) => {
+      const plan = await up(dirs.head, s, true);
+      await execInService(host, s, plan.appService, ["cat", "/etc/web-version"]);
+      await httpProbe(host, plan, { path: "/index.html" });
+      await httpProbe(host, plan, { path: "/no-such-page" });
     });
   } finally {
     await rm(artifacts, { recursive: true, force: true });
