@@ -82,7 +82,7 @@ describe("one configuration for every process", () => {
     const neither = await taster(["worker", "--host", "lab"], { TASTER_REDIS_URL: "redis://127.0.0.1:1" });
     expect(neither.code).toBe(2);
     expect(neither.stderr).toContain(
-      "no forge to report to: set TASTER_GITHUB_TOKEN (GitHub) and/or TASTER_GITEA_URL with TASTER_GITEA_TOKEN (Gitea/Forgejo)",
+      "no forge to report to: set TASTER_GITHUB_TOKEN or a GitHub App (TASTER_GITHUB_APP_ID and its key, docs/github-app.md) and/or TASTER_GITEA_URL with TASTER_GITEA_TOKEN (Gitea/Forgejo)",
     );
   });
 
