@@ -281,7 +281,7 @@ try {
   const s = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
   console.log(`hello-web full lifecycle, median of ${rounds} round(s):`);
   console.log(`  taster (deploy once, all tiers, assertions, teardown): ${s(t)}`);
-  console.log(`  plain docker CLI script (same ops, no assertions):     ${s(p)}`);
+  console.log(`  plain docker CLI script (same ops and checks):         ${s(p)}`);
   console.log(`  naive deploy-per-tier harness:                         ${s(n)}`);
   console.log(
     `  overhead vs plain: ${((t / p - 1) * 100).toFixed(0)}% (target ≤ 10%)  ratio ${(t / p).toFixed(2)}`,
