@@ -2,9 +2,19 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { childEnv, infraError, isSteeringKey, trustedBinary, usageError } from "@taster/core";
+import {
+  childEnv,
+  createLogger,
+  infraError,
+  isSteeringKey,
+  tolerated,
+  trustedBinary,
+  usageError,
+} from "@taster/core";
 import Dockerode from "dockerode";
 import { SshTunnel } from "./ssh";
+
+const swarmLog = createLogger("swarm");
 
 export interface TlsPaths {
   ca?: string;
@@ -172,6 +182,12 @@ function execDocker(
           reject(failure);
         } else resolvePromise({ stdout, stderr });
       },
+    );
+    // The CLI may exit before it reads its input (it refused the compose file): writing then fails
+    // with EPIPE, and its exit status and stderr above are what says why.
+    child.stdin?.on(
+      "error",
+      tolerated("writing the Docker CLI's input", (line) => swarmLog.debug(line)),
     );
     child.stdin?.end(opts.input ?? "");
   });
