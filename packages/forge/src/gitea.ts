@@ -1,14 +1,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { infraError, retry } from "@taster/core";
 import { parseCommand } from "./command";
-import type {
-  CommitStatus,
-  Forge,
-  ForgeComment,
-  PullRequestInfo,
-  Reaction,
-  StatusRef,
-  TrustDecision,
+import {
+  type CommitStatus,
+  type Forge,
+  type ForgeComment,
+  type PullRequestInfo,
+  postAsCommitStatus,
+  type Reaction,
+  type StatusRef,
+  type TrustDecision,
 } from "./port";
 import { fitComment, isSticky, PerKeyLock, stickyBody } from "./sticky";
 import { DEFAULT_TRUST, TrustChecker, type TrustPolicy } from "./trust";
@@ -113,11 +114,9 @@ export class GiteaForge implements Forge {
     });
   }
 
-  /** Gitea reports with commit statuses (no check runs): nothing to remember between posts. */
-  async publishStatus(ref: StatusRef, status: CommitStatus): Promise<undefined> {
-    if (status.checkRunOnly) return undefined;
-    await this.setCommitStatus(ref.repo, ref.sha, status);
-    return undefined;
+  /** Gitea reports with commit statuses (no check runs). */
+  publishStatus(ref: StatusRef, status: CommitStatus): Promise<undefined> {
+    return postAsCommitStatus(this, ref, status);
   }
 
   isTrusted(user: string, repo: string): Promise<TrustDecision> {

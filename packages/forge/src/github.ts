@@ -6,14 +6,15 @@ import Bottleneck from "bottleneck";
 import { parseCommand } from "./command";
 import { GithubAppAuth, type GithubAppCredentials, scopeOf } from "./github-app";
 import { upsertCheckRun } from "./github-checks";
-import type {
-  CommitStatus,
-  Forge,
-  ForgeComment,
-  PullRequestInfo,
-  Reaction,
-  StatusRef,
-  TrustDecision,
+import {
+  type CommitStatus,
+  type Forge,
+  type ForgeComment,
+  type PullRequestInfo,
+  postAsCommitStatus,
+  type Reaction,
+  type StatusRef,
+  type TrustDecision,
 } from "./port";
 import { fitComment, isSticky, PerKeyLock, stickyBody } from "./sticky";
 import { DEFAULT_TRUST, TrustChecker, type TrustPolicy } from "./trust";
@@ -170,11 +171,7 @@ export class GithubForge implements Forge {
   }
 
   async publishStatus(ref: StatusRef, status: CommitStatus, previous?: string): Promise<string | undefined> {
-    if (this.report === "statuses") {
-      if (status.checkRunOnly) return undefined;
-      await this.setCommitStatus(ref.repo, ref.sha, status);
-      return undefined;
-    }
+    if (this.report === "statuses") return postAsCommitStatus(this, ref, status);
     return this.call(`check run ${status.context} on ${ref.sha.slice(0, 12)}`, () =>
       upsertCheckRun(this.octokit, ref, status, previous),
     );

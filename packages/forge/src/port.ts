@@ -57,3 +57,16 @@ export interface Forge {
   /** Comments updated since `since` on the repo's open PRs that hold a `!testme` command. */
   listRecentCommands(repo: string, since: Date): Promise<ForgeComment[]>;
 }
+
+/**
+ * A forge that reports with commit statuses: each status posted as one; the lines that exist only
+ * as check runs (opened or closed per tier) have no commit-status form. Nothing to remember.
+ */
+export async function postAsCommitStatus(
+  forge: Pick<Forge, "setCommitStatus">,
+  ref: StatusRef,
+  status: CommitStatus,
+): Promise<undefined> {
+  if (!status.checkRunOnly) await forge.setCommitStatus(ref.repo, ref.sha, status);
+  return undefined;
+}

@@ -61,6 +61,13 @@ function webhookSecret(forge: "github" | "gitea", secrets: string[]): Finding {
   };
 }
 
+const githubUnreachable = (api: string, why: string): Finding => ({
+  check: "github",
+  ok: false,
+  detail: `GitHub API at ${api} unreachable: ${why}`,
+  fix: "check TASTER_GITHUB_API_URL (default https://api.github.com) and that this machine reaches it",
+});
+
 /** A GitHub App: its JWT (App id + private key) accepted by `GET /app`. */
 async function checkGithubApp(github: Forges["github"], app: GithubAppCredentials): Promise<Finding> {
   const api = github.apiUrl;
@@ -73,14 +80,7 @@ async function checkGithubApp(github: Forges["github"], app: GithubAppCredential
     return { check, ok: false, detail: `the GitHub App's JWT cannot be signed: ${errorMessage(error)}`, fix };
   }
   const answer = await get(`${api}/app`, `Bearer ${jwt}`);
-  if ("unreachable" in answer) {
-    return {
-      check,
-      ok: false,
-      detail: `GitHub API at ${api} unreachable: ${answer.unreachable}`,
-      fix: "check TASTER_GITHUB_API_URL (default https://api.github.com) and that this machine reaches it",
-    };
-  }
+  if ("unreachable" in answer) return githubUnreachable(api, answer.unreachable);
   if (answer.status >= 300) {
     return {
       check,
@@ -109,14 +109,7 @@ async function checkGithub(github: Forges["github"], trustOrgMembers: boolean): 
     };
   }
   const answer = await get(`${api}/user`, `Bearer ${github.token}`);
-  if ("unreachable" in answer) {
-    return {
-      check,
-      ok: false,
-      detail: `GitHub API at ${api} unreachable: ${answer.unreachable}`,
-      fix: "check TASTER_GITHUB_API_URL (default https://api.github.com) and that this machine reaches it",
-    };
-  }
+  if ("unreachable" in answer) return githubUnreachable(api, answer.unreachable);
   if (answer.status === 401) {
     return {
       check,
