@@ -1,7 +1,7 @@
 import type { Results } from "@taster/contracts";
 import { Redactor, type Stage, TIERS, type Tier } from "@taster/core";
 import type { RunQueues, RunRecord } from "@taster/queue";
-import { failedTiers, pullHistoryLink, renderCancelled, runLink } from "@taster/report";
+import { failedTiers, renderCancelled, reportContext } from "@taster/report";
 
 /** One PR, as the chat commands name it. */
 export interface PullRef {
@@ -69,16 +69,7 @@ export async function reportCancelledQueued(
   // A run that started is its worker's to report, once it is torn down.
   if (!run || run.job.forge === "local" || run.startedAt !== undefined) return;
   const { job } = run;
-  const ctx = {
-    runId,
-    repo: job.repo,
-    pr: job.pr,
-    sha: job.sha,
-    recipe: job.repo.split("/")[1] ?? job.repo,
-    runUrl: runLink(publicUrl, runId),
-    logUrl: `${runLink(publicUrl, runId)}/log`,
-    historyUrl: pullHistoryLink(publicUrl, job),
-  };
+  const ctx = reportContext(publicUrl, { ...job, runId });
   const report = renderCancelled(ctx, `Cancelled by @${by} before it started.`, new Redactor());
   await queues.reports.publish(
     { runId, forge: job.forge, repo: job.repo, pr: job.pr, sha: job.sha },

@@ -91,16 +91,7 @@ export class Intake {
       if (outcome === "duplicate") this.metrics.deduplicated.inc({ reason: "duplicate" });
       return { status: outcome === "recorded" ? 200 : 202, outcome, ...(intakeId ? { intakeId } : {}) };
     } catch (error) {
-      if (!(error instanceof TasterError && error.kind === "infra")) throw error;
-      this.log.error(
-        { repo: event.repo, pr: event.pr, err: errorMessage(error) },
-        "Redis unavailable: refusing the delivery",
-      );
-      return {
-        status: 503,
-        outcome: "redis-unavailable",
-        reason: "the job queue is unavailable; retry later",
-      };
+      return redisUnavailable(error, this.log, event);
     }
   }
 
@@ -134,4 +125,18 @@ export class Intake {
       ? "repository not enrolled"
       : "comment older than TASTER_MAX_COMMENT_AGE_SEC";
   }
+}
+
+/**
+ * A delivery whose Redis step failed because Redis is unavailable: 503 (never a silent 2xx), so
+ * the forge redelivers it. Any other error is rethrown.
+ */
+export function redisUnavailable(
+  error: unknown,
+  log: Logger,
+  where: { repo: string; pr?: number },
+): Accepted {
+  if (!(error instanceof TasterError && error.kind === "infra")) throw error;
+  log.error({ ...where, err: errorMessage(error) }, "Redis unavailable: refusing the delivery");
+  return { status: 503, outcome: "redis-unavailable", reason: "the job queue is unavailable; retry later" };
 }

@@ -7,11 +7,11 @@
  * the usual "comment again for the new commit" reply instead of a run of the old commit).
  */
 import { createHash } from "node:crypto";
-import { errorMessage, type Logger, TasterError } from "@taster/core";
+import type { Logger } from "@taster/core";
 import type { CheckRunEvent } from "@taster/forge";
 import type { IntakeQueue, RunStore } from "@taster/queue";
 import { type BridgeConfig, isEnrolled } from "./config";
-import type { Accepted } from "./intake";
+import { type Accepted, redisUnavailable } from "./intake";
 
 export class CheckRunRerun {
   constructor(
@@ -52,16 +52,7 @@ export class CheckRunRerun {
       );
       return { status: 202, outcome, intakeId };
     } catch (error) {
-      if (!(error instanceof TasterError && error.kind === "infra")) throw error;
-      this.log.error(
-        { repo: event.repo, err: errorMessage(error) },
-        "Redis unavailable: refusing the delivery",
-      );
-      return {
-        status: 503,
-        outcome: "redis-unavailable",
-        reason: "the job queue is unavailable; retry later",
-      };
+      return redisUnavailable(error, this.log, { repo: event.repo });
     }
   }
 }

@@ -13,7 +13,7 @@ import {
   type RunLog,
   type RunStore,
 } from "@taster/queue";
-import { pullHistoryLink } from "@taster/report";
+import { reportContext } from "@taster/report";
 import { type Logger, reason } from "./log";
 import {
   type Report,
@@ -65,16 +65,7 @@ const NOTE_TTL_SEC = 30 * 24 * 3600;
 export function createPublisher(deps: PublisherDeps): Publisher {
   const { keys, outbox, redactor, log } = deps;
   const noteKey = (runId: string) => `${keys.prefix}:report-note:${runId}`;
-  const contextFor = (job: RunJob): ReportContext => ({
-    runId: job.runId,
-    repo: job.repo,
-    pr: job.pr,
-    sha: job.sha,
-    recipe: job.repo.split("/")[1] ?? job.repo,
-    runUrl: `${deps.publicUrl}/runs/${job.runId}`,
-    logUrl: `${deps.publicUrl}/runs/${job.runId}/log`,
-    historyUrl: pullHistoryLink(deps.publicUrl, job),
-  });
+  const contextFor = (job: RunJob): ReportContext => reportContext(deps.publicUrl, job);
   const targetOf = (job: RunJob): ReportTarget => ({
     runId: job.runId,
     forge: job.forge,

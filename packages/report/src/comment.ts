@@ -8,6 +8,7 @@ import {
   type CommitState,
   type CommitStatus,
   type Results,
+  type RunJob,
   SUMMARY_CONTEXT,
   type TierResult,
   tierContext,
@@ -26,7 +27,7 @@ import { renderCheckRun, renderTierCheck } from "./check-run";
 import { COMMENT_LIMIT, fitComment, stickyRoom } from "./fit";
 import { lintFindings, notRunLines, OUTCOME_ICON, renderFailures, tierTable } from "./markdown";
 import { failuresOf, formatDuration, OUTCOME_WORD, STATUS_WORD } from "./model";
-import { recheckLines, rerunLines } from "./rerun";
+import { pullHistoryLink, recheckLines, rerunLines } from "./rerun";
 
 /** What every state of the sticky comment names: the run, the commit, where to look. */
 export interface ReportContext {
@@ -87,6 +88,24 @@ function redacted(redactor: Redactor, report: Report): Report {
 
 /** `${publicUrl}/runs/<id>`: the run page every state of the comment links to. */
 export const runLink = (publicUrl: string, runId: string) => `${publicUrl}/runs/${runId}`;
+
+/** What every state of a job's comment names and links, whoever (bridge or worker) renders it. */
+export function reportContext(
+  publicUrl: string,
+  job: Pick<RunJob, "runId" | "forge" | "repo" | "pr" | "sha">,
+): ReportContext {
+  const runUrl = runLink(publicUrl, job.runId);
+  return {
+    runId: job.runId,
+    repo: job.repo,
+    pr: job.pr,
+    sha: job.sha,
+    recipe: job.repo.split("/")[1] ?? job.repo,
+    runUrl,
+    logUrl: `${runUrl}/log`,
+    historyUrl: pullHistoryLink(publicUrl, job),
+  };
+}
 
 /** The bridge's first word on a run: queued (or running now), for which commit, where to watch. */
 export function queuedMessage(input: {
