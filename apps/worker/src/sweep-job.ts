@@ -5,18 +5,33 @@
  * dashboard and its level changes to the webhook.
  */
 import { join } from "node:path";
-import type { TasterConfig } from "@taster/config";
+import type { EnrolledRepo, TasterConfig } from "@taster/config";
 import type { Sweep } from "@taster/contracts";
 import { errorMessage } from "@taster/core";
+import type { SweepTarget } from "@taster/harness";
 import { connectRedis, SweepStore } from "@taster/queue";
 import type { ConnectOptions } from "@taster/swarm";
 import { levelChanges, notifyLevelChanges } from "./level-notice";
 import type { SourceJob } from "./recipe-source";
 
-export interface SweepTargetSpec {
-  recipe: string;
-  repo: string;
-  source: string;
+/**
+ * The enrolled recipes as sweep targets, each fetched by the worker's own rule (its forge, or
+ * TASTER_RECIPE_SOURCE). A recipe on a forge that rule does not know is left out and said once.
+ */
+export function sweepTargets(
+  enrolled: readonly EnrolledRepo[],
+  recipeSource: (job: SourceJob) => string,
+  log: (message: string) => void,
+): SweepTarget[] {
+  return enrolled.flatMap(({ forge, repo }) => {
+    const recipe = repo.split("/").at(-1) ?? repo;
+    try {
+      return [{ recipe, repo, source: recipeSource({ forge, repo, recipe }) }];
+    } catch (error) {
+      log(`sweep: ${forge}:${repo} left out: ${errorMessage(error)}`);
+      return [];
+    }
+  });
 }
 
 export interface SweepRunnerOptions {
@@ -24,7 +39,7 @@ export interface SweepRunnerOptions {
   hostOptions?: ConnectOptions;
   probeImage?: string;
   dataDir: string;
-  targets: SweepTargetSpec[];
+  targets: SweepTarget[];
   attempts: number;
   store: SweepStore;
   /** Called with the sweep before and the new one (level-change notices). */
@@ -74,18 +89,9 @@ export interface HostSweepConfig {
 
 export function hostSweep(c: HostSweepConfig): { schedule: string | null; run: SweepRunner } {
   const firstHost = c.config.hosts.hosts[0]?.name;
-  const targets = c.config.intake.enrolledRepos
-    .map(({ forge, repo }) => ({ forge, repo, recipe: repo.split("/").at(-1) ?? repo }))
-    .filter(({ recipe }) => (c.config.hosts.recipeHosts[recipe] ?? firstHost) === c.host)
-    .flatMap((job) => {
-      try {
-        return [{ recipe: job.recipe, repo: job.repo, source: c.recipeSource(job) }];
-      } catch (error) {
-        // A recipe on a forge this worker does not know: left out of its sweeps, said once at start.
-        c.log(`sweep: ${job.forge}:${job.repo} left out: ${errorMessage(error)}`);
-        return [];
-      }
-    });
+  const targets = sweepTargets(c.config.intake.enrolledRepos, c.recipeSource, c.log).filter(
+    ({ recipe }) => (c.config.hosts.recipeHosts[recipe] ?? firstHost) === c.host,
+  );
   const store = new SweepStore(connectRedis(c.redisUrl), c.keyPrefix);
   const webhook = c.config.sweep.webhookUrl;
   const run = createSweepRunner({

@@ -5,13 +5,13 @@ import { usageError } from "@taster/core";
 import {
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_SWEEP_ATTEMPTS,
-  enrolledTargets,
   pickTargets,
   prepareSweepDir,
   runSweep,
   type SweepTarget,
   sweepTable,
 } from "@taster/harness";
+import { recipeSources, sweepTargets } from "@taster/worker";
 
 import type { Command } from "commander";
 
@@ -27,12 +27,19 @@ interface SweepFlags {
 }
 
 /**
- * The enrolled recipes: TASTER_ENROLLED_REPOS (fetched from TASTER_RECIPE_SOURCE) when set, else
- * every sample recipe the lab published (its lab.json), so the sweep works on the lab as it is.
+ * The enrolled recipes: TASTER_ENROLLED_REPOS (fetched as the worker fetches them: from their own
+ * forge, or TASTER_RECIPE_SOURCE) when set, else every sample recipe the lab published (its
+ * lab.json), so the sweep works on the lab as it is.
  */
-function enrolled(config: TasterConfig): SweepTarget[] {
-  const repos = config.intake.enrolledRepos.map((r) => r.repo);
-  if (repos.length > 0) return enrolledTargets(repos, config.worker.recipeSource);
+function enrolled(config: TasterConfig, say: (line: string) => void): SweepTarget[] {
+  if (config.intake.enrolledRepos.length > 0) {
+    const source = recipeSources({
+      ...(config.given.has("TASTER_RECIPE_SOURCE") ? { template: config.worker.recipeSource } : {}),
+      githubApiUrl: config.forge.github.apiUrl,
+      ...(config.forge.gitea.url ? { giteaUrl: config.forge.gitea.url } : {}),
+    });
+    return sweepTargets(config.intake.enrolledRepos, source, say);
+  }
   const labJson = join(config.paths.labDir, "lab.json");
   if (!existsSync(labJson)) return [];
   const lab = JSON.parse(readFileSync(labJson, "utf8")) as { recipesDir: string; recipes: string[] };
@@ -80,7 +87,10 @@ export function registerSweep(program: Command): void {
         .map((s) => s.trim())
         .filter(Boolean);
       if (flags.recipes !== undefined && !wanted?.length) throw usageError("--recipes names no recipe");
-      const targets = pickTargets(enrolled(config), wanted);
+      const targets = pickTargets(
+        enrolled(config, (line) => process.stderr.write(`${line}\n`)),
+        wanted,
+      );
       if (targets.length === 0)
         throw usageError(
           "no recipe is enrolled",

@@ -35,14 +35,6 @@ export async function latestRelease(source: string, timeoutMs = 60_000): Promise
   return { version: releases.at(-1)?.tag ?? null, previous: releases.at(-2)?.tag ?? null };
 }
 
-/** Enrolled repositories (`owner/name`) → targets, fetched from TASTER_RECIPE_SOURCE's template. */
-export function enrolledTargets(repos: readonly string[], sourceTemplate: string): SweepTarget[] {
-  return repos.map((repo) => {
-    const recipe = repo.split("/").at(-1) ?? repo;
-    return { recipe, repo, source: sourceTemplate.replaceAll("{repo}", repo).replaceAll("{recipe}", recipe) };
-  });
-}
-
 /** Keeps the recipes asked for (by name or owner/name), in the order asked; unknown names are a usage error. */
 export function pickTargets(
   all: readonly SweepTarget[],
