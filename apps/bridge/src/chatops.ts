@@ -1,7 +1,7 @@
 import type { Results } from "@taster/contracts";
-import { Redactor, type Stage, TIERS, type Tier } from "@taster/core";
+import { Redactor, type Stage, type Tier } from "@taster/core";
 import type { RunQueues, RunRecord } from "@taster/queue";
-import { failedTiers, renderCancelled, reportContext } from "@taster/report";
+import { failedTiers, renderCancelled, reportContext, tiersThatFailed } from "@taster/report";
 
 /** One PR, as the chat commands name it. */
 export interface PullRef {
@@ -46,8 +46,7 @@ export async function failedStages(queues: RunQueues, ref: PullRef, head: string
     return {
       refusal: `Nothing to re-run: no tier failed in the last run on ${short} (run \`${last.runId}\`). Comment \`!testme retry\` to run it all again.`,
     };
-  const failed = TIERS.filter((tier) => (last.result as Results).tiers[tier]?.status === "fail");
-  return { stages, from: last, failed };
+  return { stages, from: last, failed: tiersThatFailed(last.result as Results) };
 }
 
 export const alreadyCancelled = (by: string) =>

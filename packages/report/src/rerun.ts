@@ -4,7 +4,7 @@
  * (which offers it) always agree.
  */
 import type { Results } from "@taster/contracts";
-import { parseStages, type Stage, TIERS } from "@taster/core";
+import { parseStages, type Stage, TIERS, type Tier } from "@taster/core";
 
 /**
  * The tiers a re-run of "what failed" needs: those that failed, plus install (every run deploys
@@ -12,8 +12,13 @@ import { parseStages, type Stage, TIERS } from "@taster/core";
  * failure is fixed, `!testme retry` runs them all. Empty when nothing failed.
  */
 export function failedTiers(results: Pick<Results, "tiers">): Stage[] {
-  const failed = TIERS.filter((tier) => results.tiers[tier]?.status === "fail");
+  const failed = tiersThatFailed(results);
   return failed.length === 0 ? [] : parseStages(failed.join(","));
+}
+
+/** The tiers whose status is `fail`, in the tiers' order. */
+export function tiersThatFailed(results: Pick<Results, "tiers">): Tier[] {
+  return TIERS.filter((tier) => results.tiers[tier]?.status === "fail");
 }
 
 /** `${publicUrl}/prs/<forge>/<owner>/<repo>/<pr>`: every run of one pull request, newest first. */

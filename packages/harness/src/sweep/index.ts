@@ -20,7 +20,7 @@ import { runRecipe } from "../run/index";
 import type { RunOptions } from "../run/options";
 import type { RunEvent } from "../runlog";
 import { latestRelease, type SweepTarget } from "./targets";
-import { failedTiers, triageTier } from "./triage";
+import { tiersToTriage, triageTier } from "./triage";
 
 export * from "./idle";
 export * from "./targets";
@@ -113,7 +113,7 @@ async function sweepOne(target: SweepTarget, opts: SweepOptions): Promise<SweepR
     return row({ version: release.version, error: errorMessage(error), classification: "infra" });
   }
   const tiers = tierRows(results);
-  for (const tier of failedTiers(results)) {
+  for (const tier of tiersToTriage(results)) {
     if (results.errorKind === "config") {
       tiers[tier] = { ...(tiers[tier] as SweepTier), classification: "genuine", attempts: [] };
       continue;
@@ -147,7 +147,7 @@ async function sweepOne(target: SweepTarget, opts: SweepOptions): Promise<SweepR
 function tierRows(results: Results): Record<string, SweepTier> {
   const rows: Record<string, SweepTier> = {};
   for (const [tier, t] of Object.entries(results.tiers) as [Tier, Results["tiers"][Tier]][]) {
-    const errored = results.outcome === "error" && failedTiers(results).includes(tier);
+    const errored = results.outcome === "error" && tiersToTriage(results).includes(tier);
     rows[tier] = { status: errored ? "error" : t.status, durationMs: t.timings.totalMs };
   }
   return rows;

@@ -5,7 +5,8 @@
  */
 import { join } from "node:path";
 import type { FlakeClass, Results, SweepAttempt } from "@taster/contracts";
-import { errorMessage, parseStages, type Tier } from "@taster/core";
+import { errorMessage, parseStages, TIERS, type Tier } from "@taster/core";
+import { tiersThatFailed } from "@taster/report";
 import { runRecipe } from "../run/index";
 import type { RunOptions } from "../run/options";
 import { waitUntilAlone } from "./idle";
@@ -22,13 +23,11 @@ export interface TriageContext {
   onEvent?: (message: string) => void;
 }
 
-/** The tiers a failed run failed: those marked fail, else (an error) the tier it stopped at. */
-export function failedTiers(results: Results): Tier[] {
-  const entries = Object.entries(results.tiers) as [Tier, Results["tiers"][Tier]][];
-  const failed = entries.filter(([, t]) => t.status === "fail").map(([tier]) => tier);
+/** The tiers to triage: those that failed, else (an error) the tier the run stopped at. */
+export function tiersToTriage(results: Results): Tier[] {
+  const failed = tiersThatFailed(results);
   if (failed.length > 0 || results.outcome === "pass") return failed;
-  const stopped = entries.find(([, t]) => t.status === "skip")?.[0];
-  return [stopped ?? "install"];
+  return [TIERS.find((tier) => results.tiers[tier].status === "skip") ?? "install"];
 }
 
 /** The class a tier earns from its re-runs (see the module comment). */
