@@ -97,7 +97,10 @@ export function recipeSources(config: RecipeSourceConfig): (job: SourceJob) => s
     const repo = checkedRepo(job.repo);
     const base = baseOf(config, job.forge);
     if (!base) {
-      const fix = job.forge === "gitea" ? "TASTER_GITEA_URL and TASTER_GITEA_TOKEN" : "TASTER_GITHUB_TOKEN";
+      const fix =
+        job.forge === "gitea"
+          ? "TASTER_GITEA_URL and TASTER_GITEA_TOKEN"
+          : "TASTER_GITHUB_TOKEN (or a GitHub App, docs/github-app.md)";
       throw configError(
         `the run came from ${job.forge}, which this worker is not configured for: set ${fix} on the worker`,
       );
