@@ -1,11 +1,11 @@
 import type { RunRecord } from "@taster/queue";
 import { isInFlight, latestVerdict, recipeRuns } from "./history";
-import { html, type SafeHtml, trusted } from "./html";
+import { html, type SafeHtml } from "./html";
 import { page } from "./layout";
 import type { DashboardOptions } from "./options";
 import {
-  LEVEL_COLOURS,
   levelChip,
+  levelSparkline,
   pullRequest,
   resultsOf,
   runDuration,
@@ -16,7 +16,7 @@ import {
   when,
 } from "./view";
 
-/** Level over time, oldest left: one dot per run with a verdict, on a 0–4 scale. Built from numbers only. */
+/** Level over time, oldest left: one dot per run with a verdict. */
 function sparkline(history: RunRecord[]): SafeHtml {
   const levels = history
     .map((run) => resultsOf(run))
@@ -24,21 +24,15 @@ function sparkline(history: RunRecord[]): SafeHtml {
     .map((r) => r?.level ?? 0)
     .reverse();
   if (levels.length < 2) return html``;
-  const w = 320;
-  const h = 60;
-  const step = w / (levels.length - 1);
-  const y = (level: number) => h - 6 - (level / 4) * (h - 12);
-  const points = levels.map((level, i) => `${(i * step).toFixed(1)},${y(level).toFixed(1)}`);
-  const dots = levels
-    .map((level, i) => {
-      const colour = LEVEL_COLOURS[level] ?? "#999";
-      return `<circle cx="${(i * step).toFixed(1)}" cy="${y(level).toFixed(1)}" r="3.5" fill="${colour}"><title>L${level}</title></circle>`;
-    })
-    .join("");
-  return trusted(`<svg class="sparkline" width="${w + 30}" height="${h}" viewBox="-26 0 ${w + 30} ${h}" role="img" aria-label="level over the last ${levels.length} runs">
-<text x="-24" y="${y(4) + 4}" font-size="11" fill="#656d76">L4</text><text x="-24" y="${y(0) + 4}" font-size="11" fill="#656d76">L0</text>
-<line x1="0" x2="${w}" y1="${y(0)}" y2="${y(0)}" stroke="#d0d7de"/><line x1="0" x2="${w}" y1="${y(4)}" y2="${y(4)}" stroke="#d0d7de"/>
-<polyline points="${points.join(" ")}" fill="none" stroke="#8c959f" stroke-width="1.5"/>${dots}</svg>`);
+  const label = `level over the last ${levels.length} runs`;
+  return levelSparkline(levels, {
+    className: "sparkline",
+    width: 320,
+    height: 60,
+    dot: 3.5,
+    axis: true,
+    label,
+  });
 }
 
 function row(run: RunRecord): SafeHtml {

@@ -4,9 +4,9 @@
  * its flake rate (failed tiers classified flake / failed tiers triaged).
  */
 import type { Sweep, SweepRow } from "@taster/contracts";
-import { html, type SafeHtml, trusted } from "./html";
+import { html, type SafeHtml } from "./html";
 import { page } from "./layout";
-import { GREY, LEVEL_COLOURS } from "./view";
+import { levelChip, levelSparkline } from "./view";
 
 export interface RecipeSummary {
   recipe: string;
@@ -45,22 +45,11 @@ export function summarise(sweeps: readonly Sweep[]): RecipeSummary[] {
   return [...byRecipe.values()].sort((a, b) => a.recipe.localeCompare(b.recipe));
 }
 
-/** Levels 0–4 as a small polyline with a dot per sweep, the last dot in the level's colour. */
+/** Levels 0–4 over the sweeps, small: a dot per sweep in its level's colour. */
 export function sparkline(levels: readonly number[]): SafeHtml {
-  const step = 12;
-  const w = Math.max(1, levels.length - 1) * step + 8;
-  const y = (level: number) => 4 + (4 - level) * 5;
-  const points = levels.map((l, i) => `${4 + i * step},${y(l)}`).join(" ");
-  const dots = levels
-    .map(
-      (l, i) =>
-        `<circle cx="${4 + i * step}" cy="${y(l)}" r="2.5" fill="${LEVEL_COLOURS[l] ?? GREY}"><title>L${l}</title></circle>`,
-    )
-    .join("");
   const label = `levels over the last ${levels.length} sweep(s): ${levels.map((l) => `L${l}`).join(" ")}`;
-  return trusted(
-    `<svg class="spark" width="${w}" height="28" viewBox="0 0 ${w} 28" role="img" aria-label="${label}"><polyline points="${points}" fill="none" stroke="#8c959f" stroke-width="1.5"/>${dots}</svg>`,
-  );
+  const width = Math.max(1, levels.length - 1) * 12 + 8;
+  return levelSparkline(levels, { className: "spark", width, height: 28, dot: 2.5, label });
 }
 
 const percent = (s: RecipeSummary) =>
@@ -74,7 +63,7 @@ export function renderSweepsPage(sweeps: readonly Sweep[]): string {
 <tbody>${rows.map(
         (r) => html`<tr>
 <td><a href="/recipes/${r.recipe}">${r.recipe}</a></td>
-<td><span class="chip" style="background:${LEVEL_COLOURS[r.latest.level] ?? GREY}">L${r.latest.level}</span></td>
+<td>${levelChip(r.latest.level)}</td>
 <td><code>${r.latest.version ?? "no release"}</code></td>
 <td class="${r.latest.verdict}">${r.latest.verdict.toUpperCase()}${r.latest.classification ? ` (${r.latest.classification})` : ""}</td>
 <td class="muted">${r.sweptAt.replace("T", " ").slice(0, 16)} UTC</td>

@@ -2,7 +2,7 @@ import { type Results, resultsSchema } from "@taster/contracts";
 import { redactDeep, TIERS, type Tier } from "@taster/core";
 import type { RunRecord, RunState } from "@taster/queue";
 import { formatDuration } from "@taster/report";
-import { html, type SafeHtml } from "./html";
+import { html, type SafeHtml, trusted } from "./html";
 import type { DashboardOptions } from "./options";
 
 /**
@@ -94,3 +94,35 @@ export const pullRequest = (job: RunRecord["job"]): SafeHtml =>
   job.forge === "local"
     ? html`<span class="local" title="${job.repo}">local run of ${job.repo.split("/").filter(Boolean).at(-1) ?? job.repo}</span>`
     : html`${job.repo}#${job.pr}`;
+
+export interface SparklineShape {
+  className: string;
+  /** Plot width and height in px; `axis` adds L0/L4 guides and their labels on the left. */
+  width: number;
+  height: number;
+  dot: number;
+  axis?: boolean;
+  label: string;
+}
+
+/** Levels 0–4 over time, oldest left: a line and a dot per level in its colour. Built from numbers only. */
+export function levelSparkline(levels: readonly number[], shape: SparklineShape): SafeHtml {
+  const pad = shape.dot + 1;
+  const step = levels.length > 1 ? (shape.width - 2 * pad) / (levels.length - 1) : 0;
+  const x = (i: number) => (pad + i * step).toFixed(1);
+  const y = (level: number) => (shape.height - pad - (level / 4) * (shape.height - 2 * pad)).toFixed(1);
+  const points = levels.map((level, i) => `${x(i)},${y(level)}`).join(" ");
+  const dots = levels
+    .map(
+      (level, i) =>
+        `<circle cx="${x(i)}" cy="${y(level)}" r="${shape.dot}" fill="${LEVEL_COLOURS[level] ?? GREY}"><title>L${level}</title></circle>`,
+    )
+    .join("");
+  const left = shape.axis ? 26 : 0;
+  const axis = shape.axis
+    ? `<text x="-24" y="${Number(y(4)) + 4}" font-size="11" fill="#656d76">L4</text><text x="-24" y="${Number(y(0)) + 4}" font-size="11" fill="#656d76">L0</text><line x1="0" x2="${shape.width}" y1="${y(0)}" y2="${y(0)}" stroke="#d0d7de"/><line x1="0" x2="${shape.width}" y1="${y(4)}" y2="${y(4)}" stroke="#d0d7de"/>`
+    : "";
+  return trusted(
+    `<svg class="${shape.className}" width="${shape.width + left}" height="${shape.height}" viewBox="${-left} 0 ${shape.width + left} ${shape.height}" role="img" aria-label="${shape.label}">${axis}<polyline points="${points}" fill="none" stroke="#8c959f" stroke-width="1.5"/>${dots}</svg>`,
+  );
+}
