@@ -47,14 +47,9 @@ export function githubCommentPayload(input: CommentPayloadInput): Record<string,
     repository: Record<string, unknown>;
     sender: Record<string, unknown>;
   };
-  const [owner = "", name = ""] = input.repo.split("/");
   const api = `https://api.github.com/repos/${input.repo}`;
   const user = { ...(payload.comment.user as object), login: input.user, id: idOf(input.user), type: "User" };
-  Object.assign(payload.repository, {
-    name,
-    full_name: input.repo,
-    owner: { ...(payload.repository.owner as object), login: owner },
-  });
+  onRepository(payload.repository, input.repo);
   Object.assign(payload.issue, {
     number: input.pr,
     state: input.prState ?? "open",
@@ -135,12 +130,7 @@ export function githubPullRequestPayload(input: PullPayloadInput): Record<string
     pull_request: Record<string, unknown> & { head: Record<string, unknown> };
     repository: Record<string, unknown>;
   };
-  const [owner = "", name = ""] = input.repo.split("/");
-  Object.assign(payload.repository, {
-    name,
-    full_name: input.repo,
-    owner: { ...(payload.repository.owner as object), login: owner },
-  });
+  onRepository(payload.repository, input.repo);
   payload.number = input.pr;
   Object.assign(payload.pull_request, {
     number: input.pr,
@@ -279,12 +269,7 @@ export function githubCheckRunPayload(input: {
     repository: Record<string, unknown>;
     sender: Record<string, unknown>;
   };
-  const [owner = "", name = ""] = input.repo.split("/");
-  Object.assign(payload.repository, {
-    name,
-    full_name: input.repo,
-    owner: { ...(payload.repository.owner as object), login: owner },
-  });
+  onRepository(payload.repository, input.repo);
   Object.assign(payload.check_run, {
     id: input.checkRun.id,
     head_sha: input.checkRun.headSha,
@@ -296,4 +281,14 @@ export function githubCheckRunPayload(input: {
   });
   payload.sender = { ...payload.sender, login: input.user, id: idOf(input.user), type: "User" };
   return payload;
+}
+
+/** Moves a GitHub example payload's `repository` onto `repo` (owner/name), keeping its other fields. */
+function onRepository(repository: Record<string, unknown>, repo: string): void {
+  const [owner = "", name = ""] = repo.split("/");
+  Object.assign(repository, {
+    name,
+    full_name: repo,
+    owner: { ...(repository.owner as object), login: owner },
+  });
 }
