@@ -27,7 +27,7 @@ import {
 } from "@taster/forge-sim";
 import { ensureLab, type LabInfo, recipeRepo } from "@taster/lab";
 import { Redis } from "ioredis";
-import { giteaReporter, githubReporter } from "./forge";
+import { reportersFor } from "./forge";
 import { createWorker, type TasterWorker, type WorkerOptions } from "./worker";
 
 export const DEMO_REPO = "coop-cloud/hello-web";
@@ -164,24 +164,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   for (const kind of kinds) sim.addWebhook({ forge: kind, url: bridgeUrl, secret: webhookSecret });
   for (const r of repos.keys())
     await sim.push(r, { number: 1, headSha, title: "Stop within 5 s on redeploys" });
-  const bot = { token, botLogin: sim.state.botLogin };
   const worker = createWorker({
     host,
     hostUrl: lab.dockerHost,
     redisUrl,
-    // Each forge's own reporter, as `taster worker` builds them from its configuration.
-    forges: {
+    // Each forge's own reporter, built as `taster worker` builds them from its configuration.
+    forges: reportersFor({
       ...(kinds.has("github")
         ? {
-            github: githubReporter({
-              ...(app ? { app, report: "checks" as const } : { token }),
-              baseUrl: sim.url,
-              botLogin: sim.state.botLogin,
-            }),
+            github: {
+              ...(app ? { app } : { token }),
+              report: app ? ("checks" as const) : ("statuses" as const),
+              apiUrl: sim.url,
+            },
           }
         : {}),
-      ...(kinds.has("gitea") ? { gitea: giteaReporter({ ...bot, url: sim.url }) } : {}),
-    },
+      ...(kinds.has("gitea") ? { gitea: { url: sim.url, token } } : {}),
+      botLogin: sim.state.botLogin,
+    }),
     publicUrl: config.publicUrl,
     keyPrefix,
     bullPrefix,
