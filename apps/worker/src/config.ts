@@ -4,6 +4,7 @@ import {
   HOST_NAME,
   parseHosts as parseConfigHosts,
   readConfig,
+  type TasterConfig,
 } from "@taster/config";
 import { usageError } from "@taster/core";
 
@@ -54,6 +55,8 @@ export interface WorkerConfig {
   probeImages: Record<string, string>;
   /** Every secret the environment holds, so the worker can redact them from what it writes. */
   secrets: string[];
+  /** The whole configuration this was read from (the sweep reads its own sections of it). */
+  all: TasterConfig;
 }
 
 /** The worker's host: `--host` is a name or URL from TASTER_HOSTS; a URL not listed needs `--name`. */
@@ -124,5 +127,6 @@ export function workerConfigFromEnv(
     ...(c.given.has("TASTER_RECIPE_SOURCE") ? { recipeSource: c.worker.recipeSource } : {}),
     probeImages: c.hosts.probeImages,
     secrets: c.secrets,
+    all: c,
   };
 }

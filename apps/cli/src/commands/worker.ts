@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import { readConfig } from "@taster/config";
 import { createLogger, errorMessage, type Logger, usageError } from "@taster/core";
 import { checkVips, connectHost, hasImage, probeImageFix, pullImage } from "@taster/swarm";
 import {
@@ -55,7 +54,7 @@ export function registerWorker(program: Command): void {
           dataDir: config.dataDir ?? join(process.cwd(), ".taster", "runs"),
           redisUrl: config.redisUrl,
           keyPrefix: config.keyPrefix,
-          config: readConfig(process.env),
+          config: config.all,
           recipeSource,
           log: (message) => logger.info(message),
         }),
