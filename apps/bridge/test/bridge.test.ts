@@ -11,9 +11,10 @@ import {
   startForgeSim,
 } from "@taster/forge-sim";
 import { ensureLab } from "@taster/lab";
-import { connectRedis, intakeIdFor } from "@taster/queue";
+import { intakeIdFor } from "@taster/queue";
 import type { Bridge } from "../src/index";
 import {
+  closeTestBridge,
   GITEA_REPO,
   GITEA_SECRET,
   OLD_SECRET,
@@ -92,15 +93,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await bridge.settled();
-  await bridge.stop();
-  // The bridge's own connection is closed by now, so its worker cannot write after the clean-up.
-  const redis = connectRedis((await ensureLab()).redisUrl);
-  await waitFor(async () => redis.status === "ready", "a clean-up connection to Redis");
-  const keys = await redis.keys(`${ns}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-  await sim.close();
+  await closeTestBridge(bridge, sim, (await ensureLab()).redisUrl, ns);
 });
 
 describe("a trusted !testme on a PR", () => {

@@ -12,7 +12,7 @@ import { ensureLab } from "@taster/lab";
 import { connectRedis } from "@taster/queue";
 import { results, tier } from "../../../packages/report/test/fixtures";
 import type { Bridge } from "../src/index";
-import { REPO, randomSha, SECRET, testBridge, testConfig, waitFor } from "./helpers";
+import { closeTestBridge, REPO, randomSha, SECRET, testBridge, testConfig, waitFor } from "./helpers";
 
 const ns = `chatops-${process.pid}-${Date.now()}`;
 let sim: ForgeSim;
@@ -96,14 +96,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await bridge.settled();
-  await bridge.stop();
-  const redis = connectRedis((await ensureLab()).redisUrl);
-  await waitFor(async () => redis.status === "ready", "a clean-up connection to Redis");
-  const keys = await redis.keys(`${ns}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-  await sim.close();
+  await closeTestBridge(bridge, sim, (await ensureLab()).redisUrl, ns);
 });
 
 describe("!testme retry", () => {

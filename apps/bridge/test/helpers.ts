@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { createLogger } from "@taster/core";
 import { GiteaForge, GithubForge } from "@taster/forge";
 import type { ForgeSim } from "@taster/forge-sim";
-import type { Redis } from "@taster/queue";
+import { connectRedis, type Redis } from "@taster/queue";
 import { type Bridge, type BridgeConfig, createBridge, loadBridgeConfig } from "../src/index";
 
 export const REPO = "coop-cloud/hello-web";
@@ -82,6 +82,21 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * Stops a test's bridge and forge simulator and removes its Redis keys (`ns*`). The bridge's own
+ * connection is closed first, so its worker cannot write after the clean-up.
+ */
+export async function closeTestBridge(bridge: Bridge, sim: ForgeSim, redisUrl: string, ns: string) {
+  await bridge.settled();
+  await bridge.stop();
+  const redis = connectRedis(redisUrl);
+  await waitFor(async () => redis.status === "ready", "a clean-up connection to Redis");
+  const keys = await redis.keys(`${ns}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+  await sim.close();
 }
 
 /** Bridge logs go to stderr; keep test output readable unless TASTER_LOG_LEVEL asks for them. */
