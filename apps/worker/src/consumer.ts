@@ -12,7 +12,7 @@ import {
   type RunStore,
   SWEEP_JOB_NAME,
 } from "@taster/queue";
-import { type Job, Worker } from "bullmq";
+import { DelayedError, type Job, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { type Logger, reason } from "./log";
 import { type JobProcessor, MAX_STALLED_COUNT } from "./process-job";
@@ -52,7 +52,7 @@ export function startConsumer(options: ConsumerOptions, processor: JobProcessor)
     queueNameFor(options.host),
     // Three parameters: BullMQ passes the abort signal only to a processor that declares it.
     async (job: Job<RunJob>, token: string | undefined, signal: AbortSignal | undefined) => {
-      if (job.name === SWEEP_JOB_NAME) return runSweepJob(signal);
+      if (job.name === SWEEP_JOB_NAME) return runSweepJob(job, token, signal);
       const runId = job.id ?? job.data.runId;
       running.add(runId);
       try {
@@ -80,6 +80,8 @@ export function startConsumer(options: ConsumerOptions, processor: JobProcessor)
   worker.on("failed", (job, error) => {
     // No finishedOn: BullMQ retries it (an InfraRetry, or a Redis error before the run started).
     if (!job?.finishedOn || error.name === "DelayedError") return;
+    // A sweep is no PR run: nothing to conclude on a forge; the next schedule tries again.
+    if (job.name === SWEEP_JOB_NAME) return log.warn(reason(error), "sweep failed");
     log.debug({ runId: job.id, ...reason(error) }, "job failed");
     processor
       .concludeAbandoned(job, error)
@@ -87,10 +89,20 @@ export function startConsumer(options: ConsumerOptions, processor: JobProcessor)
   });
 
   // A sweep holds one capacity slot like a run; it was queued behind PR runs by its priority.
-  async function runSweepJob(signal: AbortSignal | undefined): Promise<void> {
+  async function runSweepJob(
+    job: Job,
+    token: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     if (!options.sweep) return log.info("sweep job skipped: this worker has no sweep configured");
     log.info("sweep: starting");
     await options.sweep(signal);
+    if (signal?.aborted) {
+      // Stopped by a shutdown (its run torn down): the sweep goes back to the queue, as a run does.
+      log.info("sweep: stopped by the shutdown; requeued");
+      await job.moveToDelayed(Date.now() + 1_000, token);
+      throw new DelayedError();
+    }
     log.info("sweep: done");
   }
 

@@ -9,7 +9,7 @@ import type { EnrolledRepo, TasterConfig } from "@taster/config";
 import type { Sweep } from "@taster/contracts";
 import { errorMessage } from "@taster/core";
 import type { SweepTarget } from "@taster/harness";
-import { connectRedis, SweepStore } from "@taster/queue";
+import { connectRedis, SweepStore, whenReady } from "@taster/queue";
 import type { ConnectOptions } from "@taster/swarm";
 import { levelChanges, notifyLevelChanges } from "./level-notice";
 import type { SourceJob } from "./recipe-source";
@@ -41,20 +41,38 @@ export interface SweepRunnerOptions {
   dataDir: string;
   targets: SweepTarget[];
   attempts: number;
-  store: SweepStore;
+  /** Where the summaries are kept; connected for each sweep only, so an idle worker holds no extra connection. */
+  redisUrl: string;
+  keyPrefix: string;
   /** Called with the sweep before and the new one (level-change notices). */
   onSwept?: (previous: Sweep | undefined, sweep: Sweep) => Promise<void>;
   secrets?: string[];
 }
 
-export type SweepRunner = (signal: AbortSignal | undefined) => Promise<Sweep>;
+/** The sweep, or undefined when a shutdown stopped it part-way (then nothing is kept or announced). */
+export type SweepRunner = (signal: AbortSignal | undefined) => Promise<Sweep | undefined>;
 
 export function createSweepRunner(options: SweepRunnerOptions): SweepRunner {
   return async (signal) => {
     const { prepareSweepDir, runSweep } = await import("@taster/harness");
     const outDir = join(options.dataDir, "sweeps", new Date().toISOString().replace(/[:.]/g, "-"));
     await prepareSweepDir(outDir);
-    const previous = (await options.store.recent(1))[0];
+    const redis = connectRedis(options.redisUrl);
+    try {
+      await whenReady(redis);
+      return await sweepInto(new SweepStore(redis, options.keyPrefix), runSweep, outDir, signal);
+    } finally {
+      redis.disconnect();
+    }
+  };
+
+  async function sweepInto(
+    store: SweepStore,
+    runSweep: typeof import("@taster/harness").runSweep,
+    outDir: string,
+    signal: AbortSignal | undefined,
+  ) {
+    const previous = (await store.recent(1))[0];
     const sweep = await runSweep({
       targets: options.targets,
       outDir,
@@ -67,10 +85,12 @@ export function createSweepRunner(options: SweepRunnerOptions): SweepRunner {
       },
       ...(signal ? { signal } : {}),
     });
-    await options.store.save(sweep);
+    // A partial sweep is not a sweep: its missing rows would read as levels lost. The job is requeued.
+    if (signal?.aborted) return undefined;
+    await store.save(sweep);
     await options.onSwept?.(previous, sweep);
     return sweep;
-  };
+  }
 }
 
 /** What `taster worker` needs to sweep its host: the enrolled recipes routed to it, the schedule, the webhook. */
@@ -92,7 +112,6 @@ export function hostSweep(c: HostSweepConfig): { schedule: string | null; run: S
   const targets = sweepTargets(c.config.intake.enrolledRepos, c.recipeSource, c.log).filter(
     ({ recipe }) => (c.config.hosts.recipeHosts[recipe] ?? firstHost) === c.host,
   );
-  const store = new SweepStore(connectRedis(c.redisUrl), c.keyPrefix);
   const webhook = c.config.sweep.webhookUrl;
   const run = createSweepRunner({
     hostUrl: c.hostUrl,
@@ -100,7 +119,8 @@ export function hostSweep(c: HostSweepConfig): { schedule: string | null; run: S
     dataDir: c.dataDir,
     targets,
     attempts: c.config.sweep.attempts,
-    store,
+    redisUrl: c.redisUrl,
+    keyPrefix: c.keyPrefix,
     secrets: c.config.secrets,
     onSwept: async (previous, sweep) => {
       if (!webhook) return;

@@ -9,7 +9,7 @@ export { Keys } from "./keys";
 export { type LogEntry, RunLog } from "./logs";
 export { type HeadAtComment, PushLog, type PushLogOptions } from "./pushes";
 export { type EnqueueResult, RunQueues, type RunQueuesOptions } from "./queues";
-export { assertRedisReady, connectRedis } from "./redis";
+export { assertRedisReady, connectRedis, whenReady } from "./redis";
 export {
   DEFAULT_REPORT_BACKOFF,
   type DeliveryOptions,

@@ -54,3 +54,22 @@ export function redisStep<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
         );
   });
 }
+
+/** Resolves once a new connection is up; an infra error if it is not within `timeoutMs`. */
+export async function whenReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
+  if (redis.status === "ready") return;
+  let lastError = "no answer";
+  const onError = (error: Error) => {
+    lastError = error.message;
+  };
+  redis.on("error", onError);
+  try {
+    await withTimeout(
+      new Promise<void>((resolve) => redis.once("ready", () => resolve())),
+      timeoutMs,
+      `Redis did not answer (${lastError})`,
+    );
+  } finally {
+    redis.off("error", onError);
+  }
+}
