@@ -1,11 +1,13 @@
 // The http role's resident memory after start, as deployed: the production build (`pnpm build`)
-// run by `./taster bridge` with TASTER_BRIDGE_ROLE=http. Target (issue #13): ≤ 100 MiB.
+// run by `./taster bridge` with TASTER_BRIDGE_ROLE=http and the NODE_OPTIONS of its deployment
+// (infra/deploy/compose.yml). Target (issue #13): ≤ 100 MiB.
 //   pnpm build && ./node_modules/.bin/tsx bench/bridge-rss.ts [starts=3] [built=dist/taster.mjs]
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ensureLab } from "@taster/lab";
+import { deployedHttpNodeOptions } from "./deployed";
 
 const ROOT = join(import.meta.dirname, "..");
 const starts = Number(process.argv[2] ?? 3);
@@ -23,6 +25,8 @@ async function once(i: number): Promise<number> {
   const child = spawn(process.execPath, [BUILT, "bridge"], {
     env: {
       PATH: process.env.PATH,
+      // The node flags it is deployed with (infra/deploy/compose.yml, service app).
+      NODE_OPTIONS: deployedHttpNodeOptions(),
       TASTER_BRIDGE_ROLE: "http",
       TASTER_PORT: String(port),
       TASTER_BIND: "127.0.0.1",

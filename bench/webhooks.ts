@@ -15,11 +15,15 @@
  * everything; paced open loop at the given rate for 10 s (latency, measured on its own); wait again.
  * Targets (issue 19): the http role's throughput ≥ 0.9× the bare handler's; p99 ≤ 10 ms at 200 req/s;
  * its RSS after the run ≤ 100 MiB. With a production build (`pnpm build`, dist/taster.mjs) the http
- * role runs from it, as deployed (`taster bridge`, TASTER_BRIDGE_ROLE=http); otherwise under tsx.
+ * role runs from it, as deployed (`taster bridge`, TASTER_BRIDGE_ROLE=http), and the bare handler
+ * from a bundle of its own, on plain node too; otherwise both under tsx. Both get the node flags the
+ * deployed http role has (NODE_OPTIONS of the `app` service in infra/deploy/compose.yml): the
+ * baseline is measured the same way as what it is compared with. Each server's CPU time per
+ * delivery is printed too: unlike req/s and p99 it hardly moves with the machine's other load.
  */
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, openSync, readFileSync } from "node:fs";
+import { existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +32,8 @@ import { startBareHandler } from "@taster/bridge/bare-handler";
 import { githubCommentPayload, signGithub, startForgeSim } from "@taster/forge-sim";
 import { ensureLab } from "@taster/lab";
 import { connectRedis, IntakeQueue, type Redis, RunQueues } from "@taster/queue";
+import { build } from "esbuild";
+import { deployedHttpNodeOptions } from "./deployed";
 
 const SECRET = "bench-secret";
 const TOKEN = "bench-token";
@@ -116,6 +122,10 @@ interface Server {
   close(): void;
 }
 
+const NODE_OPTIONS = deployedHttpNodeOptions();
+/** The environment of the servers compared (the bare handler and the http role): the deployed flags. */
+const serverEnv = (env: NodeJS.ProcessEnv = process.env) => ({ ...env, NODE_OPTIONS });
+
 interface Delivery {
   body: string;
   headers: Record<string, string>;
@@ -129,14 +139,21 @@ interface Figures {
   rss?: { before: number; peak: number; after: number };
   /** Share of paced deliveries the server answered within 20 ms by its own clock (its /metrics histogram). */
   serverWithin20ms?: number;
+  /** The answering process's CPU time (user + system) per delivery, closed and paced loops together. */
+  cpuMs: number;
   jobs?: number;
 }
 
-function startChild(args: string[], logName?: string): Promise<Server> {
+function startChild(
+  args: string[],
+  logName?: string,
+  how: { module?: string; execArgv?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<Server> {
   const log = logName ? openSync(join(tmpdir(), `${ns}-${logName}.log`), "w") : "ignore";
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), args, {
-    execArgv: process.execArgv,
+  const child: ChildProcess = fork(how.module ?? fileURLToPath(import.meta.url), args, {
+    execArgv: how.execArgv ?? process.execArgv,
     stdio: ["ignore", "inherit", log, "ipc"],
+    ...(how.env ? { env: how.env } : {}),
   });
   return new Promise((resolve, reject) => {
     child.once("error", reject);
@@ -159,7 +176,7 @@ async function startBuiltHttp(prefix: string, simUrl: string, redisUrl: string):
   });
   const log = openSync(join(tmpdir(), `${ns}-http-built.log`), "w");
   const child = spawn(process.execPath, [BUILT, "bridge"], {
-    env: { PATH: process.env.PATH, ...bridgeEnv("http", prefix, simUrl, redisUrl, String(port)) },
+    env: serverEnv({ PATH: process.env.PATH, ...bridgeEnv("http", prefix, simUrl, redisUrl, String(port)) }),
     stdio: ["ignore", log, log],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -176,6 +193,42 @@ async function startBuiltHttp(prefix: string, simUrl: string, redisUrl: string):
     await new Promise((r) => setTimeout(r, 100));
   }
   return { url, pid: child.pid ?? 0, close: () => void child.kill() };
+}
+
+/**
+ * The bare handler the way the built http role runs: bundled (esbuild, as `pnpm build` does) and
+ * started on plain node with the same flags, not under tsx.
+ */
+async function startBuiltBare(): Promise<Server> {
+  const outfile = join(tmpdir(), `${ns}-bare.cjs`);
+  await build({
+    stdin: {
+      contents: [
+        'import { startBareHandler } from "@taster/bridge/bare-handler";',
+        `startBareHandler(${JSON.stringify(SECRET)}).then(({ url }) => {`,
+        "  process.send?.(url);",
+        '  process.on("disconnect", () => process.exit(0));',
+        "});",
+      ].join("\n"),
+      resolveDir: fileURLToPath(new URL(".", import.meta.url)),
+      loader: "ts",
+    },
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    outfile,
+    logLevel: "warning",
+  });
+  const server = await startChild([], undefined, { module: outfile, execArgv: [], env: serverEnv() });
+  rmSync(outfile, { force: true });
+  return server;
+}
+
+/** CPU time (user + system) a process has used so far, in ms (Linux). */
+function cpuOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 /** Each delivery a new comment on its own PR, signed in advance (signing is the forge's CPU, not ours). */
@@ -310,6 +363,7 @@ async function measureBridge(
   for (const delivery of makeDeliveries(WARM_UP, firstPr)) await send(webhook, delivery);
   await intake.settle();
   const rss = { before: rssOf(httpPid), peak: { value: 0 } };
+  const cpuBefore = cpuOf(httpPid);
   const closed = makeDeliveries(REQUESTS, firstPr + WARM_UP);
   const rps = await withRss(httpPid, rss.peak, () => throughput(webhook, closed));
   const backlog = await intake.settle();
@@ -317,12 +371,14 @@ async function measureBridge(
   const histogramBefore = await handled(url, "0.02");
   const latency = await withRss(httpPid, rss.peak, () => paced(webhook, open));
   const histogramAfter = await handled(url, "0.02");
+  const cpuMs = (cpuOf(httpPid) - cpuBefore) / (REQUESTS + PACED);
   await intake.settle();
   return {
     rps,
     latency,
     backlog,
     rss: { before: rss.before, peak: rss.peak.value, after: rssOf(httpPid) },
+    cpuMs,
     serverWithin20ms:
       (histogramAfter.within - histogramBefore.within) / (histogramAfter.count - histogramBefore.count),
     jobs: await intake.jobs(),
@@ -335,7 +391,10 @@ const sim = await startChild(["--forge-sim", String(2 * perDeployment + 10)]);
 setPriority(sim.pid, 19);
 const lab = await ensureLab();
 const redis = connectRedis(lab.redisUrl);
-const bare = await startChild(["--bare"]);
+const builtBridge = existsSync(BUILT);
+const bare = builtBridge
+  ? await startBuiltBare()
+  : await startChild(["--bare"], undefined, { env: serverEnv() });
 const split = { prefix: `${ns}-split`, intake: intakeOf(redis, `${ns}-split`) };
 const single = { prefix: `${ns}-all`, intake: intakeOf(redis, `${ns}-all`) };
 const bridgeArgs = (role: string, prefix: string) => [
@@ -351,16 +410,19 @@ const children: Server[] = [sim, bare];
 try {
   const bareUrl = `${bare.url}/webhooks/github`;
   for (const delivery of makeDeliveries(WARM_UP, 1)) await send(bareUrl, delivery);
+  const bareCpu = cpuOf(bare.pid);
   const bareFigures: Figures = {
     rps: await throughput(bareUrl, makeDeliveries(REQUESTS, 1)),
     latency: await paced(bareUrl, makeDeliveries(PACED, 1)),
+    cpuMs: 0,
   };
+  bareFigures.cpuMs = (cpuOf(bare.pid) - bareCpu) / (REQUESTS + PACED);
 
   // Production: the http role answers, the intake role (another process) processes.
-  const built = existsSync(BUILT);
+  const built = builtBridge;
   const http = built
     ? await startBuiltHttp(split.prefix, sim.url, lab.redisUrl)
-    : await startChild(bridgeArgs("http", split.prefix), "http");
+    : await startChild(bridgeArgs("http", split.prefix), "http", { env: serverEnv() });
   const worker = await startChild(bridgeArgs("intake", split.prefix), "intake");
   children.push(http, worker);
   const splitFigures = await measureBridge(http.url, http.pid, split.intake, 1);
@@ -394,14 +456,14 @@ function report(bareFigures: Figures, splitFigures: Figures, allFigures: Figures
   const p = (f: Figures, q: number) => percentile(f.latency, q);
   const row = (name: string, f: Figures) => {
     const ratio = (f.rps / bareFigures.rps).toFixed(2);
-    const head = `  ${name.padEnd(22)} ${f.rps.toFixed(0).padStart(5)} req/s  ratio ${ratio.padStart(4)}   p50 ${ms(p(f, 50))}  p99 ${ms(p(f, 99))}`;
+    const head = `  ${name.padEnd(22)} ${f.rps.toFixed(0).padStart(5)} req/s  ratio ${ratio.padStart(4)}   p50 ${ms(p(f, 50))}  p99 ${ms(p(f, 99))}   CPU ${f.cpuMs.toFixed(2)} ms/delivery`;
     if (!f.backlog || !f.rss) return head;
     const server = `server-side (its own histogram) ${(100 * (f.serverWithin20ms ?? Number.NaN)).toFixed(2)}% of paced answers within 20 ms`;
     return `${head}\n  ${"".padEnd(22)} ${server}\n  ${"".padEnd(22)} answering process RSS ${mb(f.rss.before)} → peak ${mb(f.rss.peak)} → after the run ${mb(f.rss.after)}; ${f.backlog.waiting} commands unprocessed after the closed loop, drained in ${f.backlog.seconds.toFixed(1)} s; runs queued ${f.jobs} of ${perDeployment}`;
   };
   const lines = [
     `bench/webhooks: closed loop ${REQUESTS} deliveries at concurrency ${CONCURRENCY}; paced ${PACED} at ${RATE} req/s, started only after the intake had processed the closed loop's commands`,
-    `  targets: http role throughput ratio ≥ 0.90 of bare; p99 ≤ 10 ms at ${RATE} req/s; RSS after the run ≤ 100 MiB (every server in its own process; http role ${built ? "from the build, dist/taster.mjs" : "under tsx: no build"})`,
+    `  targets: http role throughput ratio ≥ 0.90 of bare; p99 ≤ 10 ms at ${RATE} req/s; RSS after the run ≤ 100 MiB (every server in its own process; http role ${built ? "from the build, dist/taster.mjs, and the bare handler bundled, both on plain node" : "and bare handler under tsx: no build"}; NODE_OPTIONS=${NODE_OPTIONS || "(none)"} as deployed)`,
     row("bare verify-only", bareFigures),
     row("bridge http + intake", splitFigures),
     row("bridge all (1 process)", allFigures),

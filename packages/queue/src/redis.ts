@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { infraError } from "@taster/core";
 import { Redis } from "ioredis";
 
@@ -22,17 +21,25 @@ export async function assertRedisReady(redis: Redis, timeoutMs = 2_000): Promise
   await withTimeout(redis.ping(), timeoutMs, "Redis did not answer PING");
 }
 
-export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  const timer = new AbortController();
-  // Promise.race handles the losing timer's AbortError (aborted in finally): nothing is left unhandled.
-  const timeout = sleep(ms, undefined, { signal: timer.signal }).then(() => {
-    throw infraError(`${what} within ${ms} ms`);
+/**
+ * `work`, or an infra error after `ms`. A plain timer, cleared as soon as `work` settles: this runs
+ * twice per webhook, and an aborted `timers/promises` sleep would build (and throw away) an
+ * AbortController, its listener and a DOMException with a stack trace each time.
+ */
+export function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(infraError(`${what} within ${ms} ms`)), ms);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    timer.abort();
-  }
 }
 
 /** Throws at once, without a round trip, when the connection is not up (used on hot paths). */
