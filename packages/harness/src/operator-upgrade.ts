@@ -7,7 +7,7 @@ import {
   varsWithoutDefault,
   withAddedLines,
 } from "@taster/recipe";
-import { appLabel, type Host, missingSecrets, type Plan, planRecipe } from "@taster/swarm";
+import { appLabel, type Host, missingSecrets, type Plan, planRecipe, type RenderCache } from "@taster/swarm";
 
 /** What the upgrade deploys, planned with the operator's env, and what a release note had Taster do. */
 export interface OperatorUpgrade {
@@ -31,6 +31,8 @@ export interface OperatorUpgradeInput {
   headDir: string;
   /** Fallback name of the note to write when the head declares no version label. */
   headVersion: string;
+  /** The run's renderings (lint rendered the head with its own .env.sample). */
+  renders?: RenderCache;
 }
 
 /**
@@ -67,6 +69,7 @@ async function planHead(input: OperatorUpgradeInput, env: AppEnvFile): Promise<P
       domain: input.domain,
       env: input.overrides,
       envFile: { text: env.text, name: env.name },
+      ...(input.renders ? { renders: input.renders } : {}),
     });
   } catch (error) {
     if (error instanceof TasterError && error.kind === "recipe" && /COMPOSE_FILE entry/.test(error.message)) {

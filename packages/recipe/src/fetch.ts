@@ -4,8 +4,7 @@ import { createLogger, infraError, tolerated, usageError } from "@taster/core";
 
 const recipeLog = createLogger("recipe");
 
-import type { SimpleGit } from "simple-git";
-import { checkRepoUrl, displayUrl, FULL_SHA, gitFailure, gitIn } from "./git";
+import { checkRepoUrl, displayUrl, FULL_SHA, type Git, gitFailure, gitIn } from "./git";
 
 export interface FetchRequest {
   /** A git URL, a local checkout or a bare repo path. */
@@ -44,7 +43,7 @@ export async function fetchRecipe(request: FetchRequest): Promise<FetchedRecipe>
   const dir = join(request.workspace, "recipe");
   await ensureFreshDir(dir);
   const git = gitIn(dir, request.timeoutMs);
-  await git.init();
+  await git.raw(["init", "--quiet"]);
   await fetchTags(git, url);
   await fetchRef(git, url, ref);
   const refSha = await revParse(git, `${TARGET}^{commit}`);
@@ -52,7 +51,7 @@ export async function fetchRecipe(request: FetchRequest): Promise<FetchedRecipe>
   const sha = request.sha ? await locateSha(git, url, request.sha, ref) : refSha;
   // The checkout is handed to tests (some repo-local): the URL is given to each fetch rather than
   // stored, and origin is recorded without credentials, so no token is left in .git/config.
-  await git.addRemote("origin", displayUrl(url));
+  await git.raw(["remote", "add", "origin", displayUrl(url)]);
   await git.raw(["checkout", "--quiet", "--detach", sha]);
   const head = await revParse(git, "HEAD");
   if (head !== sha) throw infraError(`checked out ${sha} but HEAD is ${head ?? "missing"} in ${dir}`);
@@ -80,7 +79,7 @@ async function ensureFreshDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
 }
 
-async function fetchTags(git: SimpleGit, url: string): Promise<void> {
+async function fetchTags(git: Git, url: string): Promise<void> {
   try {
     await git.raw(["fetch", "--quiet", "--no-recurse-submodules", "--tags", url]);
   } catch (error) {
@@ -91,7 +90,7 @@ async function fetchTags(git: SimpleGit, url: string): Promise<void> {
   }
 }
 
-async function fetchRef(git: SimpleGit, url: string, ref: string): Promise<void> {
+async function fetchRef(git: Git, url: string, ref: string): Promise<void> {
   try {
     await git.raw(["fetch", "--quiet", "--no-recurse-submodules", "--no-tags", url, `+${ref}:${TARGET}`]);
   } catch (error) {
@@ -114,7 +113,7 @@ function missingRefHint(ref: string): string | undefined {
 }
 
 /** The full sha of `wanted`, fetching it by id when the ref's history does not contain it. */
-async function locateSha(git: SimpleGit, url: string, wanted: string, ref: string): Promise<string> {
+async function locateSha(git: Git, url: string, wanted: string, ref: string): Promise<string> {
   const known = await resolveCommit(git, wanted);
   if (known) return known;
   // A sha the ref no longer reaches (force-push) may still be on the remote: ask for it by id.
@@ -129,12 +128,12 @@ async function locateSha(git: SimpleGit, url: string, wanted: string, ref: strin
   throw usageError(`commit ${wanted} not found in ${displayUrl(url)} (fetched ${ref} and all tags)`);
 }
 
-async function resolveCommit(git: SimpleGit, sha: string): Promise<string | undefined> {
+async function resolveCommit(git: Git, sha: string): Promise<string | undefined> {
   const full = await revParse(git, `${sha.toLowerCase()}^{commit}`);
   return full?.startsWith(sha.toLowerCase()) ? full : undefined;
 }
 
-async function revParse(git: SimpleGit, rev: string): Promise<string | undefined> {
+async function revParse(git: Git, rev: string): Promise<string | undefined> {
   try {
     const out = (await git.raw(["rev-parse", "--verify", "--quiet", rev])).trim();
     return out || undefined;

@@ -1,7 +1,7 @@
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { childEnv, trustedBinary, usageError } from "@taster/core";
-import { type SimpleGit, simpleGit } from "simple-git";
 
 // git runs with a closed environment (childEnv: a fixed PATH, never Taster's tokens): the
 // operator's HOME (its git config, e.g. url rewrites), ssh agent, proxies and TLS trust are passed
@@ -22,20 +22,69 @@ const OPERATOR = [
   "no_proxy",
 ];
 
-/** The whole environment of a git child (exported for git calls made without simple-git). */
+/** The whole environment of a git child. */
 export function gitEnvironment(): Record<string, string> {
   // LC_ALL=C: the messages fetch errors are matched against are git's untranslated ones.
   return childEnv({ GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" }, [...OPERATOR, ...GIT_SETTINGS]);
 }
 
+/** git in one directory: `raw(args)` runs it and resolves with its stdout. */
+export interface Git {
+  raw(args: string[]): Promise<string>;
+}
+
 /** A git that never prompts for credentials and gives up when a remote goes silent. */
-export function gitIn(dir: string | undefined, timeoutMs = 120_000): SimpleGit {
-  return simpleGit({
-    ...(dir ? { baseDir: dir } : {}),
-    binary: trustedBinary("git"),
-    timeout: { block: timeoutMs },
-    allowEnvironment: [...GIT_SETTINGS, "GIT_TERMINAL_PROMPT"],
-  }).env(gitEnvironment());
+export function gitIn(dir: string | undefined, timeoutMs = 120_000): Git {
+  return { raw: (args) => runGit(dir, args, timeoutMs) };
+}
+
+/**
+ * One git process, spawned directly. (simple-git, used before, waits 50 ms after every command
+ * that prints nothing — `fetch --quiet`, `checkout --quiet`, an ancestry check — which was a
+ * third of a run's preparation.) Its rules are kept: a command that exits non-zero and says so on
+ * stderr fails with stdout + stderr as the message; one that exits non-zero in silence resolves
+ * with its stdout; a command that prints nothing for `idleMs` is stopped ("block timeout reached").
+ */
+function runGit(dir: string | undefined, args: string[], idleMs: number): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(trustedBinary("git"), args, {
+      ...(dir ? { cwd: dir } : {}),
+      env: gitEnvironment(),
+      stdio: ["ignore", "pipe", "pipe"],
+      windowsHide: true,
+    });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let idle: NodeJS.Timeout | undefined;
+    let settled = false;
+    const settle = (error: Error | null, code?: number | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(idle);
+      if (error) return reject(error);
+      const out = Buffer.concat(stdout).toString("utf8");
+      if (code === 0 || stderr.length === 0) return resolvePromise(out);
+      reject(new Error(out + Buffer.concat(stderr).toString("utf8")));
+    };
+    const stillAlive = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        child.kill("SIGINT");
+        settle(new Error("block timeout reached"));
+      }, idleMs);
+    };
+    const collect = (into: Buffer[]) => (chunk: Buffer) => {
+      into.push(chunk);
+      stillAlive();
+    };
+    child.stdout.on("data", collect(stdout));
+    child.stderr.on("data", collect(stderr));
+    stillAlive();
+    child.on("error", (error) => settle(error));
+    child.on("close", (code) => settle(null, code));
+    // A helper git started (git-remote-http) can outlive it holding the pipes: its exit decides.
+    child.on("exit", (code) => setTimeout(() => settle(null, code), 50).unref());
+  });
 }
 
 /**
@@ -46,7 +95,7 @@ export function displayUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1");
 }
 
-/** git's own message, without simple-git's wrapping and without any credentials of url. */
+/** git's own message (its last lines), without any credentials of url. */
 export function gitFailure(error: unknown, url: string): string {
   const text = error instanceof Error ? error.message : String(error);
   const credentials = /^[a-z][a-z0-9+.-]*:\/\/([^/@]*)@/i.exec(url)?.[1];

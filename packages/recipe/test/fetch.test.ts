@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative as relativePath } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
@@ -167,6 +168,25 @@ describe("resolveRef", () => {
     expect(await resolveRef(url, "1.1.0+1.1")).toBe(main);
     expect(await resolveRef(url, "pull/1/head")).toBe(await resolveRef(url, "refs/pull/1/head"));
     expect((await rejection(resolveRef(url, "nope"))).message).toBe(`ref nope not found in ${url}`);
+  });
+
+  it("gives up on a remote that accepts the connection and then says nothing", async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const started = Date.now();
+      const error = await rejection(resolveRef(`http://127.0.0.1:${port}/hello-web.git`, "main", 1_000));
+      expect(error.kind).toBe("infra");
+      expect(error.message).toBe(
+        `cannot list refs of http://127.0.0.1:${port}/hello-web.git: block timeout reached`,
+      );
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
 

@@ -52,6 +52,28 @@ export interface PlanOptions {
   envFrom?: string;
   /** The app's env file instead of the recipe's `.env.sample` (an operator's `.env`, see app-env.ts). */
   envFile?: { text: string; name: string };
+  /** Renderings to reuse (see RenderCache): only for a checkout that no longer changes. */
+  renders?: RenderCache;
+}
+
+/**
+ * `docker stack config` outputs of one run, by what the rendering depends on (directory, compose
+ * files, env). A run plans the same checkout with the same env more than once — lint, then install
+ * with an app .env that is the same .env.sample, then the upgrade when the app env is the head's
+ * own — and each rendering is a Docker CLI process. Its checkouts never change while it runs.
+ */
+export class RenderCache {
+  private readonly outputs = new Map<string, Promise<string>>();
+
+  /** The output for these inputs: rendered once; a rendering that failed is not kept. */
+  get(key: string, render: () => Promise<string>): Promise<string> {
+    const known = this.outputs.get(key);
+    if (known) return known;
+    const output = render();
+    this.outputs.set(key, output);
+    output.catch(() => this.outputs.delete(key));
+    return output;
+  }
 }
 
 /** The parts of `docker stack config` output a plan reads. */
@@ -81,7 +103,7 @@ export async function planRecipe(host: Host, opts: PlanOptions): Promise<Plan> {
     ...(opts.envFrom ? { overridesFrom: opts.envFrom } : {}),
     ...(opts.envFile ? { envFile: opts.envFile } : {}),
   });
-  const rendered = await renderCompose(host, opts.dir, composeFiles, env);
+  const rendered = await renderCompose(host, opts.dir, composeFiles, env, opts.renders);
   await checkFilesInsideRecipe(opts.dir, rendered);
   const services = Object.entries(rendered.services ?? {}).map(([name, service]) =>
     plannedService(opts.stack, name, service, rendered.volumes ?? {}),
@@ -121,10 +143,14 @@ async function renderCompose(
   dir: string,
   composeFiles: string[],
   env: Record<string, string>,
+  renders?: RenderCache,
 ): Promise<RenderedCompose> {
   const args = ["stack", "config", ...composeFiles.flatMap((file) => ["-c", join(dir, file)])];
+  const render = async () => (await host.cli(args, { cwd: dir, env })).stdout;
+  const key = JSON.stringify([dir, composeFiles, Object.entries(env).sort(([a], [b]) => a.localeCompare(b))]);
   try {
-    const { stdout } = await host.cli(args, { cwd: dir, env });
+    const stdout = await (renders ? renders.get(key, render) : render());
+    // Parsed per plan: every plan has its own objects, whoever else rendered the same.
     return (parseYaml(stdout) ?? {}) as RenderedCompose;
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();

@@ -1,10 +1,10 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: env and compose text holds literal ${VAR} references
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { TasterError } from "@taster/core";
 import { ensureLab, type LabInfo } from "@taster/lab";
-import { connectHost, DEFAULT_TIMEOUT_SECONDS, type Host, planRecipe } from "../src/index";
+import { connectHost, DEFAULT_TIMEOUT_SECONDS, type Host, planRecipe, RenderCache } from "../src/index";
 import { checkout, removeTempDirs, tempDir } from "./helpers";
 
 let lab: LabInfo;
@@ -165,5 +165,42 @@ describe("planRecipe (abra env + docker stack config)", () => {
     expect(await recipeFailure(planRecipe(host, { dir, stack, domain }))).toContain(
       `coop-cloud.${stack}.timeout=soon`,
     );
+  });
+
+  it("with a run's RenderCache, renders the same files with the same env once, and anything else anew", async () => {
+    const dir = await checkout(lab, "notes", "0.2.0+2.1");
+    const renders: string[][] = [];
+    const counting: Host = {
+      ...host,
+      cli: (args, opts) => {
+        renders.push(args);
+        return host.cli(args, opts);
+      },
+    };
+    const cache = new RenderCache();
+    const sample = await readFile(join(dir, ".env.sample"), "utf8");
+    // lint's plan (the recipe's .env.sample), then install's (an app .env with the same text).
+    const first = await planRecipe(counting, { dir, stack, domain, renders: cache });
+    const again = await planRecipe(counting, {
+      dir,
+      stack,
+      domain,
+      renders: cache,
+      envFile: { text: sample, name: ".env (from 0.2.0+2.1's .env.sample)" },
+    });
+    expect(renders).toHaveLength(1);
+    expect(again).toEqual(first);
+    expect(again.rendered).not.toBe(first.rendered);
+    // A line more in the app env (a release note's), another stack, or no cache: rendered again.
+    await planRecipe(counting, {
+      dir,
+      stack,
+      domain,
+      renders: cache,
+      envFile: { text: `${sample}\nEXTRA=1\n`, name: ".env" },
+    });
+    await planRecipe(counting, { dir, stack: `${stack}x`, domain, renders: cache });
+    await planRecipe(counting, { dir, stack, domain });
+    expect(renders).toHaveLength(4);
   });
 });

@@ -1,6 +1,6 @@
 import { TasterError, TIERS, type Tier } from "@taster/core";
 import { loadAppEnv, type Settings } from "@taster/recipe";
-import { type Host, type Plan, planRecipe } from "@taster/swarm";
+import { type Host, type Plan, planRecipe, type RenderCache } from "@taster/swarm";
 import { emptyTimings, type LintResult, skippedTier, type TierResult } from "../results";
 import { resolveServing } from "../serving";
 import { backupHookFindings } from "./backup-hook";
@@ -21,6 +21,8 @@ export interface LintInput {
   stack: string;
   domain: string;
   settings: Settings;
+  /** The run's renderings: the plans lint makes are reused by install and the upgrade. */
+  renders?: RenderCache;
 }
 
 /**
@@ -31,17 +33,22 @@ export interface LintInput {
 export async function lintRecipe(input: LintInput): Promise<LintResult> {
   const started = Date.now();
   const findings: LintFinding[] = [];
-  const composeFiles = await recipeOrNull(async () => {
+  // Three Docker CLI renderings that do not depend on each other: started together, read in order.
+  const schema = recipeOrNull(async () => {
     const env = await loadAppEnv(input.dir, { stackName: input.stack, domain: input.domain });
     return env.composeFiles;
-  });
-  if (composeFiles) findings.push(...(await composeSchemaFindings(input.host, input.dir, composeFiles)));
-  const head = await planOrNull(input, input.dir);
+  }).then((files) => (files ? composeSchemaFindings(input.host, input.dir, files) : []));
+  const headPlan = planOrNull(input, input.dir);
+  const basePlan = input.base ? planOrNull(input, input.base.dir) : Promise.resolve(null);
+  // The base is only read when the head rendered: its failure alone is nobody's to report.
+  for (const pending of [headPlan, basePlan]) pending.catch(() => undefined);
+  findings.push(...(await schema));
+  const head = await headPlan;
   if (head) {
     findings.push(...versionLabelFindings(head));
     findings.push(...healthcheckFindings(head, resolveServing(head, input.settings).service));
     findings.push(...backupHookFindings(head));
-    const base = input.base ? await planOrNull(input, input.base.dir) : null;
+    const base = await basePlan;
     if (base && input.base) findings.push(...(await configVersionFindings(head, base, input.base.tag)));
   }
   return lintResult(findings, Date.now() - started);
@@ -49,7 +56,13 @@ export async function lintRecipe(input: LintInput): Promise<LintResult> {
 
 const planOrNull = (input: LintInput, dir: string): Promise<Plan | null> =>
   recipeOrNull(() =>
-    planRecipe(input.host, { dir, stack: input.stack, domain: input.domain, env: input.settings.env }),
+    planRecipe(input.host, {
+      dir,
+      stack: input.stack,
+      domain: input.domain,
+      env: input.settings.env,
+      ...(input.renders ? { renders: input.renders } : {}),
+    }),
   );
 
 /** A recipe that does not load or render is install's to report (as before lint existed). */

@@ -10,6 +10,7 @@ export async function lint(run: PreparedRun): Promise<boolean> {
     stack: run.stack,
     domain: run.domain,
     settings: run.settings,
+    renders: run.renders,
   });
   run.record.lint = result;
   for (const finding of result.findings) run.log.event("lint", describeFinding(finding));

@@ -61,8 +61,11 @@ export class Live {
     this.broker_ = null;
   }
 
-  /** What the tests see of the run; `target` is the plan once the tier's op is done (default: now). */
-  context(target?: Plan): RunContext {
+  /**
+   * What the tests see of the run; `target` is the plan once the tier's op is done (default: now),
+   * `tier` the tier they test (default: the one running; a jest started ahead names its own).
+   */
+  context(target?: Plan, tier: Tier = this.tier): RunContext {
     const { run } = this;
     const plan = target ?? this.app.plan;
     return {
@@ -73,7 +76,7 @@ export class Live {
       baseVersion: run.base?.tag ?? null,
       headVersion: run.headVersion,
       chaosVersion: run.chaos,
-      tier: this.tier,
+      tier,
       appService: plan.appService,
       versionLabel: declaredVersion(plan),
       services: plan.services.map((s) => s.name),

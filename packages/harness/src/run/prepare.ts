@@ -14,7 +14,7 @@ import {
   type Settings,
   versionOf,
 } from "@taster/recipe";
-import { connectHost, type EndpointMode, endpointModeFor, type Host } from "@taster/swarm";
+import { connectHost, type EndpointMode, endpointModeFor, type Host, RenderCache } from "@taster/swarm";
 import type { Customization } from "../discovery";
 import { hideFromSandbox } from "../pinned-copy";
 import type { Manifest } from "../results";
@@ -57,6 +57,8 @@ export interface PreparedRun extends Session {
   readonly endpointMode: EndpointMode;
   /** The recipe's `probeImage` setting, else the host's; null: swarm's default (the lab's). */
   readonly probeImage: string | null;
+  /** The run's compose renderings: lint's plans are install's and (same app env) the upgrade's. */
+  readonly renders: RenderCache;
 }
 
 export const workRootOf = (opts: RunOptions) => resolve(opts.workRoot ?? join(tmpdir(), "taster-runs"));
@@ -105,6 +107,7 @@ export async function prepare(session: Session): Promise<PreparedRun> {
     headVersion,
     chaos,
     probeImage: settings.probeImage ?? opts.probeImage ?? null,
+    renders: new RenderCache(),
   };
   return { ...unhosted, ...(await startHost(unhosted)) };
 }

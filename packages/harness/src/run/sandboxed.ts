@@ -16,6 +16,10 @@ interface SandboxCall {
   /** The op: broker calls wait for it, and the clock starts when it is done. */
   gate?: Promise<unknown>;
   cancel?: AbortSignal;
+  /** The tier will not run after all (a jest started ahead, see early.ts): stop, say nothing. */
+  abandon?: AbortSignal;
+  /** Log "N file(s), started alongside the op" now (default); a jest started ahead says it when its tier begins. */
+  announce?: boolean;
 }
 
 /** The tier's pre-hook (abra.sh's preInstall…); a failing hook fails the tier before its op. */
@@ -49,9 +53,12 @@ export async function runAssertions(
 ): Promise<TestRow[]> {
   const workDir = join(run.workspaceDir, "sandbox", tier);
   await mkdir(workDir, { recursive: true });
-  run.log.event("assert", `${files.length} file(s), started alongside the op`, tier);
+  if (call.announce !== false) announceAssertions(run, tier, files);
   return sandboxed(run, live, tier, files, workDir, call);
 }
+
+export const announceAssertions = (run: PreparedRun, tier: Tier, files: string[]): void =>
+  run.log.event("assert", `${files.length} file(s), started alongside the op`, tier);
 
 /** One jest process in the run's sandbox slot, reaching the stack only through a broker grant. */
 async function sandboxed(
@@ -64,7 +71,9 @@ async function sandboxed(
 ): Promise<TestRow[]> {
   const roots = [run.recipesTestsDir, workDir];
   if (run.pinnedDir) roots.push(run.pinnedDir);
-  const signals = [run.opts.signal, call.cancel].filter((s): s is AbortSignal => s !== undefined);
+  const signals = [run.opts.signal, call.cancel, call.abandon].filter(
+    (s): s is AbortSignal => s !== undefined,
+  );
   const grant = live.broker.issue(call.gate ? { gate: call.gate } : {});
   // The test holds this token in its env and may print it: it is a credential like any other.
   run.redactor.add(grant.token);
@@ -74,7 +83,7 @@ async function sandboxed(
     workDir,
     slot: run.slot,
     broker: { socketPath: live.broker.socketPath, token: grant.token },
-    context: live.context(call.plan),
+    context: live.context(call.plan, tier),
     timeoutMs: call.budgetMs,
     ...(call.gate ? { clockStartsAfter: call.gate } : {}),
     labelBases: [run.recipesTestsDir, join(run.workspaceDir, "pinned"), workDir],
@@ -83,6 +92,7 @@ async function sandboxed(
     onOutput: (line) => run.log.detail(line, tier),
     redact: (text) => run.redactor.redact(text),
   }).finally(() => grant.revoke());
+  if (call.abandon?.aborted) return [];
   // Cancelled because the op failed: say that, not how jest died (the op's failure follows).
   if (call.cancel?.aborted) run.log.event("assert", "not run: the op failed (see below)", tier);
   else if (result.error) run.log.event("assert", result.error, tier);

@@ -1,10 +1,11 @@
 import type { Tier } from "@taster/core";
+import type { Plan } from "@taster/swarm";
 import { HOOK_NAMES } from "../discovery";
 import { emptyTimings, type TestRow, type TierResult, tierStatusFromRows } from "../results";
 import type { Live } from "./live";
 import type { Op } from "./ops/index";
 import type { PreparedRun } from "./prepare";
-import { runAssertions, runHook } from "./sandboxed";
+import { announceAssertions, runAssertions, runHook } from "./sandboxed";
 import { asTasterError } from "./session";
 
 /** A stopwatch: it only measures (whatever runs between start and read). */
@@ -13,15 +14,60 @@ export function stopwatch(): () => number {
   return () => Date.now() - t0;
 }
 
-const tierBudgetMs = (run: PreparedRun) =>
+export const tierBudgetMs = (run: PreparedRun) =>
   (run.opts.tierTimeoutSeconds ?? run.settings.tierTimeout ?? 300) * 1000;
+
+/** A tier's assertions under way: their jest runs, its tests wait for `opDone` (the broker's gate). */
+export interface PendingAssertions {
+  readonly rows: Promise<TestRow[]>;
+  readonly opDone: Deferred;
+  /** The op failed: the assertions stop (and say so). */
+  readonly cancel: AbortController;
+  /** The tier will not run (a jest started ahead): they stop and say nothing. */
+  readonly abandon: AbortController;
+  /** Whether "N file(s), started alongside the op" is still to be logged (a jest started ahead). */
+  readonly unannounced: boolean;
+}
+
+/** Starts the tier's assertion files in their jest process, gated on the op (see PendingAssertions). */
+export function startAssertions(
+  run: PreparedRun,
+  live: Live,
+  tier: Tier,
+  call: { budgetMs: number; plan?: Plan | undefined; announce?: boolean },
+): PendingAssertions {
+  const opDone = deferred();
+  // The assertions subscribe only once their sandbox is set up; an op that fails sooner (e.g. the
+  // engine went away) must not leave the rejection unhandled — that would end the worker process.
+  opDone.promise.catch(() => undefined);
+  const cancel = new AbortController();
+  const abandon = new AbortController();
+  const files = run.customization.assertions[tier];
+  const rows = runAssertions(run, live, tier, files, {
+    ...call,
+    gate: opDone.promise,
+    cancel: cancel.signal,
+    abandon: abandon.signal,
+  });
+  // Awaited later; until then a rejection (e.g. the run was interrupted) must not go unhandled.
+  rows.catch(() => undefined);
+  return { rows, opDone, cancel, abandon, unannounced: call.announce === false };
+}
 
 /**
  * hook → op → assertions. The assertions' jest process starts while the op runs (its broker calls
  * wait for the op), so jest's start-up is hidden behind the deploy; the tier's clock (tierTimeout)
  * covers the hook and the assertions, not the op (which has its own convergence timeout).
+ * `ahead`: the tier's assertions, started before the tier began (early.ts); `afterOp`: called
+ * once the op is done (it may start the next tier's jest).
  */
-export async function runTier(run: PreparedRun, live: Live, tier: Tier, op: Op): Promise<TierResult> {
+export async function runTier(
+  run: PreparedRun,
+  live: Live,
+  tier: Tier,
+  op: Op,
+  extra: { ahead?: PendingAssertions | null; afterOp?: () => void } = {},
+): Promise<TierResult> {
   const timings = emptyTimings();
   const total = stopwatch();
   const finish = (result: Omit<TierResult, "timings">, deployed?: string): TierResult => ({
@@ -38,20 +84,11 @@ export async function runTier(run: PreparedRun, live: Live, tier: Tier, op: Op):
     budgetMs = Math.max(1_000, budgetMs - timings.hookMs);
     if (hook) return finish(hook);
   }
-  const opDone = deferred();
-  // The assertions subscribe only once their sandbox is set up; an op that fails sooner (e.g. the
-  // engine went away) must not leave the rejection unhandled — that would end the worker process.
-  opDone.promise.catch(() => undefined);
-  const cancel = new AbortController();
-  const files = run.customization.assertions[tier];
-  const gate = { plan: op.plan, gate: opDone.promise, cancel: cancel.signal };
-  const assertions = runAssertions(run, live, tier, files, { budgetMs, ...gate });
-  // Awaited below; until then a rejection (e.g. the run was interrupted) must not go unhandled.
-  assertions.catch(() => undefined);
+  const pending = extra.ahead ?? startAssertions(run, live, tier, { budgetMs, plan: op.plan });
   const stopAssertions = async (why: unknown) => {
-    opDone.reject(why);
-    cancel.abort();
-    await assertions.catch(() => undefined);
+    pending.opDone.reject(why);
+    pending.cancel.abort();
+    await pending.rows.catch(() => undefined);
   };
   const opTime = stopwatch();
   const opRow = await doOp(run, live, tier, op).catch(async (error: unknown) => {
@@ -59,19 +96,23 @@ export async function runTier(run: PreparedRun, live: Live, tier: Tier, op: Op):
     throw error;
   });
   timings.opMs = opTime();
+  if (pending.unannounced) announceAssertions(run, tier, run.customization.assertions[tier]);
   if (opRow.status === "fail") {
     await stopAssertions(new Error("op failed"));
     return finish({ status: "fail", reason: opRow.failure, tests: [opRow] }, op.deployed);
   }
-  opDone.resolve();
+  extra.afterOp?.();
+  pending.opDone.resolve();
   const assertTime = stopwatch();
-  const rows = await assertions;
+  const rows = await pending.rows;
   timings.assertMs = assertTime();
   return finish({ ...tierStatusFromRows(rows), tests: [opRow, ...rows] }, op.deployed);
 }
 
+type Deferred = { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void };
+
 /** Promise.withResolvers (Node 22) for Node 20. */
-function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } {
+function deferred(): Deferred {
   let resolve!: () => void;
   let reject!: (error: unknown) => void;
   const promise = new Promise<void>((res, rej) => {

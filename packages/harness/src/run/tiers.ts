@@ -1,6 +1,7 @@
 import { TasterError, TIERS, type Tier } from "@taster/core";
 import { engineProblem } from "@taster/swarm";
 import { emptyTimings, naTier, skippedTier, type TestRow, type TierResult } from "../results";
+import { EarlyCustom } from "./early";
 import { Live } from "./live";
 import { type InstallOp, OPS, type Op } from "./ops/index";
 import type { PreparedRun } from "./prepare";
@@ -14,15 +15,20 @@ import { runTier } from "./tier";
 export async function runTiers(run: PreparedRun): Promise<void> {
   const { record, log } = run;
   const deployment: Deployment = { live: null };
+  const early = new EarlyCustom(run);
   let stopped: string | undefined;
-  for (const tier of TIERS) {
-    throwIfCancelled(run);
-    if (deployment.live) deployment.live.tier = tier;
-    const result = stopped ? skippedTier(stopped) : await tierResult(run, tier, deployment);
-    record.tiers[tier] = result;
-    if (result.status === "fail") await blameEngineIfGone(run, tier);
-    log.event("tier", `${result.status.toUpperCase()}${result.reason ? ` — ${result.reason}` : ""}`, tier);
-    if (result.status === "fail") stopped = `not run: ${tier} failed`;
+  try {
+    for (const tier of TIERS) {
+      throwIfCancelled(run);
+      if (deployment.live) deployment.live.tier = tier;
+      const result = stopped ? skippedTier(stopped) : await tierResult(run, tier, deployment, early);
+      record.tiers[tier] = result;
+      if (result.status === "fail") await blameEngineIfGone(run, tier);
+      log.event("tier", `${result.status.toUpperCase()}${result.reason ? ` — ${result.reason}` : ""}`, tier);
+      if (result.status === "fail") stopped = `not run: ${tier} failed`;
+    }
+  } finally {
+    await early.abandon();
   }
 }
 
@@ -31,7 +37,12 @@ interface Deployment {
   live: Live | null;
 }
 
-async function tierResult(run: PreparedRun, tier: Tier, deployment: Deployment): Promise<TierResult> {
+async function tierResult(
+  run: PreparedRun,
+  tier: Tier,
+  deployment: Deployment,
+  early: EarlyCustom,
+): Promise<TierResult> {
   const declared = tier === "install" ? undefined : run.settings.na[tier];
   if (!run.stages.includes(tier)) return naTier("not-requested", "not in --stages");
   if (declared) return naTier("declared", declared);
@@ -41,7 +52,7 @@ async function tierResult(run: PreparedRun, tier: Tier, deployment: Deployment):
   if (isInstall(op)) deployment.live = await Live.start(run, op.app);
   const { live } = deployment;
   if (!live) throw new Error(`the ${tier} op has no deployment to act on`);
-  return runTier(run, live, tier, op);
+  return runTier(run, live, tier, op, early.forTier(tier, live));
 }
 
 const isInstall = (op: Op): op is InstallOp => "app" in op;

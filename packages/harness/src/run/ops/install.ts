@@ -18,6 +18,7 @@ export async function installOp(run: PreparedRun): Promise<InstallOp> {
     domain: run.domain,
     env: run.settings.env,
     envFile: { text: appEnv.text, name: appEnv.name },
+    renders: run.renders,
   });
   checkBackupLabels(plan, run.stages, run.settings.na);
   run.manifest.backupCapable = plan.backupCapable;

@@ -21,6 +21,7 @@ export async function upgradeOp(run: PreparedRun, live: Live | null): Promise<Op
     base: { tag: run.base.tag, dir: run.base.dir, plan: live.app.plan },
     headDir: run.checkoutDir,
     headVersion: run.headVersion,
+    renders: run.renders,
   });
   const head = upgrade.plan;
   for (const step of upgrade.applied) run.log.event("app-env", step, "upgrade");
