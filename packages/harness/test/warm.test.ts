@@ -134,17 +134,21 @@ describe("warm known-goods", () => {
     expect(volume.Labels?.[NAMESPACE_LABEL]).toBeUndefined();
   }, 600_000);
 
-  test("the janitor removes a dead stack but never a known-good", async () => {
+  test("the janitor cleaning up the very stack a known-good was kept from removes its leftovers, never the known-good", async () => {
     const kg = await current();
-    const dead = `twarmjan${process.pid}`;
+    // A leftover of that (torn down) run, as a killed worker would leave it.
+    const dead = kg.stack;
     await host.docker.createVolume({
-      Name: `${dead}_data`,
+      Name: `${dead}_leftover`,
       Labels: { [STACK_LABEL]: dead, [NAMESPACE_LABEL]: dead },
     });
     const removed = await janitor(host, { live: new Set(), dryRun: false, prefix: dead });
     expect(removed).toEqual([dead]);
+    const names = (await host.docker.listVolumes()).Volumes?.map((v) => v.Name) ?? [];
+    expect(names).not.toContain(`${dead}_leftover`);
+    expect(names).toContain(kg.volumes.postgres);
     const after = await current();
-    expect(after.id).toBe(kg.id);
+    expect(after).toEqual(kg);
     expect(await digests(after)).toEqual([kg.checksums.postgres]);
   }, 120_000);
 

@@ -23,6 +23,8 @@ export interface KnownGood {
   /** The release the data was last deployed with (the next advance upgrades from it). */
   version: string;
   sha: string;
+  /** The run's stack the data was kept from (torn down since). */
+  stack: string;
   /** The app's .env as it stood after that release was deployed. */
   appEnv: { text: string; name: string };
   /** Secret values by `<name>_<version>` (the data was written with them). Never logged. */
@@ -134,6 +136,10 @@ export interface VolumeFacts {
  * read-only: a copy can never change what it copies.
  */
 export async function copyVolumes(host: Host, copies: VolumeCopy[], image?: string): Promise<VolumeFacts[]> {
+  await mustExist(
+    host,
+    copies.map((c) => c.from),
+  );
   const mounts = copies.flatMap((c, i) => [
     { Type: "volume" as const, Source: c.from, Target: `/from/${i}`, ReadOnly: true },
     { Type: "volume" as const, Source: c.to, Target: `/to/${i}` },
@@ -144,6 +150,7 @@ export async function copyVolumes(host: Host, copies: VolumeCopy[], image?: stri
 
 /** Each volume's digest and size (read-only), e.g. to prove a known-good was left untouched. */
 export async function volumeFacts(host: Host, volumes: string[], image?: string): Promise<VolumeFacts[]> {
+  await mustExist(host, volumes);
   const mounts = volumes.map((v, i) => ({
     Type: "volume" as const,
     Source: v,
@@ -220,6 +227,12 @@ export async function stopStackServices(host: Host, stack: string, timeoutMs = 1
       throw infraError(`${running.length} container(s) of ${stack} still running after ${timeoutMs / 1000}s`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+/** Mounting a volume that is not there would create it empty: a missing one must be an error, not empty data. */
+async function mustExist(host: Host, volumes: string[]): Promise<void> {
+  const gone = await missingVolumes(host, volumes);
+  if (gone.length > 0) throw infraError(`volume(s) not on the host: ${gone.join(", ")}`);
 }
 
 /** Which of these volumes are not on the host (a known-good whose data went missing). */

@@ -93,6 +93,7 @@ async function copyOut(session: Session, live: Live, id: string): Promise<KnownG
     recipe,
     version: record.versions.head,
     sha: record.names.sha,
+    stack: plan.stack,
     appEnv: { text: live.appEnv.text, name: live.appEnv.name },
     secrets: { ...warmState(session).secrets },
     volumes,
