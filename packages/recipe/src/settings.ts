@@ -124,9 +124,9 @@ export const SettingsSchema = z.strictObject({
     ),
   warm: z
     .boolean()
-    .default(false)
+    .optional()
     .describe(
-      "`true` keeps a warm known-good deployment: after a green sweep the data (volumes, app env, secrets) is kept on the host; newer releases are upgraded over a copy of it, and `!testme quick` tests a pull request against a copy. See docs/sweep.md.",
+      "`true` keeps a warm known-good deployment: after a green sweep the data (volumes, app env, secrets) is kept on the host; newer releases are upgraded over a copy of it, and `!testme quick` tests a pull request against a copy. Default: not warm. See docs/sweep.md.",
     ),
   tierTimeout: seconds
     .default(300)
