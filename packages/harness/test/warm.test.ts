@@ -201,6 +201,7 @@ describe("warm known-goods", () => {
     });
     expect(results.outcome).toBe("pass");
     expect(results.versions.base).toBe(V2);
+    expect(results.versions.baseReason).toBe(`the known-good's release (kept ${before.keptAt})`);
     expect(results.tiers.upgrade.status).toBe("pass");
     expect(results.residue).toEqual([]);
     const after = await current();

@@ -49,7 +49,7 @@ function warmLine(r: SweepRow): string[] {
           : w.action === "unchanged"
             ? `unchanged at ${w.version}`
             : "no known-good kept";
-  const why = w.reason ? `: ${line1(w.reason).slice(0, 200)}` : "";
+  const why = w.reason ? `: ${line1(w.reason).slice(0, 400)}` : "";
   return [`  ${line1(r.recipe)}: ${line1(what)}${why}${w.log ? ` — ${line1(w.log)}` : ""}`];
 }
 

@@ -86,6 +86,8 @@ export async function seedVolumes(run: PreparedRun, plan: Plan, seed: KnownGood)
   const copies = Object.entries(seed.volumes)
     .filter(([key]) => key in own)
     .map(([key, from]) => ({ from, to: own[key] as string }));
+  // The base is the known-good's release because of the seed, not because taster.yml says so.
+  run.record.versions.baseReason = `the known-good's release (kept ${seed.keptAt})`;
   for (const { to } of copies) await createStackVolume(run.host, run.stack, to);
   await copyVolumes(run.host, copies, run.probeImage ?? undefined);
   run.log.event("warm", `copied ${copies.length} known-good volume(s) into ${run.stack}`);
