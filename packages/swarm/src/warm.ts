@@ -41,8 +41,12 @@ export interface KnownGood {
 }
 
 const safe = (text: string) => text.toLowerCase().replace(/[^a-z0-9.-]+/g, "-");
-/** No `_` anywhere: a warm name can never look like a stack object (`<stack>_<name>`). */
-export const warmConfigName = (recipe: string, id: string) => `taster-warm-${safe(recipe)}-${id}`;
+/**
+ * No `_` anywhere: a warm name can never look like a stack object (`<stack>_<name>`). The recipe
+ * part is cut to 30 characters: swarm names end at 64 (the labels keep the whole name).
+ */
+export const warmConfigName = (recipe: string, id: string) =>
+  `taster-warm-${safe(recipe).slice(0, 30)}-${id}`;
 export const warmVolumeName = (recipe: string, id: string, key: string) =>
   `${warmConfigName(recipe, id)}-${safe(key)}`;
 export const newWarmId = () => `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;

@@ -11,12 +11,12 @@ import {
   copyVolumes,
   createStackVolume,
   type EnsureSecretsOptions,
+  type Host,
   type KnownGood,
   knownGoodOf,
   missingVolumes,
   type Plan,
 } from "@taster/swarm";
-import type { PreparedRun } from "../run/prepare";
 import type { Session } from "../run/session";
 import { warmState } from "./state";
 
@@ -80,8 +80,15 @@ export function ownVolumes(plan: Plan): Record<string, string> {
   return out;
 }
 
+/** What seeding needs of a prepared run (not the type itself: prepare.ts imports this module). */
+interface SeedTarget extends Pick<Session, "log" | "record"> {
+  readonly host: Host;
+  readonly stack: string;
+  readonly probeImage: string | null;
+}
+
 /** Creates the stack's volumes as copies of the known-good's, before the first deploy. */
-export async function seedVolumes(run: PreparedRun, plan: Plan, seed: KnownGood): Promise<void> {
+export async function seedVolumes(run: SeedTarget, plan: Plan, seed: KnownGood): Promise<void> {
   const own = ownVolumes(plan);
   const copies = Object.entries(seed.volumes)
     .filter(([key]) => key in own)
