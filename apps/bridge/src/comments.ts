@@ -1,4 +1,4 @@
-import { errorMessage, type Logger, type Stage, tolerated } from "@taster/core";
+import { errorMessage, type Logger, parseStages, type Stage, tolerated } from "@taster/core";
 import type { Forge, ForgeKind } from "@taster/forge";
 import type { IntakeItem, PushLog, RunJob, RunQueues } from "@taster/queue";
 import {
@@ -19,6 +19,9 @@ import {
   untrustedMessage,
 } from "./messages";
 import type { BridgeMetrics } from "./metrics";
+
+/** `!testme quick`: install (the known-good's release over a copy of its data), upgrade to the head, custom. */
+const QUICK_STAGES: string[] = parseStages("upgrade,custom");
 
 const MAX_PENDING_ACKS = 1_000;
 
@@ -102,6 +105,7 @@ export class CommentHandler {
     let stages: string[];
     let sha: string | undefined;
     if (command.kind === "run") ({ stages, sha } = command);
+    else if (command.kind === "quick") stages = QUICK_STAGES;
     else {
       const rerun =
         command.kind === "retry"
@@ -134,7 +138,7 @@ export class CommentHandler {
       await this.replyOnce(`head:${item.forge}:${item.repo}:${item.commentId}`, forge, item, text);
       return { outcome: "refused", reason: `head ${problem}` };
     }
-    return this.enqueueRun(forge, item, pull.headSha, stages);
+    return this.enqueueRun(forge, item, pull.headSha, stages, undefined, command.kind === "quick");
   }
 
   /**
@@ -196,6 +200,7 @@ export class CommentHandler {
     sha: string,
     stages: string[],
     recheckOf?: RunJob["recheckOf"],
+    quick = false,
   ): Promise<Processed> {
     const recipe = recipeOf(item.repo);
     const result = await this.queues.enqueue({
@@ -212,6 +217,7 @@ export class CommentHandler {
       requestedAt: item.receivedAt,
       ...(item.cloneUrl ? { cloneUrl: item.cloneUrl } : {}),
       ...(recheckOf ? { recheckOf } : {}),
+      ...(quick ? { quick: true as const } : {}),
     });
     this.count(result.outcome, result.job.host, result.superseded);
     // Always (re)published, even for a duplicate: a retry after a Redis blip must not lose the

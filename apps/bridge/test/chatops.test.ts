@@ -166,6 +166,19 @@ describe("!testme failed", () => {
   });
 });
 
+describe("!testme quick", () => {
+  it("queues the head for an upgrade of the warm known-good: install, upgrade and custom, marked quick", async () => {
+    const { pr, sha } = await newPr();
+    await say(pr, "!testme quick");
+    const [job, ...others] = await queuedJobs(pr);
+    expect(others).toHaveLength(0);
+    expect(job?.data).toEqual(
+      expect.objectContaining({ sha, stages: ["install", "upgrade", "custom"], quick: true }),
+    );
+    expect(replies(pr)).toEqual([]);
+  });
+});
+
 describe("!testme cancel", () => {
   it("stops a queued run: it leaves the queue, and the sticky comment and status say who cancelled it", async () => {
     const { pr, sha } = await newPr();

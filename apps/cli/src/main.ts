@@ -28,6 +28,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   doctor: async () => (await import("./commands/doctor")).registerDoctor,
   allowlist: async () => (await import("./commands/allowlist")).registerAllowlist,
   janitor: async () => (await import("./commands/janitor")).registerJanitor,
+  warm: async () => (await import("./commands/warm")).registerWarm,
   test: async () => (await import("./commands/test")).registerTest,
   chaos: async () => (await import("./commands/chaos")).registerChaos,
 };

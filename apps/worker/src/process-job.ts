@@ -181,6 +181,7 @@ export function createJobProcessor(deps: ProcessDeps): JobProcessor {
         onEvent,
         onVerdict,
         ...(job.recheckOf ? { recheckOf: job.recheckOf } : {}),
+        ...(job.quick ? { warm: { fromKnownGood: true } } : {}),
         secrets: deps.secrets,
       })
       .catch((error) => errorResults(job, source, errorMessage(error)));

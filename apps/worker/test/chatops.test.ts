@@ -122,4 +122,27 @@ describe("ChatOps on the lab", () => {
     const log = await s.worker.logs.readLog(runId);
     expect(log.some((l) => l.line.includes("cancelled by @bob"))).toBe(true);
   }, 300_000);
+
+  test("`!testme quick` on a recipe with no warm known-good answers with what to do, deploying nothing", async () => {
+    // hello-web has no `warm: true`, so no known-good can exist for it (warm-pg's are made in
+    // packages/harness/test/warm.test.ts): the run is a configuration error, said in the comment.
+    const s = await startLocalStack({ repo: `${unique()}/hello-web` });
+    stack = s;
+    const started = await s.comment("!testme quick");
+    const runId = started.runId as string;
+    expect(runId).toBeDefined();
+    const run = await s.worker.runs.getRun(runId);
+    expect(run?.job).toEqual(
+      expect.objectContaining({ stages: ["install", "upgrade", "custom"], quick: true }),
+    );
+    expect(await s.waitForVerdict(runId, undefined, 120_000)).toBe("failed");
+    const result = (await s.worker.runs.getRun(runId))?.result as {
+      errorKind?: string;
+      deployCount?: number;
+    };
+    expect(result.errorKind).toBe("config");
+    expect(s.stickyComment()).toContain(
+      "quick mode needs a warm known-good, and hello-web is not warm (no `warm: true` in recipes-tests/hello-web/taster.yml)",
+    );
+  }, 180_000);
 });

@@ -22,6 +22,8 @@ export const RunJobSchema = z.object({
   cloneUrl: z.string().max(500).optional(),
   /** `!testme failed`: this run re-checks the tiers that failed in run `runId` on the same commit. */
   recheckOf: z.object({ runId: z.string().regex(SLUG), tiers: z.array(z.enum(TIERS)).min(1) }).optional(),
+  /** `!testme quick`: the run upgrades a copy of the recipe's warm known-good (docs/sweep.md). */
+  quick: z.literal(true).optional(),
 });
 
 export type RunJob = z.infer<typeof RunJobSchema>;

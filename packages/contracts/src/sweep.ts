@@ -34,6 +34,26 @@ export const sweepTierSchema = z.object({
 });
 export type SweepTier = z.infer<typeof sweepTierSchema>;
 
+/**
+ * A warm recipe's known-good in this sweep (docs/sweep.md): `kept` (the first green sweep kept its
+ * data), `advanced` (the newest release upgraded over a copy of it and passed: the copy is the new
+ * known-good), `advance-failed` (it did not: the previous known-good is untouched, `reason` says
+ * why), `unchanged` (the known-good already is the newest release), `not-kept` (no known-good yet
+ * and none could be kept).
+ */
+export const sweepWarmSchema = z.object({
+  action: z.enum(["kept", "advanced", "advance-failed", "unchanged", "not-kept"]),
+  /** The known-good's release after this sweep (null: there is none). */
+  version: z.string().nullable(),
+  /** The known-good's release before this sweep (null: there was none). */
+  from: z.string().nullable(),
+  reason: z.string().optional(),
+  /** The advance run's results.json and run.log, relative to the sweep directory. */
+  results: z.string().optional(),
+  log: z.string().optional(),
+});
+export type SweepWarm = z.infer<typeof sweepWarmSchema>;
+
 export const sweepRowSchema = z.object({
   recipe: z.string(),
   repo: z.string(),
@@ -53,6 +73,8 @@ export const sweepRowSchema = z.object({
   /** The sweep run's results.json and run.log, relative to the sweep directory (absent: no run happened). */
   results: z.string().optional(),
   log: z.string().optional(),
+  /** Only for a recipe with `warm: true`. */
+  warm: sweepWarmSchema.optional(),
 });
 export type SweepRow = z.infer<typeof sweepRowSchema>;
 

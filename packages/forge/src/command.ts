@@ -13,10 +13,12 @@ export type Command =
   /** Only the tiers that failed in the last run on this head (plus install, which they need). */
   | { kind: "failed" }
   /** Stops the PR's queued or running run. */
-  | { kind: "cancel" };
+  | { kind: "cancel" }
+  /** Upgrade a copy of the recipe's warm known-good to the head (upgrade + custom tiers). */
+  | { kind: "quick" };
 
 /** The one-word commands besides `help` (no sha, no stages after them). */
-export const CHATOPS_WORDS = ["retry", "failed", "cancel"] as const;
+export const CHATOPS_WORDS = ["retry", "failed", "cancel", "quick"] as const;
 
 export const COMMAND_WORD = "!testme";
 
@@ -37,6 +39,7 @@ export const USAGE = [
   "- `!testme <sha>` or `!testme <sha> upgrade,backup` — only if the pull request's head is that commit (7–40 hex characters)",
   "- `!testme retry` — the last run's tiers again, on the pull request's current head",
   "- `!testme failed` — only the tiers that failed in the last run on this commit (plus install)",
+  "- `!testme quick` — upgrade a copy of the recipe's warm known-good (real aged data kept by the sweep) to the commit you are looking at, then the upgrade and custom tests; needs `warm: true` in the recipe's taster.yml",
   "- `!testme cancel` — stop this pull request's queued or running run (its deployment is torn down)",
   "- `!testme help` — this message",
   "",

@@ -113,6 +113,15 @@ describe("parseCommand", () => {
     expect(USAGE).toContain("`!testme cancel`");
   });
 
+  it("reads `!testme quick` (the warm known-good's upgrade) and refuses its near-misses", () => {
+    expect(parseCommand("!testme quick")).toEqual({ kind: "quick" });
+    expect(parseCommand("Try it on real data:\n!testme QUICK\n")).toEqual({ kind: "quick" });
+    expect(USAGE).toContain("`!testme quick`");
+    for (const bad of ["quick upgrade", "quick,custom", "abc1234 quick", "quicker"]) {
+      expect(parseCommand(`!testme ${bad}`)).toEqual({ kind: "invalid", reason: "unknown tier" });
+    }
+  });
+
   it("refuses near-misses of the new commands, in its own words", () => {
     // Joined words, extra arguments, a sha in front, a comma list, a look-alike letter: none is a command.
     for (const bad of [
@@ -195,7 +204,7 @@ describe("parseCommand", () => {
         const command = parseCommand(body);
         expect(
           command === undefined ||
-            ["run", "help", "invalid", "retry", "failed", "cancel"].includes(command.kind),
+            ["run", "help", "invalid", "retry", "failed", "cancel", "quick"].includes(command.kind),
         ).toBe(true);
       }),
       { numRuns: 2000 },

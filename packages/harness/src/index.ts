@@ -12,3 +12,4 @@ export * from "./runlog";
 export * from "./sandbox";
 export * from "./sweep/index";
 export * from "./table";
+export * from "./warm/index";

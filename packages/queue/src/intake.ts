@@ -24,7 +24,7 @@ export interface IntakeItem {
     | { kind: "run"; stages: string[]; sha?: string }
     | { kind: "help" }
     | { kind: "invalid"; reason: string }
-    | { kind: "retry" | "failed" | "cancel" };
+    | { kind: "retry" | "failed" | "cancel" | "quick" };
   receivedAt: string;
   /** When the comment was written (the forge's `created_at`): which head its author saw, and its age. */
   commentCreatedAt: string;

@@ -122,6 +122,12 @@ export const SettingsSchema = z.strictObject({
     .describe(
       "`true` runs the fresh tier on every run: the PR head installed from scratch on a stack of its own (as `!testme fresh`). Default: only when asked.",
     ),
+  warm: z
+    .boolean()
+    .optional()
+    .describe(
+      "`true` keeps a warm known-good deployment: after a green sweep the data (volumes, app env, secrets) is kept on the host; newer releases are upgraded over a copy of it, and `!testme quick` tests a pull request against a copy. Default: not warm. See docs/sweep.md.",
+    ),
   tierTimeout: seconds
     .default(300)
     .describe("Seconds one tier's hook and assertions may take before they are killed."),

@@ -35,6 +35,24 @@ function attemptLines(r: SweepRow): string[] {
   );
 }
 
+/** What happened to a warm recipe's known-good, in one line. */
+function warmLine(r: SweepRow): string[] {
+  const w = r.warm;
+  if (!w) return [];
+  const what =
+    w.action === "advanced"
+      ? `advanced ${w.from} → ${w.version}`
+      : w.action === "advance-failed"
+        ? `advance failed, known-good stays ${w.version}`
+        : w.action === "kept"
+          ? `kept ${w.version} as the known-good`
+          : w.action === "unchanged"
+            ? `unchanged at ${w.version}`
+            : "no known-good kept";
+  const why = w.reason ? `: ${line1(w.reason).slice(0, 400)}` : "";
+  return [`  ${line1(r.recipe)}: ${line1(what)}${why}${w.log ? ` — ${line1(w.log)}` : ""}`];
+}
+
 export function sweepTable(sweep: Sweep): string {
   const header = ["recipe", "version", "level", "verdict", ...TIERS, "triage"];
   const rows = sweep.recipes.map(rowCells);
@@ -48,6 +66,7 @@ export function sweepTable(sweep: Sweep): string {
     .filter((r) => r.error)
     .map((r) => `  ${line1(r.recipe)}: ${line1(r.error ?? "").slice(0, 300)}`);
   const attempts = sweep.recipes.flatMap(attemptLines);
+  const warm = sweep.recipes.flatMap(warmLine);
   const counts = (v: string) => sweep.recipes.filter((r) => r.verdict === v).length;
   return [
     line(header),
@@ -56,6 +75,7 @@ export function sweepTable(sweep: Sweep): string {
     `${sweep.recipes.length} recipe(s): ${counts("pass")} pass, ${counts("fail")} fail, ${counts("error")} error` +
       ` (re-runs per failed tier: ${sweep.attempts})`,
     ...(attempts.length ? ["", "triage:", ...attempts] : []),
+    ...(warm.length ? ["", "warm known-goods:", ...warm] : []),
     ...(errors.length ? ["", "errors:", ...errors] : []),
   ].join("\n");
 }

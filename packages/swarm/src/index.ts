@@ -14,3 +14,4 @@ export * from "./probe-image";
 export * from "./secrets";
 export * from "./teardown";
 export * from "./vip";
+export * from "./warm";

@@ -40,7 +40,11 @@ export function generateSecretValue(hint: SecretHint): string {
 export interface SecretSource {
   name: string;
   fullName: string;
-  source: "generated" | "taster.yml" | "generated (generate=false, no test value in taster.yml)";
+  source:
+    | "generated"
+    | "taster.yml"
+    | "known-good"
+    | "generated (generate=false, no test value in taster.yml)";
 }
 
 export interface EnsureSecretsOptions {
@@ -48,7 +52,15 @@ export interface EnsureSecretsOptions {
   only?: string[];
   /** Test values for `generate=false` secrets, from `taster.yml` `secrets:` (compose name → value). */
   values?: Record<string, string>;
+  /** Values to reuse, by `<name>_<version>` (a warm known-good's: its data was written with them). */
+  kept?: Record<string, string>;
+  /** Told each value made, by `<name>_<version>` (kept with a warm known-good; never logged). */
+  onCreate?: (key: string, value: string) => void;
 }
+
+/** A secret's name without its stack: `<name>_<version>` for `<stack>_<name>_<version>`. */
+export const secretKey = (stack: string, fullName: string): string =>
+  fullName.startsWith(`${stack}_`) ? fullName.slice(stack.length + 1) : fullName;
 
 /**
  * Creates the plan's missing external secrets the way `abra app secret generate --all` does, plus
@@ -67,19 +79,25 @@ export async function ensureSecrets(
   for (const secret of plan.secrets) {
     if (!secret.external || existing.has(secret.fullName)) continue;
     if (opts.only && !opts.only.includes(secret.name)) continue;
+    const key = secretKey(plan.stack, secret.fullName);
+    const kept = opts.kept?.[key];
     const given = secret.hint.generate ? undefined : opts.values?.[secret.name];
-    const value = given ?? generateSecretValue(secret.hint);
+    const value = kept ?? given ?? generateSecretValue(secret.hint);
     redactor.add(value);
+    opts.onCreate?.(key, value);
     await host.docker.createSecret({
       Name: secret.fullName,
       Data: Buffer.from(value).toString("base64"),
       Labels: { [NAMESPACE_LABEL]: plan.stack, [STACK_LABEL]: plan.stack },
     });
-    const source: SecretSource["source"] = secret.hint.generate
-      ? "generated"
-      : given !== undefined
-        ? "taster.yml"
-        : "generated (generate=false, no test value in taster.yml)";
+    const source: SecretSource["source"] =
+      kept !== undefined
+        ? "known-good"
+        : secret.hint.generate
+          ? "generated"
+          : given !== undefined
+            ? "taster.yml"
+            : "generated (generate=false, no test value in taster.yml)";
     created.push({ name: secret.name, fullName: secret.fullName, source });
   }
   return created;

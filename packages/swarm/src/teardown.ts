@@ -2,6 +2,7 @@ import { infraError, retry, runStackOf } from "@taster/core";
 import { openEvents } from "./engine-events";
 import type { Host } from "./host";
 import { NAMESPACE_LABEL, STACK_LABEL } from "./labels";
+import { isWarm } from "./warm";
 
 const CONTAINERS_GONE_TIMEOUT_MS = 120_000;
 const FALLBACK_POLL_MS = 500;
@@ -22,6 +23,8 @@ function belongs(
   name: string | undefined,
   labels: Record<string, string> | undefined | null,
 ): boolean {
+  // A warm known-good (warm.ts) belongs to no stack, whatever its name or labels say.
+  if (isWarm(labels)) return false;
   return (
     labels?.[NAMESPACE_LABEL] === stack ||
     labels?.[STACK_LABEL] === stack ||
@@ -229,7 +232,7 @@ export interface JanitorOptions {
 export async function janitor(host: Host, opts: JanitorOptions): Promise<string[]> {
   const stacks = new Set<string>();
   const add = (labels: Record<string, string> | undefined | null) => {
-    const stack = labels?.[STACK_LABEL];
+    const stack = isWarm(labels) ? undefined : labels?.[STACK_LABEL];
     // A live run's fresh stack is as live as its main one.
     if (stack && !opts.live.has(runStackOf(stack)) && stack.startsWith(opts.prefix ?? "")) stacks.add(stack);
   };

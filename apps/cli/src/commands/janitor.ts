@@ -1,7 +1,7 @@
 import { readConfig, type TasterConfig } from "@taster/config";
 import { errorMessage, stackNameFor } from "@taster/core";
 import { connectRedis, Keys, RunStore } from "@taster/queue";
-import { connectHost, type Host, janitor, STACK_LABEL } from "@taster/swarm";
+import { connectHost, type Host, janitor, listKnownGoods, STACK_LABEL } from "@taster/swarm";
 import type { Command } from "commander";
 
 interface JanitorFlags {
@@ -111,6 +111,9 @@ export function registerJanitor(program: Command): void {
         const verb = flags.remove ? "removed" : "would remove";
         for (const stack of stacks) process.stdout.write(`${verb} ${stack}\n`);
         for (const s of skipped) process.stdout.write(`skipped ${s.stack}: ${s.why}\n`);
+        // Warm known-goods belong to no stack: never candidates, but say they are there.
+        const warm = (await listKnownGoods(host)).length;
+        if (warm > 0) process.stdout.write(`left alone: ${warm} warm known-good(s) (taster warm list)\n`);
         const tail = skipped.length ? `; ${skipped.length} skipped` : "";
         process.stdout.write(
           stacks.length === 0

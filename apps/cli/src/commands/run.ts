@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from "node:path";
 import { parseStages, usageError } from "@taster/core";
-import { resultsTable, runRecipe } from "@taster/harness";
+import { resultsTable, runRecipe, SEEDED_STAGES } from "@taster/harness";
 import type { Command } from "commander";
 import { publishAndSay } from "../publish";
 import { repoArgument } from "./allowlist";
@@ -18,6 +18,7 @@ interface RunFlags {
   repo?: string;
   tierTimeout?: string;
   publish?: boolean;
+  quick?: boolean;
 }
 
 const EXIT = { pass: 0, fail: 1, error: 2 } as const;
@@ -59,13 +60,17 @@ export function registerRun(program: Command): void {
     )
     .option("--tier-timeout <seconds>", "override the recipe's tierTimeout")
     .option(
+      "--quick",
+      "upgrade a copy of the recipe's warm known-good on the host to this commit (default stages: upgrade,custom), as !testme quick",
+    )
+    .option(
       "--publish",
       "store the verdict and log where the dashboard reads runs (TASTER_REDIS_URL/TASTER_REDIS_PREFIX, else the lab's Redis)",
     )
     .action(async (recipe: string, flags: RunFlags) => {
       let stages: ReturnType<typeof parseStages>;
       try {
-        stages = parseStages(flags.stages);
+        stages = flags.quick && flags.stages === undefined ? SEEDED_STAGES : parseStages(flags.stages);
       } catch (error) {
         throw usageError((error as Error).message);
       }
@@ -98,6 +103,7 @@ export function registerRun(program: Command): void {
           ...(flags.allowlist ? { allowlistPath: resolve(flags.allowlist) } : {}),
           ...(flags.repo ? { repo: repoArgument(flags.repo, "--repo") } : {}),
           ...(tierTimeoutSeconds ? { tierTimeoutSeconds } : {}),
+          ...(flags.quick ? { warm: { fromKnownGood: true } } : {}),
           signal: controller.signal,
           onEvent: (e) => {
             const at = `[${(e.elapsedMs / 1000).toFixed(1).padStart(6)}s]`;

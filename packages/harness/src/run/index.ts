@@ -1,5 +1,6 @@
 import type { TasterError } from "@taster/core";
 import type { Results } from "../results";
+import { keepIfGreen } from "../warm/keep";
 import { lint } from "./lint";
 import { freshStage } from "./ops/fresh";
 import type { RunOptions } from "./options";
@@ -30,6 +31,7 @@ export async function runRecipe(opts: RunOptions): Promise<Results> {
     throw failure;
   }
   await announceVerdict(session, startedAt, failure);
+  await keepIfGreen(session, startedAt, failure);
   const took = stopwatch();
   const residue = await teardown(session);
   const results = buildResults(session, { startedAt, failure, residue, teardownMs: took() });

@@ -7,6 +7,7 @@ import { type Broker, startBroker } from "../broker";
 import { converge } from "../converge";
 import { declaredVersion } from "../operator-upgrade";
 import { servingSettings } from "../serving";
+import { warmSecrets } from "../warm/seed";
 import type { PreparedRun } from "./prepare";
 import { signalOf } from "./session";
 
@@ -24,7 +25,8 @@ export interface App {
 export class Live {
   /** What the broker's backend reads as the run goes: the current plan, the last backup. */
   readonly app: LiveRun;
-  readonly appEnv: AppEnvFile;
+  /** The app's .env: made at install, as the upgrade left it (release-note additions). */
+  appEnv: AppEnvFile;
   /** The tier now running: the tests' context and the broker's log lines say which. */
   tier: Tier = "install";
 
@@ -98,6 +100,7 @@ export class Live {
     const created = await ensureSecrets(run.host, plan, run.redactor, {
       values: run.settings.secrets,
       ...(only ? { only } : {}),
+      ...warmSecrets(run),
     });
     this.noteSecrets(created);
     const t0 = Date.now();

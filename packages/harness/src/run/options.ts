@@ -4,6 +4,7 @@ import type { ConnectOptions } from "@taster/swarm";
 import type { Results } from "../results";
 import type { RunEvent } from "../runlog";
 import { toolPaths } from "../sandbox";
+import type { WarmRunOptions } from "../warm/types";
 
 /** Key under which the harness leaves the backup marker for the generic restore assertion. */
 export const MARKER_KEY = "taster.backupMarker";
@@ -59,4 +60,6 @@ export interface RunOptions {
   recheckOf?: { runId: string; tiers: Tier[] };
   /** The caller's own secret values (a worker's forge token, webhook secrets…): masked like the run's. */
   secrets?: string[];
+  /** Seed the run from the recipe's warm known-good and/or keep it as the new one (src/warm/). */
+  warm?: WarmRunOptions;
 }

@@ -19,6 +19,7 @@ import type { Customization } from "../discovery";
 import { hideFromSandbox } from "../pinned-copy";
 import type { Manifest } from "../results";
 import { acquireSlot, exposeToSandbox, type SandboxSlot, toolPaths } from "../sandbox";
+import { seededSettings } from "../warm/seed";
 import { resolveCustomization } from "./manifest";
 import type { RunOptions } from "./options";
 import { type Session, throwIfCancelled } from "./session";
@@ -80,7 +81,7 @@ export async function prepare(session: Session): Promise<PreparedRun> {
   });
   const names = namesOf(opts, fetched.sha);
   Object.assign(record.names, { sha: fetched.sha, ...names });
-  const settings = await loadSettings(recipesTestsDir, session.recipe);
+  const settings = await seededSettings(session, await loadSettings(recipesTestsDir, session.recipe));
   const headVersion = versionOf(await describeHead(fetched.dir, fetched.sha));
   record.versions.head = headVersion;
   const chaos = chaosVersion(fetched.sha, await isDirty(fetched.dir));

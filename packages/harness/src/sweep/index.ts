@@ -19,6 +19,7 @@ import type { ConnectOptions } from "@taster/swarm";
 import { runRecipe } from "../run/index";
 import type { RunOptions } from "../run/options";
 import type { RunEvent } from "../runlog";
+import { warmSweep } from "../warm/sweep";
 import { latestRelease, type SweepTarget } from "./targets";
 import { tiersToTriage, triageTier } from "./triage";
 
@@ -107,8 +108,16 @@ async function sweepOne(target: SweepTarget, opts: SweepOptions): Promise<SweepR
     ...(opts.onRunEvent ? { onEvent: (e: RunEvent) => opts.onRunEvent?.(target.recipe, e) } : {}),
   };
   let results: Results;
+  // A warm recipe (taster.yml `warm: true`) keeps its first green run and advances its known-good.
+  const warm = await warmSweep(release.version, run, { sweepDir: opts.outDir, recipeDir, say }).catch(
+    (error) => {
+      say(`warm known-good not looked up: ${errorMessage(error)}`);
+      return null;
+    },
+  );
   try {
-    results = await runRecipe({ ...run, outDir: join(opts.outDir, recipeDir) });
+    const keep = warm?.runWarm ? { warm: warm.runWarm } : {};
+    results = await runRecipe({ ...run, ...keep, outDir: join(opts.outDir, recipeDir) });
   } catch (error) {
     return row({ version: release.version, error: errorMessage(error), classification: "infra" });
   }
@@ -141,6 +150,7 @@ async function sweepOne(target: SweepTarget, opts: SweepOptions): Promise<SweepR
     classification: worst(Object.values(tiers).map((t) => t.classification)),
     results: join(recipeDir, "results.json"),
     log: join(recipeDir, "run.log"),
+    ...(warm ? { warm: await warm.finish() } : {}),
   });
 }
 

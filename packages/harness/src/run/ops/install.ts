@@ -2,6 +2,7 @@ import { chaosVersion, newAppEnv } from "@taster/recipe";
 import { planRecipe } from "@taster/swarm";
 import { checkBackupLabels } from "../../backup-tiers";
 import { describeServing } from "../../serving";
+import { seededAppEnv, seedOf, seedVolumes } from "../../warm/seed";
 import type { PreparedRun } from "../prepare";
 import type { InstallOp } from "./op";
 
@@ -10,7 +11,9 @@ export async function installOp(run: PreparedRun): Promise<InstallOp> {
   const target = run.base;
   const dir = target?.dir ?? run.checkoutDir;
   // `abra app new`: the app's .env is the installed release's .env.sample, made once.
-  const appEnv = await newAppEnv(dir, target?.tag ?? `the head ${run.chaos}`);
+  // A run seeded from a warm known-good has the .env its data was written with.
+  const seed = seedOf(run);
+  const appEnv = seed ? seededAppEnv(seed) : await newAppEnv(dir, target?.tag ?? `the head ${run.chaos}`);
   run.manifest.appEnv = { from: appEnv.name, added: [], secrets: [] };
   const plan = await planRecipe(run.host, {
     dir,
@@ -31,10 +34,13 @@ export async function installOp(run: PreparedRun): Promise<InstallOp> {
     : { chaos: true, chaosVersion: run.chaos };
   const app = { plan, appEnv };
   return {
-    name: `deploy ${target ? `${target.tag} (upgrade base)` : `${run.headVersion} (PR head)`} and converge`,
+    name: `deploy ${target ? `${target.tag} (upgrade base)` : `${run.headVersion} (PR head)`}${seed ? " over a copy of the known-good's data" : ""} and converge`,
     plan,
     deployed: target ? target.tag : `head ${run.chaos}`,
     app,
-    run: (live) => live.deploy(plan, labels),
+    run: async (live) => {
+      if (seed) await seedVolumes(run, plan, seed);
+      await live.deploy(plan, labels);
+    },
   };
 }

@@ -33,6 +33,7 @@ export async function upgradeOp(run: PreparedRun, live: Live | null): Promise<Op
     deployed: `→ head ${run.chaos}`,
     run: async () => {
       live.app.plan = head;
+      live.appEnv = upgrade.env;
       const before = run.ledger.count(head.stack);
       try {
         await live.deploy(head, { chaos: true, chaosVersion: run.chaos }, upgrade.secretsToCreate);
