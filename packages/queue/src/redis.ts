@@ -62,21 +62,25 @@ export function redisStep<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   });
 }
 
-/** Resolves once a new connection is up; an infra error if it is not within `timeoutMs`. */
-export async function whenReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
+/**
+ * Resolves once a new connection is up; otherwise, after `timeoutMs`, an infra error naming the
+ * connection's last error ("Redis at … did not answer (connect ECONNREFUSED …)").
+ */
+export async function whenReady(redis: Redis, timeoutMs = 10_000, who = "Redis"): Promise<void> {
   if (redis.status === "ready") return;
   let lastError = "no answer";
   const onError = (error: Error) => {
     lastError = error.message;
   };
   redis.on("error", onError);
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await withTimeout(
-      new Promise<void>((resolve) => redis.once("ready", () => resolve())),
-      timeoutMs,
-      `Redis did not answer (${lastError})`,
-    );
+    await new Promise<void>((resolve, reject) => {
+      redis.once("ready", () => resolve());
+      timer = setTimeout(() => reject(infraError(`${who} did not answer (${lastError})`)), timeoutMs);
+    });
   } finally {
+    clearTimeout(timer);
     redis.off("error", onError);
   }
 }

@@ -1,6 +1,6 @@
 import { readConfig, type TasterConfig } from "@taster/config";
 import { errorMessage, stackNameFor } from "@taster/core";
-import { connectRedis, Keys, RunStore } from "@taster/queue";
+import { connectRedis, Keys, RunStore, whenReady } from "@taster/queue";
 import { connectHost, type Host, janitor, listKnownGoods, STACK_LABEL } from "@taster/swarm";
 import type { Command } from "commander";
 
@@ -15,16 +15,8 @@ interface JanitorFlags {
 /** Stacks of runs the run store says are running: never touched. */
 async function runningStacks(redisUrl: string, prefix: string): Promise<Set<string>> {
   const redis = connectRedis(redisUrl);
-  let lastError = "no answer within 3 s";
-  redis.on("error", (error: Error) => {
-    lastError = error.message; // reported below as one clear line
-  });
   try {
-    await new Promise<void>((resolve, reject) => {
-      redis.once("ready", resolve);
-      const shown = redisUrl.replace(/\/\/[^@/]*@/, "//***@");
-      setTimeout(() => reject(new Error(`Redis at ${shown} did not answer (${lastError})`)), 3_000).unref();
-    });
+    await whenReady(redis, 3_000, `Redis at ${redisUrl.replace(/\/\/[^@/]*@/, "//***@")}`);
     const runs = await new RunStore(redis, new Keys(prefix)).listRuns(1_000);
     return new Set(
       runs
