@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Stage, Tier } from "@taster/core";
-import type { ConnectOptions } from "@taster/swarm";
+import { type ConnectOptions, connectHost, type Host } from "@taster/swarm";
 import type { Results } from "../results";
 import type { RunEvent } from "../runlog";
 import { toolPaths } from "../sandbox";
@@ -10,6 +10,12 @@ import type { WarmRunOptions } from "../warm/types";
 export const MARKER_KEY = "taster.backupMarker";
 /** Key under which the restore op leaves what it put back and checked (files, paths). */
 export const RESTORE_CHECK_KEY = "taster.restoreCheck";
+
+/** The run's Docker host: --host, else DOCKER_HOST, else this machine's engine (one rule for every caller). */
+export function connectRunHost(opts: Pick<RunOptions, "hostUrl" | "hostOptions">): Promise<Host> {
+  const url = opts.hostUrl ?? process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock";
+  return connectHost(url, opts.hostOptions);
+}
 
 export const DEFAULT_ALLOWLIST = join(toolPaths.repoRoot, "allowlist", "repo-local.yml");
 

@@ -14,14 +14,14 @@ import {
   type Settings,
   versionOf,
 } from "@taster/recipe";
-import { connectHost, type EndpointMode, endpointModeFor, type Host, RenderCache } from "@taster/swarm";
+import { type EndpointMode, endpointModeFor, type Host, RenderCache } from "@taster/swarm";
 import type { Customization } from "../discovery";
 import { hideFromSandbox } from "../pinned-copy";
 import type { Manifest } from "../results";
 import { acquireSlot, exposeToSandbox, type SandboxSlot, toolPaths } from "../sandbox";
 import { seededSettings } from "../warm/seed";
 import { resolveCustomization } from "./manifest";
-import type { RunOptions } from "./options";
+import { connectRunHost, type RunOptions } from "./options";
 import { type Session, throwIfCancelled } from "./session";
 
 /** The release an upgrade starts from, fetched beside the head. */
@@ -154,8 +154,7 @@ async function startHost(
   run: Unhosted,
 ): Promise<{ host: Host; endpointMode: EndpointMode; slot: SandboxSlot }> {
   const { opts, held, log } = run;
-  const url = opts.hostUrl ?? process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock";
-  const host = await connectHost(url, opts.hostOptions);
+  const host = await connectRunHost(opts);
   held.host = host;
   run.record.names.host = host.url;
   const endpointMode = await endpointModeFor(host, run.probeImage ?? undefined);

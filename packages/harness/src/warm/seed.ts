@@ -7,7 +7,6 @@
 import { configError } from "@taster/core";
 import type { AppEnvFile, Settings } from "@taster/recipe";
 import {
-  connectHost,
   copyVolumes,
   createStackVolume,
   type EnsureSecretsOptions,
@@ -17,6 +16,7 @@ import {
   missingVolumes,
   type Plan,
 } from "@taster/swarm";
+import { connectRunHost } from "../run/options";
 import type { Session } from "../run/session";
 import { warmState } from "./state";
 
@@ -39,8 +39,7 @@ export async function seededSettings(session: Session, settings: Settings): Prom
   if (settings.na.upgrade || !session.stages.includes("upgrade")) {
     throw configError(`quick mode upgrades a copy of ${recipe}'s known-good: the upgrade tier must run`);
   }
-  const url = session.opts.hostUrl ?? process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock";
-  const host = await connectHost(url, session.opts.hostOptions);
+  const host = await connectRunHost(session.opts);
   try {
     const kg = await knownGoodOf(host, recipe);
     if (!kg) throw configError(`no known-good yet for ${recipe} on this host: ${NO_KNOWN_GOOD_HINT}`);

@@ -8,10 +8,10 @@ import { join } from "node:path";
 import type { SweepWarm } from "@taster/contracts";
 import { errorMessage, parseStages } from "@taster/core";
 import { loadSettings, recipeNameFrom } from "@taster/recipe";
-import { connectHost, type KnownGood, knownGoodOf } from "@taster/swarm";
+import { type KnownGood, knownGoodOf } from "@taster/swarm";
 import type { Results } from "../results";
 import { runRecipe } from "../run/index";
-import type { RunOptions } from "../run/options";
+import { connectRunHost, type RunOptions } from "../run/options";
 import { toolPaths } from "../sandbox";
 import type { KeepOutcome, WarmRunOptions } from "./types";
 
@@ -63,8 +63,7 @@ export async function warmSweep(version: string, run: RunOptions, where: Where):
 }
 
 async function currentKnownGood(run: RunOptions, recipe: string): Promise<KnownGood | null> {
-  const url = run.hostUrl ?? process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock";
-  const host = await connectHost(url, run.hostOptions);
+  const host = await connectRunHost(run);
   try {
     return await knownGoodOf(host, recipe);
   } finally {
