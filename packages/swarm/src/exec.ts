@@ -1,5 +1,5 @@
 import { PassThrough } from "node:stream";
-import { infraError } from "@taster/core";
+import { infraError, TasterError } from "@taster/core";
 import type Dockerode from "dockerode";
 import { CappedBuffer, DEFAULT_OUTPUT_MAX_BYTES } from "./capped";
 import type { Host } from "./host";
@@ -25,6 +25,13 @@ const RETRY_PAUSE_MS = 300;
 /** The exec could not run (or was cut short) because the container is being replaced: try again. */
 class ContainerUnavailable extends Error {}
 
+/** The exec ran past its time limit; its process may still be running in the container. */
+export class ExecTimeout extends TasterError {
+  constructor(message: string) {
+    super("infra", message);
+  }
+}
+
 /**
  * Runs argv in a running container of `<stack>_<service>` and returns its real output. While the
  * service's container is being replaced it retries; it never returns output from an exec that did
@@ -38,13 +45,7 @@ export async function execInService(
   opts: ExecOptions = {},
 ): Promise<ExecResult> {
   return withRunningContainer(host, stack, service, opts.retryForMs, (container) =>
-    execOnce(
-      host,
-      container,
-      argv,
-      opts.timeoutMs ?? 60_000,
-      opts.maxOutputBytes ?? DEFAULT_OUTPUT_MAX_BYTES,
-    ),
+    execInContainer(host, container, argv, opts),
   );
 }
 
@@ -74,7 +75,7 @@ export async function withRunningContainer<T>(
         if (await stillRunning(container)) return result;
         lastReason = `container ${id.slice(0, 12)} stopped while in use`;
       } catch (error) {
-        if (!isReplacement(error)) throw error;
+        if (!isContainerUnavailable(error)) throw error;
         lastReason = error instanceof Error ? error.message : String(error);
       }
     }
@@ -87,7 +88,8 @@ export async function withRunningContainer<T>(
   }
 }
 
-function isReplacement(error: unknown): boolean {
+/** Whether an exec failed because its container went away (or is going): another may do. */
+export function isContainerUnavailable(error: unknown): boolean {
   if (error instanceof ContainerUnavailable) return true;
   const status = (error as { statusCode?: number }).statusCode;
   return status === 404 || status === 409;
@@ -105,23 +107,29 @@ async function stillRunning(container: Dockerode.Container): Promise<boolean> {
 /** How long output may trail the engine's "exited" over a tunnel that lost the stream's end. */
 const TRAILING_OUTPUT_MS = 5_000;
 
-async function execOnce(
+/**
+ * One exec in one container, to its end: its output (each stream capped; stdout keeps its last
+ * bytes unless `keepStdout` says "head", as for an HTTP body) and exit code. Throws
+ * ContainerUnavailable (see isContainerUnavailable) if the container went away under it.
+ */
+export async function execInContainer(
   host: Host,
   container: Dockerode.Container,
   argv: string[],
-  timeoutMs: number,
-  maxOutputBytes: number,
+  opts: Pick<ExecOptions, "timeoutMs" | "maxOutputBytes"> & { keepStdout?: "head" | "tail" } = {},
 ): Promise<ExecResult> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const maxOutputBytes = opts.maxOutputBytes ?? DEFAULT_OUTPUT_MAX_BYTES;
   const exec = await container.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({ hijack: true, stdin: false });
-  const stdout = collect(maxOutputBytes);
-  const stderr = collect(maxOutputBytes);
+  const stdout = collect(maxOutputBytes, opts.keepStdout ?? "tail");
+  const stderr = collect(maxOutputBytes, "tail");
   host.docker.modem.demuxStream(stream, stdout.sink, stderr.sink);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       clearInterval(watch);
       (stream as { destroy?: () => void }).destroy?.();
-      reject(infraError(`exec ${argv.join(" ")} did not finish within ${timeoutMs / 1000}s`));
+      reject(new ExecTimeout(`exec ${argv.join(" ")} did not finish within ${timeoutMs / 1000}s`));
     }, timeoutMs);
     const done = () => {
       clearTimeout(timer);
@@ -159,9 +167,9 @@ async function execOnce(
   return { stdout: stdout.text(), stderr: stderr.text(), exitCode: info.ExitCode };
 }
 
-/** A sink for one demuxed stream that keeps only its last `maxBytes` (a container can print without end). */
-function collect(maxBytes: number): { sink: PassThrough; text: () => string } {
-  const kept = new CappedBuffer(maxBytes, "tail");
+/** A sink for one demuxed stream that keeps only `maxBytes` of it (a container can print without end). */
+function collect(maxBytes: number, keep: "head" | "tail"): { sink: PassThrough; text: () => string } {
+  const kept = new CappedBuffer(maxBytes, keep);
   const sink = new PassThrough();
   sink.on("data", (chunk: Buffer) => kept.push(chunk));
   return { sink, text: () => kept.text() };

@@ -1,6 +1,7 @@
 import { infraError, retry, tolerated, usageError } from "@taster/core";
 import type Dockerode from "dockerode";
-import { CappedBuffer, DEFAULT_OUTPUT_MAX_BYTES } from "./capped";
+import { DEFAULT_OUTPUT_MAX_BYTES } from "./capped";
+import { ExecTimeout, execInContainer, isContainerUnavailable } from "./exec";
 import type { Host } from "./host";
 import { STACK_LABEL } from "./labels";
 import { debugLine } from "./log";
@@ -29,9 +30,9 @@ export interface ProbeResponse {
 }
 
 /**
- * An HTTP GET from inside the stack's proxy network, the way the proxy reaches the app: a
- * short-lived container of the probe image runs `wget -S` against `<stack>_<service>:<port>`.
- * The probe container is always removed.
+ * An HTTP GET from inside the stack's proxy network, the way the proxy reaches the app: `wget -S`
+ * against `tasks.<stack>_<service>:<port>`, run in the stack's probe container (see
+ * keptProbeContainer) of the probe image.
  */
 export async function httpProbe(host: Host, plan: Plan, opts: ProbeOptions = {}): Promise<ProbeResponse> {
   const serviceName = opts.service ?? plan.appService;
@@ -61,32 +62,116 @@ const NAME_ATTEMPTS = 4;
 
 async function probeOnce(host: Host, plan: Plan, url: string, opts: ProbeOptions): Promise<ProbeResponse> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  const container = await host.docker.createContainer({
-    Image: opts.image ?? DEFAULT_PROBE_IMAGE,
-    // No `wget -T`: busybox-static's wget crashes with it; the timeout is enforced from outside.
-    Cmd: ["wget", "-S", ...(opts.hostHeader ? ["--header", `Host: ${opts.hostHeader}`] : []), "-O", "-", url],
-    Labels: { [STACK_LABEL]: plan.stack, "taster.role": "probe" },
-    HostConfig: { NetworkMode: PROXY_NETWORK },
-  });
+  const image = opts.image ?? DEFAULT_PROBE_IMAGE;
+  // No `wget -T`: busybox-static's wget crashes with it; the timeout is enforced from outside.
+  const argv = [
+    "wget",
+    "-S",
+    ...(opts.hostHeader ? ["--header", `Host: ${opts.hostHeader}`] : []),
+    "-O",
+    "-",
+    url,
+  ];
+  const exec = async () => {
+    const container = await keptProbeContainer(host, plan.stack, image);
+    return execInContainer(host, container, argv, {
+      timeoutMs,
+      maxOutputBytes: opts.maxBodyBytes ?? DEFAULT_OUTPUT_MAX_BYTES,
+      keepStdout: "head",
+    });
+  };
   try {
-    await container.start();
-    let timer: NodeJS.Timeout | undefined;
-    const exited = await Promise.race([
-      container.wait() as Promise<{ StatusCode: number }>,
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), timeoutMs);
-      }),
-    ]).finally(() => clearTimeout(timer));
-    if (!exited) throw infraError(`HTTP probe of ${url} did not finish within ${timeoutMs / 1000}s`);
-    const { stdout, stderr } = await containerOutput(
-      container,
-      opts.maxBodyBytes ?? DEFAULT_OUTPUT_MAX_BYTES,
-    );
+    // A kept container removed meanwhile (by hand, by the janitor) is made again, once.
+    const { stdout, stderr } = await exec().catch(async (error: unknown) => {
+      if (!isContainerUnavailable(error)) throw error;
+      await forgetProbeContainer(host, plan.stack);
+      return exec();
+    });
     return parseWgetOutput(url, stdout, stderr);
-  } finally {
-    await container.remove({ force: true }).catch(tolerated("removing the probe container", debugLine));
+  } catch (error) {
+    if (!(error instanceof ExecTimeout)) throw error;
+    // The only way to stop a wget that hangs is to remove its container; the next probe makes one.
+    await removeProbeContainer(host, plan.stack);
+    throw infraError(`HTTP probe of ${url} did not finish within ${timeoutMs / 1000}s`, error);
   }
 }
+
+/**
+ * The stack's probe container: one idle container on the proxy network, kept for the stack's
+ * life, that every probe of the stack runs its wget in. Starting a container on an overlay network
+ * costs a second or more (the network attachment), an exec a tenth of that, and a run probes five
+ * times or more. It is named after the stack, so every process probing the stack shares it, and
+ * labelled with it, so teardown and the janitor remove it with the stack's other containers.
+ */
+const probeContainers = new WeakMap<Host, Map<string, Promise<Dockerode.Container>>>();
+
+export const probeContainerName = (stack: string) => `${stack}_taster-probe`;
+
+function keptProbeContainer(host: Host, stack: string, image: string): Promise<Dockerode.Container> {
+  const byStack = probeContainers.get(host) ?? new Map<string, Promise<Dockerode.Container>>();
+  probeContainers.set(host, byStack);
+  let container = byStack.get(stack);
+  if (!container) {
+    const starting = startProbeContainer(host, stack, image);
+    starting.catch(() => {
+      if (byStack.get(stack) === starting) byStack.delete(stack);
+    });
+    byStack.set(stack, starting);
+    container = starting;
+  }
+  return container;
+}
+
+/**
+ * Starts the stack's probe container ahead of its first probe (e.g. while the stack converges), if
+ * any of its services is on the proxy network. Failures are left to that probe to report.
+ */
+export function readyProbeContainer(host: Host, plan: Plan, image = DEFAULT_PROBE_IMAGE): void {
+  if (!plan.services.some((service) => service.networks.includes(PROXY_NETWORK))) return;
+  keptProbeContainer(host, plan.stack, image).catch(tolerated("starting the probe container", debugLine));
+}
+
+/**
+ * Forgets the stack's probe container in this process, once a start under way has ended (so that
+ * teardown, which removes the container itself, finds it).
+ */
+export async function forgetProbeContainer(host: Host, stack: string): Promise<void> {
+  const byStack = probeContainers.get(host);
+  await byStack?.get(stack)?.catch(() => undefined);
+  byStack?.delete(stack);
+}
+
+async function removeProbeContainer(host: Host, stack: string): Promise<void> {
+  await forgetProbeContainer(host, stack);
+  await host.docker
+    .getContainer(probeContainerName(stack))
+    .remove({ force: true })
+    .catch(tolerated("removing the probe container", debugLine));
+}
+
+async function startProbeContainer(host: Host, stack: string, image: string): Promise<Dockerode.Container> {
+  let container: Dockerode.Container;
+  try {
+    container = await host.docker.createContainer({
+      name: probeContainerName(stack),
+      Image: image,
+      // Idle until removed (PID 1 ignores SIGTERM; removal kills it).
+      Cmd: ["sleep", "2147483647"],
+      Labels: { [STACK_LABEL]: stack, "taster.role": "probe" },
+      HostConfig: { NetworkMode: PROXY_NETWORK },
+    });
+  } catch (error) {
+    // Another process probing the stack made it first.
+    if (statusOf(error) !== 409) throw error;
+    container = host.docker.getContainer(probeContainerName(stack));
+  }
+  await container.start().catch((error: unknown) => {
+    if (statusOf(error) !== 304) throw error; // 304: already started
+  });
+  return container;
+}
+
+const statusOf = (error: unknown) => (error as { statusCode?: number }).statusCode;
 
 /** The port traefik would use: `traefik.http.services.<name>.loadbalancer.server.port`. */
 function proxyPort(labels: Record<string, string>): number | undefined {
@@ -94,51 +179,6 @@ function proxyPort(labels: Record<string, string>): number | undefined {
     if (/^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.port$/.test(key)) return Number(value);
   }
   return undefined;
-}
-
-/**
- * The probe's output, read after the probe exited: stderr (the response head) in full up to its
- * last `maxBytes`, stdout (the body) up to `maxBytes` from its start. The two are read as separate
- * streams because Docker logs each pipe on its own: when the body floods stdout, the head on stderr
- * can be logged after the first megabytes of body, and a shared stream cut at the body cap would
- * lose it. Reading the body stops once it is full, so an app that answers without end costs the
- * worker neither memory nor the time to read it all.
- */
-async function containerOutput(
-  container: Dockerode.Container,
-  maxBytes: number,
-): Promise<{ stdout: string; stderr: string }> {
-  const head = new CappedBuffer(maxBytes, "tail");
-  const body = new CappedBuffer(maxBytes, "head");
-  await readLog(container, "stderr", head, false);
-  await readLog(container, "stdout", body, true);
-  return { stdout: body.text(), stderr: head.text() };
-}
-
-async function readLog(
-  container: Dockerode.Container,
-  pipe: "stdout" | "stderr",
-  into: CappedBuffer,
-  stopWhenFull: boolean,
-): Promise<void> {
-  const stream = (await container.logs({
-    stdout: pipe === "stdout",
-    stderr: pipe === "stderr",
-    follow: true,
-  })) as unknown as NodeJS.ReadableStream & { destroy(): void };
-  const frames = new FrameReader((_kind, frame) => into.push(frame));
-  await new Promise<void>((resolve) => {
-    stream.on("data", (chunk: Buffer) => {
-      frames.push(chunk);
-      if (stopWhenFull && into.truncated) {
-        stream.destroy();
-        resolve();
-      }
-    });
-    stream.on("end", () => resolve());
-    stream.on("close", () => resolve());
-    stream.on("error", () => resolve());
-  });
 }
 
 /**

@@ -2,6 +2,7 @@ import { infraError, retry, runStackOf } from "@taster/core";
 import { openEvents } from "./engine-events";
 import type { Host } from "./host";
 import { NAMESPACE_LABEL, STACK_LABEL } from "./labels";
+import { forgetProbeContainer } from "./probe";
 import { isWarm } from "./warm";
 
 const CONTAINERS_GONE_TIMEOUT_MS = 120_000;
@@ -98,6 +99,7 @@ export async function findResidue(host: Host, stack: string): Promise<string[]> 
  * not from what a run remembers. Returns what is left (empty when clean).
  */
 export async function teardownStack(host: Host, stack: string): Promise<{ residue: string[] }> {
+  await forgetProbeContainer(host, stack);
   let residue: string[] = [];
   // A second pass catches what raced the first (e.g. a container the scheduler was still creating).
   for (let pass = 0; pass < TEARDOWN_PASSES; pass++) {

@@ -72,6 +72,31 @@ describe("hello-web on the lab swarm", () => {
     expect(missing.status).toBe(404);
   });
 
+  it("runs every probe of the stack in one kept container, made again when removed; a hanging probe stops at its timeout", async () => {
+    const probeContainers = async () =>
+      (await host.docker.listContainers({ all: true, filters: { label: [`taster.stack=${stack}`] } }))
+        .filter((container) => container.Labels["taster.role"] === "probe")
+        .map((container) => ({ id: container.Id, state: container.State }));
+    const [kept, ...others] = await probeContainers();
+    expect(others).toEqual([]);
+    expect(kept?.state).toBe("running");
+
+    await host.docker.getContainer(kept?.id ?? "").remove({ force: true });
+    expect((await httpProbe(host, plan, { path: "/", image: lab.images.probe })).status).toBe(200);
+    const [again] = await probeContainers();
+    expect(again?.id).not.toBe(kept?.id);
+
+    // A port that accepts the connection and never answers.
+    await execInService(host, stack, "app", ["sh", "-c", "sleep 600 | nc -l -p 8081 >/dev/null 2>&1 &"]);
+    await expect(
+      httpProbe(host, plan, { path: "/", port: 8081, timeoutMs: 2_000, image: lab.images.probe }),
+    ).rejects.toThrow(/HTTP probe of http:\/\/tasks\.\S+:8081\/ did not finish within 2s/);
+    // The hanging wget went with its container; the next probe gets a fresh one.
+    expect(await probeContainers()).toEqual([]);
+    expect((await httpProbe(host, plan, { path: "/", image: lab.images.probe })).status).toBe(200);
+    expect(await probeContainers()).toHaveLength(1);
+  }, 60_000);
+
   it("backs up /var/www and restores the seeded page after it was changed", async () => {
     await execInService(host, stack, "app", ["sh", "-c", "echo seeded-marker > /var/www/marker.txt"]);
     const artifactDir = await tempDir("hw-backup");

@@ -1,6 +1,6 @@
 import { type Tier, tolerated } from "@taster/core";
 import type { AppEnvFile } from "@taster/recipe";
-import { deployStack, ensureSecrets, type Plan, type SecretSource } from "@taster/swarm";
+import { deployStack, ensureSecrets, type Plan, readyProbeContainer, type SecretSource } from "@taster/swarm";
 import type { RunContext } from "@taster/testkit";
 import { type LiveRun, swarmBackend } from "../backend";
 import { type Broker, startBroker } from "../broker";
@@ -105,6 +105,8 @@ export class Live {
     this.noteSecrets(created);
     const t0 = Date.now();
     await deployStack(run.host, plan, labels, { endpointMode: run.endpointMode, ledger: run.ledger });
+    // The tier's probes will find it started (a container on the overlay takes a second to start).
+    readyProbeContainer(run.host, plan, run.probeImage ?? undefined);
     await converge(run.host, plan, {
       ...(run.settings.deployTimeout ? { timeoutSeconds: run.settings.deployTimeout } : {}),
       ...signalOf(run),
