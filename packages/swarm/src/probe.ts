@@ -165,10 +165,23 @@ async function startProbeContainer(host: Host, stack: string, image: string): Pr
     if (statusOf(error) !== 409) throw error;
     container = host.docker.getContainer(probeContainerName(stack));
   }
+  // Joining the overlay can time out on a busy engine ("attaching to network failed … context
+  // deadline exceeded", seen with several deploys at once): the next try usually joins at once.
+  await retry(() => startContainer(container), {
+    attempts: 3,
+    minMs: 1_000,
+    maxMs: 1_000,
+    retryIf: (error) => /attaching to network failed/.test(String(error)),
+    onRetry: (error) =>
+      debugLine(`probe container of ${stack} did not start, trying again: ${String(error)}`),
+  });
+  return container;
+}
+
+async function startContainer(container: Dockerode.Container): Promise<void> {
   await container.start().catch((error: unknown) => {
     if (statusOf(error) !== 304) throw error; // 304: already started
   });
-  return container;
 }
 
 const statusOf = (error: unknown) => (error as { statusCode?: number }).statusCode;
