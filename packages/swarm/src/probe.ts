@@ -105,7 +105,7 @@ async function probeOnce(host: Host, plan: Plan, url: string, opts: ProbeOptions
  */
 const probeContainers = new WeakMap<Host, Map<string, Promise<Dockerode.Container>>>();
 
-export const probeContainerName = (stack: string) => `${stack}_taster-probe`;
+const probeContainerName = (stack: string) => `${stack}_taster-probe`;
 
 function keptProbeContainer(host: Host, stack: string, image: string): Promise<Dockerode.Container> {
   const byStack = probeContainers.get(host) ?? new Map<string, Promise<Dockerode.Container>>();
