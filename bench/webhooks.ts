@@ -334,10 +334,8 @@ const percentile = (values: number[], p: number) => {
 function intakeOf(redis: Redis, prefix: string) {
   const intake = new IntakeQueue({ redis, keyPrefix: prefix, bullPrefix: `${prefix}-bull` });
   const runs = new RunQueues({ redis, keyPrefix: prefix, bullPrefix: `${prefix}-bull` });
-  const unprocessed = async () => {
-    const counts = await intake.queue.getJobCounts("wait", "active", "delayed", "prioritized");
-    return Object.values(counts).reduce((sum, n) => sum + n, 0);
-  };
+  // Taken in but not moved into the queue yet, or waiting, delayed or running there.
+  const unprocessed = () => intake.backlog();
   return {
     unprocessed,
     /** Waits until every accepted command became a run (or failed for good); returns the seconds it took. */

@@ -157,13 +157,10 @@ export async function createBridge(config: BridgeConfig, options: BridgeOptions 
     async settled(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
-        const states = ["wait", "active", "delayed", "prioritized"] as const;
-        const counts = [
-          await intakeQueue.queue.getJobCounts(...states),
-          // Reports waiting out a forge outage (delayed retries) are safe in Redis: not "unsettled".
-          await queues.reports.queue.getJobCounts("wait", "active", "prioritized"),
-        ];
-        if (counts.every((c) => Object.values(c).every((n) => n === 0)))
+        const intakeBacklog = await intakeQueue.backlog();
+        // Reports waiting out a forge outage (delayed retries) are safe in Redis: not "unsettled".
+        const reports = await queues.reports.queue.getJobCounts("wait", "active", "prioritized");
+        if (intakeBacklog === 0 && Object.values(reports).every((n) => n === 0))
           return handler.idle(Math.max(0, deadline - Date.now()));
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -259,8 +256,8 @@ interface Processing {
 }
 
 /**
- * Starts everything that works on accepted commands (the all and intake roles): the intake worker,
- * which processes each command (a failure is retried with backoff, the last one is counted and
+ * Starts everything that works on accepted commands (the all and intake roles): the intake's
+ * processing, which moves each accepted command from the inbox into the intake queue and processes it (a failure is retried with backoff, the last one is counted and
  * logged), and the reconciler. The one place processing starts; anything else that runs behind the
  * webhook answers belongs here too.
  */
@@ -277,7 +274,7 @@ function startProcessing(parts: {
 }): Processing {
   const { config, queues, forges, intakeQueue, handler, reconciler, metrics, log, options } = parts;
   const concurrency = options.intake?.concurrency;
-  const worker = intakeQueue.work(
+  const intakeProcessing = intakeQueue.work(
     async (item) => {
       const processed = await handler.process(item);
       log.info(
@@ -303,10 +300,10 @@ function startProcessing(parts: {
   });
   reconciler.start(config.reconcileIntervalSec);
   return {
-    running: () => worker.isRunning(),
+    running: () => intakeProcessing.running(),
     async stop() {
       reconciler.stop();
-      await worker.close();
+      await intakeProcessing.close();
     },
   };
 }

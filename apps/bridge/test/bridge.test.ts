@@ -73,7 +73,7 @@ async function waitForJobs(pr: number, count: number, repo = REPO) {
 
 /** Whether the intake holds a processing job for this comment (it must not after a rejected delivery). */
 async function intakeHas(commentId: number, repo = REPO, forge = "github") {
-  return (await bridge.intakeQueue.queue.getJob(intakeIdFor({ forge, repo, commentId }))) !== undefined;
+  return bridge.intakeQueue.has(intakeIdFor({ forge, repo, commentId }));
 }
 
 const post = (payload: unknown, id = delivery(), secret = SECRET) =>

@@ -61,11 +61,11 @@ describe("bridge roles: http answers, intake processes", () => {
     const answer = await sendGithubWebhook(httpUrl, SECRET, "issue_comment", payload, `${ns}-d1`);
     expect(answer.status).toBe(202);
     expect(JSON.parse(answer.body)).toMatchObject({ outcome: "accepted" });
-    // Nobody processes in the http role: the command is queued for the intake, no run exists yet.
-    const job = await http.intakeQueue.queue.getJob(
-      intakeIdFor({ forge: "github", repo: REPO, commentId: comment.id }),
-    );
-    expect(await job?.getState()).toBe("waiting");
+    // Nobody processes in the http role: the command waits in the intake's inbox, no run exists yet.
+    expect(
+      await http.intakeQueue.has(intakeIdFor({ forge: "github", repo: REPO, commentId: comment.id })),
+    ).toBe(true);
+    expect(await http.intakeQueue.backlog()).toBe(1);
     expect(await runsFor(http, pr)).toHaveLength(0);
 
     intake = await testBridge(testConfig(forge, redisUrl, ns, { TASTER_BRIDGE_ROLE: "intake" }), forge);

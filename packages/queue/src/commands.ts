@@ -16,7 +16,7 @@ export interface QueueCommands {
   startRun: Command;
   recordPush: Command;
   queuePosition: Command;
-  seenOnce: Command;
+  acceptIntake: Command;
   publishReport: Command;
   ackReport: Command;
   extendLock: Command;

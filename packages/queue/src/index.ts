@@ -4,7 +4,14 @@ export { type BackoffPolicy, backoffDelay } from "./backoff";
 export { type Cancelled, cancelledByOf, cancelMarker } from "./cancel";
 export type { ClaimOutcome } from "./claim";
 export { commandsOf, type QueueCommands } from "./commands";
-export { INTAKE_QUEUE, type IntakeItem, IntakeQueue, type IntakeQueueOptions, intakeIdFor } from "./intake";
+export {
+  INTAKE_QUEUE,
+  type IntakeItem,
+  type IntakeProcessing,
+  IntakeQueue,
+  type IntakeQueueOptions,
+  intakeIdFor,
+} from "./intake";
 export { Keys } from "./keys";
 export { type LogEntry, RunLog } from "./logs";
 export { type HeadAtComment, PushLog, type PushLogOptions } from "./pushes";

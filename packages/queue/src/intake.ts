@@ -4,6 +4,7 @@ import { errorMessage } from "@taster/core";
 import { type Job, type JobsOptions, type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { commandsOf } from "./commands";
+import { entryFields, InboxMover } from "./inbox";
 import type { Keys } from "./keys";
 import { queueLog } from "./log";
 import { withDefaults } from "./options";
@@ -46,6 +47,12 @@ export interface IntakeQueueOptions extends PushLogOptions {
 }
 
 export const INTAKE_QUEUE = "taster-intake";
+
+/** The intake's processing as `work` starts it: the inbox's mover and the queue's worker. */
+export interface IntakeProcessing {
+  running(): boolean;
+  close(): Promise<void>;
+}
 
 /**
  * The durable hand-off between answering a webhook and working on it: `submit` returns once the
@@ -96,41 +103,42 @@ export class IntakeQueue {
 
   /**
    * "accepted" the first time a delivery/comment is seen (or when it restarts a command that had
-   * failed for good), "duplicate" otherwise. Either way the job is
-   * (re-)added, idempotently: a bridge that crashed between the two steps loses nothing, because
-   * the next delivery or the reconciler completes the add. Rejects with an infra error if Redis is down.
+   * failed for good), "duplicate" otherwise. One atomic script (acceptIntake-3.lua) remembers the
+   * delivery and appends the command to the inbox stream, so either both happened or neither did;
+   * the intake role moves it into the queue (InboxMover). Rejects with an infra error if Redis is down.
    */
   async submit(item: IntakeItem): Promise<{ outcome: "accepted" | "duplicate"; intakeId: string }> {
     assertConnected(this.redis);
-    const keys = [
-      this.keys.intakeDelivery(item.forge, item.deliveryId),
-      this.keys.intakeComment(item.forge, item.repo, item.commentId),
-    ];
     const intakeId = intakeIdFor(item);
-    // The add does not depend on the seen-once answer (it is idempotent by job id), so both go out
-    // together: one round trip on the webhook's critical path instead of two.
     writeTogether(this.redis);
-    const [seen, added] = await Promise.allSettled([
-      this.step(commandsOf(this.redis).seenOnce(...keys, String(this.seenTtlSec))),
-      this.step(
-        this.bullQueue
-          .ready()
-          .then((queue) => queue.add("comment", item, { ...this.jobOptions, jobId: intakeId })),
+    const fresh = await this.step(
+      commandsOf(this.redis).acceptIntake(
+        this.keys.intakeDelivery(item.forge, item.deliveryId),
+        this.keys.intakeComment(item.forge, item.repo, item.commentId),
+        this.keys.intakeInbox(),
+        String(this.seenTtlSec),
+        intakeId,
+        JSON.stringify(item),
       ),
-    ]);
-    const fresh = seen.status === "fulfilled" ? Number(seen.value) : 0;
-    if (added.status === "rejected") {
-      // Not durably queued: forget the delivery so the forge's redelivery is accepted.
-      if (fresh === 1)
-        await this.redis
-          .del(...keys)
-          .catch((error) => queueLog.debug({ reason: errorMessage(error) }, "seen-once keys not forgotten"));
-      throw added.reason;
-    }
-    // Queued, but not remembered: answer 503 so the forge redelivers; that redelivery's add is a no-op.
-    if (seen.status === "rejected") throw seen.reason;
-    if (fresh === 1) return { outcome: "accepted", intakeId };
+    );
+    if (Number(fresh) === 1) return { outcome: "accepted", intakeId };
     return { outcome: (await this.retryIfFailed(intakeId)) ? "accepted" : "duplicate", intakeId };
+  }
+
+  /** Commands not processed yet: taken in but not moved into the queue, or waiting, delayed or running there. */
+  async backlog(): Promise<number> {
+    const [inbox, counts] = await Promise.all([
+      this.step(this.redis.xlen(this.keys.intakeInbox())),
+      this.step(this.queue.getJobCounts("wait", "active", "delayed", "prioritized")),
+    ]);
+    return inbox + Object.values(counts).reduce((sum, n) => sum + n, 0);
+  }
+
+  /** Whether a command is known to the intake: in its inbox or in its queue (in any state). */
+  async has(intakeId: string): Promise<boolean> {
+    if (await this.step(this.queue.getJob(intakeId))) return true;
+    const entries = await this.step(this.redis.xrange(this.keys.intakeInbox(), "-", "+"));
+    return entries.some(([, fields]) => entryFields(fields).id === intakeId);
   }
 
   /**
@@ -153,14 +161,22 @@ export class IntakeQueue {
   }
 
   /**
-   * A worker for the intake queue on its own blocking connection (duplicated from `redis`).
-   * A processor that throws is retried with backoff; `onExhausted` sees the last failure.
+   * Processing: the inbox's mover and a worker for the intake queue, each on its own blocking
+   * connection (duplicated from `redis`). A processor that throws is retried with backoff;
+   * `onExhausted` sees the last failure.
    */
   work(
     processor: (item: IntakeItem, job: Job<IntakeItem>) => Promise<unknown>,
     options: { concurrency?: number; onExhausted?: (item: IntakeItem, error: Error) => void } = {},
-  ): Worker<IntakeItem> {
-    const connection = this.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+  ): IntakeProcessing {
+    const blocking = () => this.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+    const mover = new InboxMover(
+      blocking(),
+      this.keys.intakeInbox(),
+      () => this.bullQueue.ready() as Promise<Queue>,
+      this.jobOptions,
+    );
+    const connection = blocking();
     const worker = new Worker<IntakeItem>(INTAKE_QUEUE, (job) => processor(job.data, job), {
       connection,
       prefix: this.bullPrefix,
@@ -173,7 +189,12 @@ export class IntakeQueue {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) options.onExhausted?.(job.data, error);
     });
     worker.on("closed", () => connection.disconnect());
-    return worker;
+    return {
+      running: () => mover.running && worker.isRunning(),
+      close: async () => {
+        await Promise.all([mover.stop(), worker.close()]);
+      },
+    };
   }
 
   async close(): Promise<void> {
@@ -192,13 +213,12 @@ export function intakeIdFor(item: Pick<IntakeItem, "forge" | "repo" | "commentId
 }
 
 /**
- * Holds the connection's writes until the promise jobs queued now have run, so the commands issued
- * now — the seen-once script and BullMQ's add, a few awaits later — reach the socket in one write
- * instead of one system call each (on loopback a write also runs Redis's side of TCP: it was the
- * largest single cost of answering a webhook, bench/webhooks). process.nextTick, because it always
- * runs before the event loop waits again, so writes are never held across a wait (a cork taken
- * during setImmediate's phase would be held until some other event woke the loop). Reached outside
- * a promise job, the add simply goes out in a write of its own.
+ * Holds the connection's writes until the promise jobs queued now have run, so the commands of
+ * deliveries answered in the same moment reach the socket in one write instead of one system call
+ * each (on loopback a write also runs Redis's side of TCP: it was the largest single cost of
+ * answering a webhook, bench/webhooks). process.nextTick, because it always runs before the event
+ * loop waits again, so writes are never held across a wait (a cork taken during setImmediate's
+ * phase would be held until some other event woke the loop).
  */
 function writeTogether(redis: Redis): void {
   const stream = redis.stream as Partial<Pick<Writable, "cork" | "uncork">> | undefined;

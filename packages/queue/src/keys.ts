@@ -9,6 +9,8 @@ export class Keys {
     `${this.prefix}:intake:delivery:${forge}:${deliveryId}`;
   intakeComment = (forge: string, repo: string, commentId: number) =>
     `${this.prefix}:intake:comment:${forge}:${repo}:${commentId}`;
+  /** Stream: commands the webhook answers took in, until the intake moves them into its queue. */
+  intakeInbox = () => `${this.prefix}:intake:inbox`;
   once = (name: string) => `${this.prefix}:once:${name}`;
   pull = (forge: string, repo: string, pr: number) => `${this.prefix}:pr:${forge}:${repo}#${pr}`;
   /** Sorted set: every run of one PR, scored by creation time (ms): its history page, retry, failed. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { ensureLab } from "@taster/lab";
 import type { Redis } from "ioredis";
-import { connectRedis, type IntakeItem, IntakeQueue } from "../src/index";
+import { connectRedis, type IntakeItem, IntakeQueue, intakeIdFor, Keys } from "../src/index";
 import { withTimeout } from "../src/redis";
 
 const ns = `itest-${process.pid}-${Date.now()}`;
@@ -66,7 +66,10 @@ describe("the intake's hand-off on the webhook's critical path", () => {
       writes.stop();
     }
     expect(await intake.submit(item(1))).toMatchObject({ outcome: "duplicate" });
-    expect(await intake.queue.getJobCounts("wait")).toMatchObject({ wait: 2 });
+    // Items 0 and 1, once each, in the inbox: nothing moves them until processing starts.
+    expect(await intake.backlog()).toBe(2);
+    expect(await intake.has(intakeIdFor(item(1)))).toBe(true);
+    expect(await intake.has(intakeIdFor(item(99)))).toBe(false);
   });
 
   it("lets deliveries answered in the same moment share that write", async () => {
@@ -80,6 +83,72 @@ describe("the intake's hand-off on the webhook's critical path", () => {
     }
   });
 });
+
+describe("the intake's processing", () => {
+  const fresh = `${ns}-work`;
+  const queueOf = () => new IntakeQueue({ redis, keyPrefix: fresh, bullPrefix: `${fresh}-bull` });
+  const numbered = (n: number): IntakeItem => ({ ...item(n), deliveryId: `${fresh}-delivery-${n}` });
+
+  afterAll(async () => {
+    const keys = [...(await redis.keys(`${fresh}:*`)), ...(await redis.keys(`${fresh}-bull:*`))];
+    if (keys.length) await redis.del(...keys);
+  });
+
+  it("moves every command taken in into the queue and processes each once, leaving the inbox empty", async () => {
+    const queue = queueOf();
+    // Taken in before anything processes (the http role answers while the intake is down).
+    for (const n of [10, 11, 12]) await queue.submit(numbered(n));
+    const seen: number[] = [];
+    const processing = queue.work(async (data) => seen.push(data.pr));
+    try {
+      await waitUntil(async () => seen.length === 3 && (await queue.backlog()) === 0);
+      // Taken in while processing runs: moved at once, not at the next poll.
+      await queue.submit(numbered(13));
+      await waitUntil(async () => seen.length === 4);
+      expect(seen.sort()).toEqual([10, 11, 12, 13]);
+      expect(await redis.xlen(new Keys(fresh).intakeInbox())).toBe(0);
+    } finally {
+      await processing.close();
+      await queue.close();
+    }
+  });
+
+  it("loses nothing a mover took and did not finish: the next one moves it", async () => {
+    const queue = queueOf();
+    const inbox = new Keys(fresh).intakeInbox();
+    await queue.submit(numbered(20));
+    // A mover read the entry (it is now pending in the group) and died before adding its job.
+    await redis.xgroup("CREATE", inbox, "movers", "0", "MKSTREAM").catch(() => {});
+    const taken = (await redis.xreadgroup(
+      "GROUP",
+      "movers",
+      "mover",
+      "COUNT",
+      10,
+      "STREAMS",
+      inbox,
+      ">",
+    )) as [string, unknown[]][];
+    expect(taken[0]?.[1]).toHaveLength(1);
+    const seen: number[] = [];
+    const processing = queue.work(async (data) => seen.push(data.pr));
+    try {
+      await waitUntil(async () => seen.length === 1 && (await queue.backlog()) === 0);
+      expect(seen).toEqual([20]);
+    } finally {
+      await processing.close();
+      await queue.close();
+    }
+  });
+});
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > until) throw new Error(`not true within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
 
 describe("withTimeout: one Redis step's bound", () => {
   it("passes the answer through, and turns silence past the bound into an infra error", async () => {
