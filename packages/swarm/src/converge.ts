@@ -177,7 +177,7 @@ async function serviceVerdict(
   started: number,
   ended: EndedTasks,
 ): Promise<ServiceVerdict> {
-  const service = await host.docker
+  const inspected = host.docker
     .getService(fullName)
     .inspect()
     .catch((error: { statusCode?: number }) => {
@@ -185,6 +185,16 @@ async function serviceVerdict(
         throw new ConvergenceError(fullName, "service missing", "the service does not exist");
       throw error;
     });
+  // The service and its tasks are read at once: each look follows an engine event, and the time
+  // it takes is how late convergence is reported (bench/converge).
+  const [service, tasks] = await Promise.all([
+    inspected,
+    listServiceTasks(
+      host,
+      fullName,
+      inspected.then((found) => found.ID),
+    ),
+  ]);
   const state = service.UpdateStatus?.State;
   if (state?.startsWith("rollback")) {
     const message = service.UpdateStatus?.Message ?? state;
@@ -192,7 +202,6 @@ async function serviceVerdict(
     const output = task ? withOutput(await lastTaskOutput(host, task)) : "";
     throw new ConvergenceError(fullName, "update rolled back", `${message}${output}`);
   }
-  const tasks = await listServiceTasks(host, fullName, service.ID);
   const template = taskSpecKey(service.Spec?.TaskTemplate);
   await failFast(host, fullName, tasks, started, ended, template);
   const replicas = service.Spec?.Mode?.Replicated?.Replicas;
@@ -212,11 +221,8 @@ async function serviceVerdict(
     return { done: false, waiting: `${current.length}/${replicas} tasks scheduled` };
   }
   if (current.length === 0 && replicas !== 0) return { done: false, waiting: "no tasks yet" };
-  for (const task of current) {
-    const verdict = await taskVerdict(host, fullName, task);
-    if (!verdict.done) return verdict;
-  }
-  return { done: true };
+  const verdicts = await Promise.all(current.map((task) => taskVerdict(host, fullName, task)));
+  return verdicts.find((verdict) => !verdict.done) ?? { done: true };
 }
 
 async function taskVerdict(host: Host, fullName: string, task: SwarmTask): Promise<ServiceVerdict> {

@@ -21,10 +21,17 @@ export interface SwarmTask {
 export async function listServiceTasks(
   host: Host,
   serviceName: string,
-  serviceId?: string,
+  serviceId?: string | Promise<string>,
 ): Promise<SwarmTask[]> {
-  const id = serviceId ?? (await host.docker.getService(serviceName).inspect()).ID;
-  const tasks = (await host.docker.listTasks({ filters: { service: [serviceName] } })) as SwarmTask[];
+  // Both requests at once: the id (when the caller is still fetching it) only filters the answer.
+  const [id, tasks] = await Promise.all([
+    serviceId ??
+      host.docker
+        .getService(serviceName)
+        .inspect()
+        .then((service: { ID: string }) => service.ID),
+    host.docker.listTasks({ filters: { service: [serviceName] } }) as Promise<SwarmTask[]>,
+  ]);
   return tasks.filter((task) => task.ServiceID === id);
 }
 
