@@ -48,11 +48,23 @@ const STABLE_WITHOUT_HEALTHCHECK_MS = 2_000;
 /** Events drive the wait; this poll only catches what emits no event (e.g. a task rejected for a missing image). */
 const FALLBACK_POLL_MS = 1_000;
 
-type ServiceVerdict = { done: true } | { done: false; waiting: string; recheckInMs?: number };
+/**
+ * `healthOf`: the one container whose health turning healthy is all that is missing (the
+ * health_status event then says so itself, see waitForConvergence).
+ */
+type ServiceVerdict =
+  | { done: true }
+  | { done: false; waiting: string; recheckInMs?: number; healthOf?: string };
 
 /**
  * Waits until every service's current tasks run, are healthy where a healthcheck exists and are
  * stable — woken by engine events, so it reports within one evaluation of the last change.
+ *
+ * The usual last change is one container turning healthy. When the last look found nothing else
+ * missing, and no other event came since that look began, that container's `health_status:
+ * healthy` event is the verdict itself: reported as it arrives, not one look later (a look is
+ * three engine requests; bench/converge measures the difference). Any other event in between
+ * and the next look decides, as usual.
  */
 export async function waitForConvergence(
   host: Host,
@@ -65,6 +77,9 @@ export async function waitForConvergence(
   const ended: EndedTasks = new Map();
   const events = await openEvents(host.docker, started);
   let lastProgress = "";
+  /** Relevant events so far, and what the last finished look was missing (see above). */
+  let eventsSeen = 0;
+  let lastLook: { eventsSeen: number; healthOf?: string } | undefined;
   try {
     return await new Promise<Convergence>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -88,13 +103,11 @@ export async function waitForConvergence(
         }
         running = true;
         clearTimeout(timer);
+        const eventsBefore = eventsSeen;
         try {
           const state = await stackState(host, plan, started, ended);
-          if (state.done) {
-            const convergedAt = Date.now();
-            finish(undefined, { convergedAt, durationMs: convergedAt - started });
-            return;
-          }
+          if (state.done) return converged();
+          lastLook = { eventsSeen: eventsBefore, ...(state.healthOf ? { healthOf: state.healthOf } : {}) };
           if (state.progress !== lastProgress) opts.onProgress?.(state.progress);
           lastProgress = state.progress;
           timer = setTimeout(evaluate, state.recheckInMs);
@@ -107,6 +120,10 @@ export async function waitForConvergence(
             void evaluate();
           }
         }
+      };
+      const converged = () => {
+        const convergedAt = Date.now();
+        finish(undefined, { convergedAt, durationMs: convergedAt - started });
       };
       const deadline = setTimeout(() => {
         const [service, detail] = splitWaiting(lastProgress, plan.appService);
@@ -122,7 +139,12 @@ export async function waitForConvergence(
       opts.signal?.addEventListener("abort", onAbort);
       if (opts.signal?.aborted) return onAbort();
       events.on("event", (event: EngineEvent) => {
-        if (relevant(event, names)) void evaluate();
+        if (!relevant(event, names)) return;
+        eventsSeen++;
+        const onlyChange = lastLook?.healthOf !== undefined && eventsSeen === lastLook.eventsSeen + 1;
+        if (onlyChange && event.Action === "health_status: healthy" && event.Actor?.ID === lastLook?.healthOf)
+          return converged();
+        void evaluate();
       });
       events.on("error", () => {
         // The fallback poll keeps the wait correct if the event stream breaks.
@@ -134,7 +156,7 @@ export async function waitForConvergence(
   }
 }
 
-type StackState = { done: true } | { done: false; progress: string; recheckInMs: number };
+type StackState = { done: true } | { done: false; progress: string; recheckInMs: number; healthOf?: string };
 
 /** One look at every service: converged, or what it still waits for and when to look again. */
 async function stackState(host: Host, plan: Plan, started: number, ended: EndedTasks): Promise<StackState> {
@@ -146,10 +168,12 @@ async function stackState(host: Host, plan: Plan, started: number, ended: EndedT
   );
   if (waiting.length === 0) return { done: true };
   const rechecks = verdicts.flatMap((v) => (!v.done && v.recheckInMs !== undefined ? [v.recheckInMs] : []));
+  const only = waiting.length === 1 ? verdicts.find((verdict) => !verdict.done) : undefined;
   return {
     done: false,
     progress: `waiting for ${waiting.join("; ")}`,
     recheckInMs: Math.min(FALLBACK_POLL_MS, ...rechecks),
+    ...(only && !only.done && only.healthOf ? { healthOf: only.healthOf } : {}),
   };
 }
 
@@ -222,7 +246,11 @@ async function serviceVerdict(
   }
   if (current.length === 0 && replicas !== 0) return { done: false, waiting: "no tasks yet" };
   const verdicts = await Promise.all(current.map((task) => taskVerdict(host, fullName, task)));
-  return verdicts.find((verdict) => !verdict.done) ?? { done: true };
+  const waiting = verdicts.filter((verdict) => !verdict.done);
+  const [first] = waiting;
+  if (!first || first.done) return { done: true };
+  // Only a lone container's health can be the whole of what is missing.
+  return waiting.length === 1 ? first : { done: false, waiting: first.waiting };
 }
 
 async function taskVerdict(host: Host, fullName: string, task: SwarmTask): Promise<ServiceVerdict> {
@@ -241,7 +269,11 @@ async function taskVerdict(host: Host, fullName: string, task: SwarmTask): Promi
     if (health.Status === "unhealthy") {
       throw new ConvergenceError(fullName, "healthcheck failing", healthDetails(container));
     }
-    return { done: false, waiting: `health ${health.Status}` };
+    return {
+      done: false,
+      waiting: `health ${health.Status}`,
+      ...(health.Status === "starting" ? { healthOf: containerId } : {}),
+    };
   }
   const runningFor = Date.now() - taskTime(task);
   if (runningFor >= STABLE_WITHOUT_HEALTHCHECK_MS) return { done: true };

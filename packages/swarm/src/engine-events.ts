@@ -12,10 +12,18 @@ export interface EngineEvent {
   Actor?: { ID?: string; Attributes?: Record<string, string> };
 }
 
-/** Whether an event concerns one of `services` (full swarm service names). */
+/**
+ * Whether an event may change the state of one of `services` (full swarm service names). A
+ * healthcheck's probe runs as an exec (exec_create, exec_start, exec_die every interval): it changes
+ * nothing by itself, and the health_status event that a changed result brings follows at once —
+ * a look taken on the exec's event would only delay the look that event needs.
+ */
 export function relevant(event: EngineEvent, services: Set<string>): boolean {
   const attributes = event.Actor?.Attributes ?? {};
-  if (event.Type === "container") return services.has(attributes["com.docker.swarm.service.name"] ?? "");
+  if (event.Type === "container")
+    return (
+      !event.Action?.startsWith("exec_") && services.has(attributes["com.docker.swarm.service.name"] ?? "")
+    );
   if (event.Type === "service") return services.has(attributes.name ?? "");
   return false;
 }
