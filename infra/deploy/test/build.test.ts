@@ -54,7 +54,7 @@ describe("the built CLI (node, no tsx)", () => {
 });
 
 describe("./taster: the build when fresh, else tsx", () => {
-  // A checkout in miniature: the real script, a "build" and a "tsx" that only say which they are.
+  // A checkout in miniature: the real script, a "build" and a "tsx" loader that only say which they are.
   let root: string;
   const say = async (path: string, text: string) => {
     await mkdir(join(path, ".."), { recursive: true });
@@ -74,8 +74,11 @@ describe("./taster: the build when fresh, else tsx", () => {
     await say(join(root, "node_modules", ".taster-installed"), "");
     await say(join(root, "apps", "cli", "src", "main.ts"), "");
     await say(join(root, "dist", "taster.mjs"), 'console.log("build", process.argv[2]);\n');
-    await say(join(root, "node_modules", ".bin", "tsx"), '#!/bin/sh\necho "tsx $2"\n');
-    await chmod(join(root, "node_modules", ".bin", "tsx"), 0o755);
+    // tsx's loader, which the script imports into node ahead of the CLI's sources.
+    await say(
+      join(root, "node_modules", "tsx", "dist", "loader.mjs"),
+      'console.log("tsx", process.argv[2]);\nprocess.exit(0);\n',
+    );
     await age(join(root, "pnpm-lock.yaml"), 60);
     await age(join(root, "apps", "cli", "src", "main.ts"), 30);
   });
@@ -95,7 +98,7 @@ describe("./taster: the build when fresh, else tsx", () => {
   });
 
   test("runs the build whatever the clock says where tsx is not installed (the image)", async () => {
-    await rm(join(root, "node_modules", ".bin", "tsx"));
+    await rm(join(root, "node_modules", "tsx"), { recursive: true });
     expect(await taster()).toBe("build x");
   });
 });
