@@ -210,15 +210,16 @@ async function serviceVerdict(
       throw error;
     });
   // The service and its tasks are read at once: each look follows an engine event, and the time
-  // it takes is how late convergence is reported (bench/converge).
-  const [service, tasks] = await Promise.all([
-    inspected,
-    listServiceTasks(
-      host,
-      fullName,
-      inspected.then((found) => found.ID),
-    ),
-  ]);
+  // it takes is how late convergence is reported (bench/converge). The service's own failure (it
+  // is missing) is the one reported, whichever answer comes first.
+  const listing = listServiceTasks(
+    host,
+    fullName,
+    inspected.then((found) => found.ID),
+  );
+  listing.catch(() => {}); // awaited below, once the service itself was found
+  const service = await inspected;
+  const tasks = await listing;
   const state = service.UpdateStatus?.State;
   if (state?.startsWith("rollback")) {
     const message = service.UpdateStatus?.Message ?? state;
