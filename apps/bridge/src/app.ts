@@ -257,8 +257,8 @@ interface Processing {
 
 /**
  * Starts everything that works on accepted commands (the all and intake roles): the intake's
- * processing, which moves each accepted command from the inbox into the intake queue and processes it (a failure is retried with backoff, the last one is counted and
- * logged), and the reconciler. The one place processing starts; anything else that runs behind the
+ * processing, which moves each command from the inbox into the intake queue and processes it (a
+ * failure is retried with backoff, the last one is counted and logged), and the reconciler. The one place processing starts; anything else that runs behind the
  * webhook answers belongs here too.
  */
 function startProcessing(parts: {

@@ -29,6 +29,7 @@ type StreamEntry = [id: string, fields: string[] | null];
  */
 export class InboxMover {
   private stopped = false;
+  private groupReady = false;
   private readonly done: Promise<void>;
 
   constructor(
@@ -75,7 +76,6 @@ export class InboxMover {
   }
 
   /** The group is made with the stream, from its first entry: nothing written before is skipped. */
-  private groupReady = false;
   private async ensureGroup(): Promise<void> {
     if (this.groupReady) return;
     await this.connection.xgroup("CREATE", this.inbox, GROUP, "0", "MKSTREAM").catch((error: Error) => {

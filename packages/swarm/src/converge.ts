@@ -250,8 +250,9 @@ async function serviceVerdict(
   const waiting = verdicts.filter((verdict) => !verdict.done);
   const [first] = waiting;
   if (!first || first.done) return { done: true };
-  // Only a lone container's health can be the whole of what is missing.
-  return waiting.length === 1 ? first : { done: false, waiting: first.waiting };
+  // Only a lone container's health can be the whole of what is missing; the rest (a recheck time) stays.
+  const { healthOf: _notAlone, ...rest } = first;
+  return waiting.length === 1 ? first : rest;
 }
 
 async function taskVerdict(host: Host, fullName: string, task: SwarmTask): Promise<ServiceVerdict> {
